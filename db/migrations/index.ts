@@ -1,0 +1,14 @@
+/**
+ * Every migration, by its sortable timestamped name. A code-defined provider works the same
+ * under tsx, vitest and any bundler, where a folder scan would not.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import * as catalogue from './2026-11-23T1200_catalogue.js';
+
+export const migrations: Record<string, Migration> = {
+  '2026-11-23T1200_catalogue': catalogue,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

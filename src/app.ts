@@ -1,0 +1,231 @@
+/**
+ * The server: graphql-yoga over HTTP (GraphiQL, SSE) and graphql-ws over WebSocket on the same
+ * port and path. WebSocket operations run through yoga's envelop, so both transports share the
+ * plugins, the context and validation. Also owns health, readiness and graceful shutdown.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config.js';
+import { ANONYMOUS, type Context, type Principal } from './context.js';
+import type { Database } from './database.js';
+import type { Logger } from './logger.js';
+import { pendingMigrations } from './migrate.js';
+import { authenticate } from './modules/api-keys/api-keys.service.js';
+import { schema } from './schema/index.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** WebSocket close code sent to clients when the server shuts down. */
+export const CLOSE_GOING_AWAY = 1001;
+
+export interface App {
+  server: http.Server;
+  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  /** Starts listening; resolves with the URL of the GraphQL endpoint. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Stops accepting work, drains requests and sockets, then closes the database. */
+  close(): Promise<void>;
+}
+
+interface ServerContext {
+  req?: http.IncomingMessage;
+  /** Set for WebSocket operations: graphql-ws `connection_init` payload. */
+  connectionParams?: Record<string, unknown>;
+}
+
+function requestIdOf(headers: Headers | undefined): string {
+  const given = headers?.get('x-request-id');
+  return given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+/** One log line per operation, with the request id; unexpected errors are logged in full here, before masking. */
+function useOperationLog(): Plugin<Context> {
+  return {
+    onExecute({ args }) {
+      const started = performance.now();
+      const ctx = args.contextValue;
+      return {
+        onExecuteDone({ result }) {
+          if (Symbol.asyncIterator in result) return; // a stream: logged per event by its source
+          const errors = result.errors ?? [];
+          for (const error of errors) {
+            if (error.originalError && !(error.originalError instanceof GraphQLError)) {
+              ctx.logger.error({ err: error.originalError, path: error.path }, 'unexpected error');
+            }
+          }
+          ctx.logger.info(
+            {
+              operation: args.operationName ?? undefined,
+              principal: ctx.principal.kind,
+              ms: Math.round((performance.now() - started) * 10) / 10,
+              errors: errors.length || undefined,
+            },
+            'operation',
+          );
+        },
+      };
+    },
+    onResponse({ request, response }) {
+      const id = requestIds.get(request);
+      if (id) response.headers.set('x-request-id', id);
+    },
+  };
+}
+
+const requestIds = new WeakMap<Request, string>();
+
+export function createApp(options: { config: Config; database: Database; logger: Logger }): App {
+  const { config, database, logger } = options;
+  const { db } = database;
+  let shuttingDown = false;
+
+  const yoga = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    graphiql: config.graphiql
+      ? { title: 'hashback', defaultQuery: DEFAULT_QUERY, subscriptionsProtocol: 'WS' }
+      : false,
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error(args.map(String).join(' ')),
+    },
+    // Unexpected errors never reach clients: they read "Unexpected error." and the request id.
+    maskedErrors: { isDev: false },
+    plugins: [
+      useOperationLog(),
+      useReadinessCheck({
+        endpoint: '/ready',
+        check: async () => !shuttingDown && (await pendingMigrations(db)).length === 0,
+      }),
+    ],
+    context: async ({ request, connectionParams }): Promise<Context> => {
+      let requestId: string;
+      let authorization: string | null | undefined;
+      if (connectionParams) {
+        requestId = randomUUID();
+        const value = connectionParams.authorization ?? connectionParams.Authorization;
+        authorization = typeof value === 'string' ? value : undefined;
+      } else {
+        requestId = requestIdOf(request.headers);
+        requestIds.set(request, requestId);
+        authorization = request.headers.get('authorization');
+      }
+      const principal: Principal = authorization ? await authenticate(db, authorization) : ANONYMOUS;
+      return { db, principal, requestId, logger: logger.child({ requestId }) };
+    },
+  });
+
+  const server = http.createServer(yoga);
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
+
+  const wsCleanup = useServer<Record<string, unknown>>(
+    {
+      execute: (args: ExecutionArgs & { rootValue?: unknown }) =>
+        (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+      subscribe: (args: ExecutionArgs & { rootValue?: unknown }) =>
+        (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+      onSubscribe: async (ctx, _id, payload) => {
+        const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+          connectionParams: ctx.connectionParams ?? {},
+        });
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('The query could not be parsed.')];
+        }
+        const errors = validate(envelopedSchema, document);
+        if (errors.length > 0) return errors;
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('Unexpected error.')];
+        }
+        return {
+          schema: envelopedSchema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue,
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wsServer,
+  );
+
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  let closing: Promise<void> | undefined;
+
+  return {
+    server,
+    yoga: yoga as unknown as App['yoga'],
+    listen: (port = config.port, host = config.host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+          resolve(`http://${shownHost}:${address.port}${GRAPHQL_PATH}`);
+        });
+      }),
+    close: () => {
+      closing ??= (async () => {
+        shuttingDown = true;
+        logger.info('shutting down: draining requests and sockets');
+        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // graphql-ws closes every socket with 1001 (going away) so clients reconnect elsewhere.
+        await wsCleanup.dispose();
+        await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+        const timer = setTimeout(() => {
+          logger.warn({ open: sockets.size }, 'shutdown timeout: closing remaining connections');
+          server.closeAllConnections();
+        }, config.shutdownTimeoutMs);
+        server.closeIdleConnections();
+        await httpClosed;
+        clearTimeout(timer);
+        await yoga.dispose();
+        await database.close();
+        logger.info('shut down');
+      })();
+      return closing;
+    },
+  };
+}
+
+const DEFAULT_QUERY = `# Welcome to hashback. Try the live catalogue:
+query LiveOffers {
+  offers(first: 10, orderBy: BEST_REWARD) {
+    edges {
+      node {
+        id
+        title
+        rewardSummary
+        status
+        endsAt
+        merchant { name }
+      }
+    }
+  }
+}
+`;

@@ -1,0 +1,113 @@
+/**
+ * Configuration: every setting comes from an environment variable, is validated once at start,
+ * and a bad value stops the process with one clear line per problem. README's table mirrors this.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v === 'true' || v === '1'));
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const postgresUrl = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '') return undefined;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a URL like postgres://user@host:5432/db' });
+      return z.NEVER;
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+      ctx.addIssue({ code: 'custom', message: `must use the postgres:// scheme, got "${url.protocol}"` });
+      return z.NEVER;
+    }
+    return v;
+  });
+
+const schema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'], { message: 'must be development, production or test' })
+    .default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: integer(4000, 0, 65535),
+  DATABASE_URL: postgresUrl,
+  DATABASE_POOL_SIZE: integer(10, 1, 500),
+  DATA_DIR: z.string().min(1).default('./.hashback-data'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  GRAPHIQL: flag(true),
+  SEED_ON_FIRST_START: flag(true),
+  SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
+});
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  /** Postgres server to use; without it the embedded database in `dataDir` is used. */
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  /** Absolute path of the local data folder (embedded database and its lock). */
+  dataDir: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  graphiql: boolean;
+  seedOnFirstStart: boolean;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the configuration; throws a ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        const value = env[name];
+        const shown = value === undefined ? '' : ` (got "${value}")`;
+        return `${name}: ${issue.message}${issue.message.includes('got "') ? '' : shown}`;
+      }),
+    );
+  }
+  const c = parsed.data;
+  const production = c.NODE_ENV === 'production';
+  return {
+    nodeEnv: c.NODE_ENV,
+    host: c.HOST,
+    port: c.PORT,
+    databaseUrl: c.DATABASE_URL,
+    databasePoolSize: c.DATABASE_POOL_SIZE,
+    dataDir: path.resolve(c.DATA_DIR),
+    logLevel: c.LOG_LEVEL,
+    graphiql: env.GRAPHIQL === undefined ? !production : c.GRAPHIQL,
+    seedOnFirstStart: c.SEED_ON_FIRST_START,
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * What every resolver receives: the database, who is calling, and a logger bound to the request.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/types.js';
+import type { Logger } from './logger.js';
+
+export type PartnerScope = 'transactions:write' | 'credits:write' | 'posts:write';
+export const PARTNER_SCOPES: readonly PartnerScope[] = ['transactions:write', 'credits:write', 'posts:write'];
+
+export type Principal =
+  | { kind: 'anonymous' }
+  | { kind: 'admin'; apiKeyId: string }
+  | { kind: 'merchant'; apiKeyId: string; merchantId: string }
+  | { kind: 'partner'; apiKeyId: string; scopes: PartnerScope[] };
+
+export interface Context {
+  db: Kysely<DB>;
+  principal: Principal;
+  logger: Logger;
+  requestId: string;
+}
+
+export const ANONYMOUS: Principal = { kind: 'anonymous' };

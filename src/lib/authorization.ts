@@ -1,0 +1,34 @@
+/**
+ * Role checks shared by services. Which objects a principal may see is each repository's
+ * visibility filter; this only answers "may this kind of caller run this operation at all".
+ */
+import type { Principal } from '../context.js';
+import { fail } from './errors.js';
+
+type Kind = Principal['kind'];
+
+export function requireRole<K extends Exclude<Kind, 'anonymous'>>(
+  principal: Principal,
+  ...kinds: K[]
+): Extract<Principal, { kind: K }> {
+  if (principal.kind === 'anonymous') fail('UNAUTHENTICATED', 'This operation needs an API key or a signed-in user.');
+  if (!(kinds as Kind[]).includes(principal.kind)) {
+    fail('FORBIDDEN', `This operation is for ${kinds.map((k) => k).join(' or ')} keys.`);
+  }
+  return principal as Extract<Principal, { kind: K }>;
+}
+
+/** Which catalogue rows a principal may read beyond the public ones. */
+export interface Visibility {
+  /** Admins read everything. */
+  all: boolean;
+  /** A merchant key also reads its own merchant's private rows (drafts, pending status). */
+  merchantId: string | null;
+}
+
+export function visibilityOf(principal: Principal): Visibility {
+  return {
+    all: principal.kind === 'admin',
+    merchantId: principal.kind === 'merchant' ? principal.merchantId : null,
+  };
+}

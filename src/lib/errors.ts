@@ -1,0 +1,53 @@
+/**
+ * Expected failures: services throw a DomainError carrying one or more user errors, each with a
+ * code from one closed enum; the schema layer turns them into a payload's `userErrors`.
+ * Messages are written for people and never carry a secret, a card number or SQL.
+ */
+export const ERROR_CODES = {
+  INVALID_INPUT: 'The value is not acceptable (format, combination or a rule of the field).',
+  INVALID_LENGTH: 'A text or list is shorter or longer than allowed.',
+  OUT_OF_RANGE: 'A number is outside its allowed range.',
+  INVALID_CURRENCY: 'Not an ISO 4217 currency code.',
+  INVALID_COUNTRY: 'Not an ISO 3166-1 alpha-2 country code.',
+  INVALID_TIMEZONE: 'Not an IANA time zone name.',
+  INVALID_DATE_RANGE: 'The end of a time window is not after its start.',
+  INVALID_ID: 'The id is malformed or names another type.',
+  NOT_FOUND: 'Nothing with that id exists that the caller may see.',
+  UNAUTHENTICATED: 'The operation needs credentials.',
+  FORBIDDEN: "The caller's role may not perform this operation.",
+  INVALID_STATE: 'The object is not in a state that allows the operation.',
+  FIELD_LOCKED: 'The field cannot change once the offer is published.',
+  MID_TAKEN: 'The merchant id is already registered on that card network.',
+  MERCHANT_NOT_APPROVED: 'The merchant is not approved.',
+  OFFER_HAS_NO_LOCATIONS: 'The offer has no locations to be used at.',
+  HASHTAG_TAKEN: 'Another published purchase offer uses the hashtag.',
+  POST_HAS_OTHER_OFFER: 'The post already carries another offer.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface UserError {
+  /** Path of the input field at fault, from the mutation's `input`; null when not one field. */
+  field: string[] | null;
+  message: string;
+  code: ErrorCode;
+}
+
+export class DomainError extends Error {
+  readonly userErrors: UserError[];
+
+  constructor(userErrors: UserError | UserError[]) {
+    const list = Array.isArray(userErrors) ? userErrors : [userErrors];
+    super(list.map((e) => e.message).join('; '));
+    this.name = 'DomainError';
+    this.userErrors = list;
+  }
+}
+
+export function fail(code: ErrorCode, message: string, field: string[] | null = null): never {
+  throw new DomainError({ code, message, field });
+}
+
+export function notFound(what: string, field: string[] | null = null): never {
+  return fail('NOT_FOUND', `${what} not found.`, field);
+}

@@ -1,0 +1,91 @@
+/**
+ * API key types and the admin mutations that mint and revoke keys.
+ */
+import type { PartnerScope } from '../../context.js';
+import { builder } from '../../schema/builder.js';
+import { userErrorsField, withUserErrors } from '../../schema/common.js';
+import { ApiKeyRef, MerchantRef } from '../../schema/refs.js';
+import { createApiKey, revokeApiKey } from './api-keys.service.js';
+
+const ApiKeyRoleRef = builder.enumType('ApiKeyRole', {
+  description: 'What an API key may do.',
+  values: {
+    ADMIN: { description: 'Approves merchants and manages keys.' },
+    MERCHANT: { description: "Manages one merchant's locations and offers." },
+    PARTNER: { description: 'A card network, processor or social platform; what it may do is set by scopes.' },
+  },
+});
+
+const PartnerScopeRef = builder.enumType('PartnerScope', {
+  description: 'What a partner key may do.',
+  values: {
+    TRANSACTIONS_WRITE: { value: 'transactions:write' as PartnerScope, description: 'Post card transactions.' },
+    CREDITS_WRITE: { value: 'credits:write' as PartnerScope, description: 'List and settle statement credits.' },
+    POSTS_WRITE: { value: 'posts:write' as PartnerScope, description: 'Post social posts.' },
+  },
+});
+
+ApiKeyRef.implement({
+  description: 'An API key. The secret is shown once, when created; only its hash is kept.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'What the key is for.' }),
+    role: t.expose('role', { type: ApiKeyRoleRef, description: 'What the key may do.' }),
+    merchant: t.field({
+      type: MerchantRef,
+      nullable: true,
+      description: 'The merchant a MERCHANT key acts for.',
+      resolve: (k) => k.merchant_id,
+    }),
+    scopes: t.field({ type: [PartnerScopeRef], description: 'Scopes of a PARTNER key.', resolve: (k) => k.scopes as PartnerScope[] }),
+    prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
+    createdAt: t.expose('created_at', { type: 'DateTime', description: 'When the key was created.' }),
+    revokedAt: t.expose('revoked_at', { type: 'DateTime', nullable: true, description: 'When the key was revoked; it no longer works.' }),
+  }),
+});
+
+builder.relayMutationField(
+  'createApiKey',
+  {
+    description: 'Input of createApiKey.',
+    inputFields: (t) => ({
+      name: t.string({ required: true, description: 'What the key is for, 1 to 120 characters.' }),
+      role: t.field({ type: ApiKeyRoleRef, required: true, description: 'What the key may do.' }),
+      merchantId: t.id({ required: false, description: 'The merchant a MERCHANT key acts for (required for MERCHANT).' }),
+      scopes: t.field({ type: [PartnerScopeRef], required: false, description: 'Scopes of a PARTNER key.' }),
+    }),
+  },
+  {
+    description: 'Creates an API key (admin). The secret is in the answer and nowhere else: store it now.',
+    resolve: (_root, { input }, ctx) => withUserErrors(() => createApiKey(ctx, input)),
+  },
+  {
+    description: 'Result of createApiKey.',
+    outputFields: (t) => ({
+      apiKey: t.expose('apiKey', { type: ApiKeyRef, nullable: true, description: 'The new key.' }),
+      secret: t.exposeString('secret', {
+        nullable: true,
+        description: 'The key itself, for "Authorization: Bearer <secret>". Shown only this once.',
+      }),
+      userErrors: userErrorsField(t),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'revokeApiKey',
+  {
+    description: 'Input of revokeApiKey.',
+    inputFields: (t) => ({ apiKeyId: t.id({ required: true, description: 'Global id of the key.' }) }),
+  },
+  {
+    description: 'Revokes an API key at once (admin). Revoking twice is harmless.',
+    resolve: (_root, { input }, ctx) => withUserErrors(() => revokeApiKey(ctx, input)),
+  },
+  {
+    description: 'Result of revokeApiKey.',
+    outputFields: (t) => ({
+      apiKey: t.expose('apiKey', { type: ApiKeyRef, nullable: true, description: 'The revoked key.' }),
+      userErrors: userErrorsField(t),
+    }),
+  },
+);

@@ -1,0 +1,64 @@
+/**
+ * Merchants: admins create, approve and suspend them; everyone reads the approved ones.
+ */
+import { z } from 'zod';
+import type { MerchantRow, MerchantStatus } from '../../../db/types.js';
+import type { Context } from '../../context.js';
+import { requireRole, visibilityOf } from '../../lib/authorization.js';
+import { fail, notFound } from '../../lib/errors.js';
+import { parseGlobalId } from '../../lib/ids.js';
+import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/pagination.js';
+import { countryCode, parseInput, text } from '../../lib/validation.js';
+import { findVisibleMerchantsByIds, insertMerchant, listVisibleMerchants, transitionMerchant } from './merchants.repository.js';
+
+const createInput = z.object({
+  name: text(1, 120),
+  country: countryCode(),
+  category: text(1, 60),
+  socialHandle: z
+    .string()
+    .trim()
+    .regex(/^@?[A-Za-z0-9_]{1,30}$/, 'must be a handle of 1 to 30 letters, digits or underscores')
+    .transform((h) => (h.startsWith('@') ? h : `@${h}`))
+    .nullish(),
+});
+
+export async function createMerchant(ctx: Context, input: z.input<typeof createInput>): Promise<{ merchant: MerchantRow }> {
+  requireRole(ctx.principal, 'admin');
+  const data = parseInput(createInput, input);
+  const merchant = await insertMerchant(ctx.db, { ...data, socialHandle: data.socialHandle ?? null });
+  ctx.logger.info({ merchantId: merchant.id }, 'merchant created');
+  return { merchant };
+}
+
+/** Allowed moves: approve a pending or suspended merchant, suspend a pending or approved one. */
+const TRANSITIONS: Record<'APPROVED' | 'SUSPENDED', MerchantStatus[]> = {
+  APPROVED: ['PENDING', 'SUSPENDED'],
+  SUSPENDED: ['PENDING', 'APPROVED'],
+};
+
+async function moveMerchant(ctx: Context, merchantGlobalId: string, status: 'APPROVED' | 'SUSPENDED') {
+  requireRole(ctx.principal, 'admin');
+  const id = parseGlobalId(merchantGlobalId, 'Merchant', ['merchantId']);
+  const { merchant, changed } = await transitionMerchant(ctx.db, id, TRANSITIONS[status], status);
+  if (!merchant) notFound('Merchant', ['merchantId']);
+  // Repeating the same move is a no-op success, so a retried request is harmless.
+  if (!changed && merchant.status !== status) {
+    fail('INVALID_STATE', `A ${merchant.status} merchant cannot become ${status}.`, ['merchantId']);
+  }
+  if (changed) ctx.logger.info({ merchantId: id, status }, 'merchant status changed');
+  return { merchant };
+}
+
+export const approveMerchant = (ctx: Context, input: { merchantId: string }) => moveMerchant(ctx, input.merchantId, 'APPROVED');
+export const suspendMerchant = (ctx: Context, input: { merchantId: string }) => moveMerchant(ctx, input.merchantId, 'SUSPENDED');
+
+export function loadVisibleMerchants(ctx: Context, ids: readonly string[]): Promise<MerchantRow[]> {
+  return findVisibleMerchantsByIds(ctx.db, ids, visibilityOf(ctx.principal));
+}
+
+export async function listMerchants(ctx: Context, args: { first: number; after?: string | null }): Promise<Page<MerchantRow>> {
+  const after = args.after ? decodeCursor(args.after, ['text', 'uuid'] as const) : null;
+  const rows = await listVisibleMerchants(ctx.db, visibilityOf(ctx.principal), { limit: args.first + 1, after });
+  return toPage(rows, args.first, args.after, (m) => encodeCursor([m.name, m.id]));
+}

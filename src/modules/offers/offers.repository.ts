@@ -1,0 +1,184 @@
+/**
+ * Offers: all SQL of the domain. "Public" means published by an approved merchant; the
+ * listing also leaves out what has ended or has nothing left to give (see offers.rules.ts).
+ */
+import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
+import type { Channel, DB, NewOffer, OfferKind, OfferRow, OfferUpdate } from '../../../db/types.js';
+import type { Visibility } from '../../lib/authorization.js';
+import { merchantVisible } from '../merchants/merchants.repository.js';
+
+export type OfferOrder = 'NEWEST' | 'ENDING_SOON' | 'BEST_REWARD';
+
+export interface OfferFilter {
+  merchantId?: string | null;
+  kind?: OfferKind | null;
+  channel?: Channel | null;
+  country?: string | null;
+  liveAt?: Date | null;
+  search?: string | null;
+}
+
+/** Keyset of each order: the sort columns, their direction, and how a row yields its cursor values. */
+export const OFFER_ORDERS = {
+  NEWEST: { column: 'offers.created_at', direction: 'desc', key: (o: OfferRow) => o.created_at.toISOString() },
+  ENDING_SOON: { column: 'offers.ends_at', direction: 'asc', key: (o: OfferRow) => o.ends_at.toISOString() },
+  BEST_REWARD: { column: 'offers.reward_rank', direction: 'desc', key: (o: OfferRow) => o.reward_rank },
+} as const;
+
+type OfferQuery = SelectQueryBuilder<DB, 'offers' | 'merchants', OfferRow>;
+
+function fromOffersWithMerchants(db: Kysely<DB>): OfferQuery {
+  return db.selectFrom('offers').innerJoin('merchants', 'merchants.id', 'offers.merchant_id').selectAll('offers');
+}
+
+/** Visible to the caller: public offers, plus its own merchant's (drafts too), or all for admins. */
+function offerVisible(visibility: Visibility) {
+  if (visibility.all) return sql<boolean>`true`;
+  const publicOffer = sql<boolean>`(offers.state <> 'DRAFT' and ${merchantVisible({ all: false, merchantId: null })})`;
+  return visibility.merchantId
+    ? sql<boolean>`(${publicOffer} or offers.merchant_id = ${visibility.merchantId})`
+    : publicOffer;
+}
+
+function orderAndPage(
+  query: OfferQuery,
+  order: OfferOrder,
+  page: { limit: number; after: readonly [string | number, string] | null },
+): OfferQuery {
+  const { column, direction } = OFFER_ORDERS[order];
+  const col = sql.ref(column);
+  if (page.after) {
+    const [value, id] = page.after;
+    const op = sql.raw(direction === 'desc' ? '<' : '>');
+    const typed = typeof value === 'number' ? sql`${value}::integer` : sql`${value}::timestamptz`;
+    query = query.where(sql<boolean>`(${col}, offers.id) ${op} (${typed}, ${id}::uuid)`);
+  }
+  return query.orderBy(col, direction).orderBy('offers.id', direction).limit(page.limit);
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export async function listPublicOffers(
+  db: Kysely<DB>,
+  options: { filter: OfferFilter; order: OfferOrder; now: Date; limit: number; after: readonly [string | number, string] | null },
+): Promise<OfferRow[]> {
+  const { filter, now } = options;
+  let query = fromOffersWithMerchants(db)
+    .where('merchants.status', '=', 'APPROVED')
+    .where('offers.state', '=', 'PUBLISHED')
+    .where('offers.ends_at', '>', now)
+    .where(sql<boolean>`coalesce(offers.budget_remaining, offers.quantity_remaining) > 0`);
+  if (filter.merchantId) query = query.where('offers.merchant_id', '=', filter.merchantId);
+  if (filter.kind) query = query.where('offers.kind', '=', filter.kind);
+  if (filter.channel) query = query.where(sql<boolean>`${filter.channel} = any(offers.channels)`);
+  if (filter.country) query = query.where(sql<boolean>`${filter.country} = any(offers.countries)`);
+  if (filter.liveAt) {
+    query = query.where('offers.starts_at', '<=', filter.liveAt).where('offers.ends_at', '>', filter.liveAt);
+  }
+  if (filter.search) {
+    const pattern = `%${escapeLike(filter.search)}%`;
+    query = query.where((eb) =>
+      eb.or([
+        eb('offers.title', 'ilike', pattern),
+        eb('offers.description', 'ilike', pattern),
+        eb('merchants.name', 'ilike', pattern),
+      ]),
+    );
+  }
+  return orderAndPage(query, options.order, options).execute();
+}
+
+/** A merchant's offers the caller may see, newest first. */
+export async function listMerchantOffers(
+  db: Kysely<DB>,
+  merchantId: string,
+  visibility: Visibility,
+  page: { limit: number; after: readonly [string, string] | null },
+): Promise<OfferRow[]> {
+  const query = fromOffersWithMerchants(db).where('offers.merchant_id', '=', merchantId).where(offerVisible(visibility));
+  return orderAndPage(query, 'NEWEST', page).execute();
+}
+
+export async function findVisibleOffersByIds(db: Kysely<DB>, ids: readonly string[], visibility: Visibility): Promise<OfferRow[]> {
+  if (ids.length === 0) return [];
+  return fromOffersWithMerchants(db).where(offerVisible(visibility)).where('offers.id', 'in', ids).execute();
+}
+
+export async function insertOffer(trx: Transaction<DB>, offer: NewOffer, locationIds: readonly string[]): Promise<OfferRow> {
+  const row = await trx.insertInto('offers').values(offer).returningAll().executeTakeFirstOrThrow();
+  await replaceOfferLocations(trx, row.id, locationIds);
+  return row;
+}
+
+export async function findOfferForUpdate(trx: Transaction<DB>, id: string): Promise<OfferRow | undefined> {
+  return trx.selectFrom('offers').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/**
+ * Applies a patch. Growing the budget or the stock adds the same amount to what remains in the
+ * same statement, so reservations made meanwhile are kept.
+ */
+export async function updateOfferRow(
+  trx: Transaction<DB>,
+  id: string,
+  patch: OfferUpdate,
+  grow: { budget?: number; quantity?: number } = {},
+): Promise<OfferRow> {
+  let query = trx.updateTable('offers').set({ ...patch, updated_at: new Date() });
+  if (grow.budget) {
+    query = query.set((eb) => ({
+      budget: eb('budget', '+', grow.budget!),
+      budget_remaining: eb('budget_remaining', '+', grow.budget!),
+    }));
+  }
+  if (grow.quantity) {
+    query = query.set((eb) => ({
+      quantity: eb('quantity', '+', grow.quantity!),
+      quantity_remaining: eb('quantity_remaining', '+', grow.quantity!),
+    }));
+  }
+  return query.where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function replaceOfferLocations(trx: Transaction<DB>, offerId: string, locationIds: readonly string[]): Promise<void> {
+  await trx.deleteFrom('offer_locations').where('offer_id', '=', offerId).execute();
+  if (locationIds.length > 0) {
+    await trx
+      .insertInto('offer_locations')
+      .values(locationIds.map((location_id) => ({ offer_id: offerId, location_id })))
+      .execute();
+  }
+}
+
+export async function countOfferLocations(trx: Transaction<DB>, offerId: string): Promise<number> {
+  const { count } = await trx
+    .selectFrom('offer_locations')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('offer_id', '=', offerId)
+    .executeTakeFirstOrThrow();
+  return Number(count);
+}
+
+/** Another published purchase offer, not yet ended, that answers to the same hashtag. */
+export async function findLiveOfferWithHashtag(
+  trx: Transaction<DB>,
+  hashtag: string,
+  exceptOfferId: string,
+  now: Date,
+): Promise<{ id: string } | undefined> {
+  return trx
+    .selectFrom('offers')
+    .select('id')
+    .where(sql<boolean>`lower(hashtag) = lower(${hashtag})`)
+    .where('state', '!=', 'DRAFT')
+    .where('ends_at', '>', now)
+    .where('id', '!=', exceptOfferId)
+    .executeTakeFirst();
+}
+
+/** Serialises publishers of one hashtag for the rest of the transaction (no two live offers share it). */
+export async function lockHashtag(trx: Transaction<DB>, hashtag: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext(lower(${hashtag})))`.execute(trx);
+}

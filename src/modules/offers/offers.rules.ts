@@ -1,0 +1,42 @@
+/**
+ * Pure rules of the offer catalogue: the status an offer has at an instant, what may change
+ * once it is published, and how its reward reads. No I/O here.
+ */
+import type { OfferRow } from '../../../db/types.js';
+import { formatMoney } from '../../lib/money.js';
+
+export type OfferStatus = 'DRAFT' | 'SCHEDULED' | 'LIVE' | 'PAUSED' | 'EXPIRED' | 'EXHAUSTED';
+
+type StatusFields = Pick<OfferRow, 'state' | 'starts_at' | 'ends_at' | 'budget_remaining' | 'quantity_remaining'>;
+
+/**
+ * The stored lifecycle is DRAFT, PUBLISHED or PAUSED; time and money derive the rest at read time,
+ * so no job has to flip an offer at midnight: past its end it is EXPIRED, with nothing left to
+ * give it is EXHAUSTED, before its start SCHEDULED, otherwise LIVE.
+ */
+export function offerStatus(offer: StatusFields, now: Date): OfferStatus {
+  if (offer.state === 'DRAFT') return 'DRAFT';
+  if (now.getTime() >= offer.ends_at.getTime()) return 'EXPIRED';
+  if (offer.state === 'PAUSED') return 'PAUSED';
+  if ((offer.budget_remaining ?? offer.quantity_remaining) === 0) return 'EXHAUSTED';
+  if (now.getTime() < offer.starts_at.getTime()) return 'SCHEDULED';
+  return 'LIVE';
+}
+
+/** Fields a published offer may still change, and how: anything else would move the goalposts. */
+export const CHANGEABLE_WHEN_PUBLISHED = ['title', 'description', 'endsAt', 'budget', 'quantity'] as const;
+
+/** A one-line description of what the offer gives, e.g. "10% cashback up to $20.00". */
+export function rewardSummary(
+  offer: Pick<OfferRow, 'kind' | 'currency' | 'reward_type' | 'reward_basis_points' | 'reward_amount' | 'max_reward' | 'min_spend' | 'price'>,
+): string {
+  const money = (amount: number) => formatMoney({ amount, currency: offer.currency });
+  if (offer.kind === 'PURCHASE') return `Buy for ${money(offer.price ?? 0)}`;
+  const base =
+    offer.reward_type === 'PERCENT'
+      ? `${(offer.reward_basis_points ?? 0) / 100}% cashback`
+      : `${money(offer.reward_amount ?? 0)} cashback`;
+  const cap = offer.max_reward ? ` up to ${money(offer.max_reward)}` : '';
+  const min = offer.min_spend ? ` on ${money(offer.min_spend)} or more` : '';
+  return base + cap + min;
+}

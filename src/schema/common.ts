@@ -1,0 +1,94 @@
+/**
+ * Types every domain shares: DateTime, Money, the user error convention, page arguments.
+ */
+import { GraphQLError, Kind } from 'graphql';
+import { z } from 'zod';
+import { ERROR_CODES, DomainError, type UserError } from '../lib/errors.js';
+import { formatMoney, type Money } from '../lib/money.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../lib/pagination.js';
+import { builder, type SchemaTypes } from './builder.js';
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function parseDateTime(value: unknown): Date {
+  if (typeof value === 'string' && ISO_DATE_TIME.test(value)) {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw new GraphQLError('DateTime must be an ISO-8601 date and time with an offset, e.g. 2026-12-01T09:00:00Z.');
+}
+
+builder.scalarType('DateTime', {
+  description: 'An instant as an ISO-8601 string with offset; always returned in UTC, e.g. 2026-12-01T09:00:00.000Z.',
+  serialize: (value) => (value instanceof Date ? value : new Date(value as string)).toISOString(),
+  parseValue: parseDateTime,
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be a string.');
+    return parseDateTime(ast.value);
+  },
+});
+
+export const MoneyRef = builder.objectRef<Money>('Money').implement({
+  description: 'An amount of money: integer minor units (cents for USD) and an ISO 4217 currency.',
+  fields: (t) => ({
+    amount: t.exposeInt('amount', { description: 'Amount in minor units of the currency (1234 = $12.34).' }),
+    currency: t.exposeString('currency', { description: 'ISO 4217 currency code.' }),
+    formatted: t.string({ description: 'The amount for display, e.g. "$12.34".', resolve: (m) => formatMoney(m) }),
+  }),
+});
+
+export const ErrorCodeRef = builder.enumType('ErrorCode', {
+  description: 'Why a mutation refused its input. The list is closed: clients can switch on it.',
+  values: Object.fromEntries(
+    Object.entries(ERROR_CODES).map(([code, description]) => [code, { description }]),
+  ) as Record<keyof typeof ERROR_CODES, { description: string }>,
+});
+
+export const UserErrorRef = builder.objectRef<UserError>('UserError').implement({
+  description: 'An expected failure of a mutation; nothing was changed.',
+  fields: (t) => ({
+    field: t.exposeStringList('field', {
+      nullable: true,
+      description: 'Path of the input field at fault, from the mutation input (e.g. ["mids", "0", "mid"]).',
+    }),
+    message: t.exposeString('message', { description: 'What went wrong, for people.' }),
+    code: t.expose('code', { type: ErrorCodeRef, description: 'What went wrong, for programs.' }),
+  }),
+});
+
+/** Runs a mutation's service call; expected failures become `userErrors`, the rest propagates (masked). */
+export async function withUserErrors<T extends object>(run: () => Promise<T>): Promise<Partial<T> & { userErrors: UserError[] }> {
+  try {
+    return { ...(await run()), userErrors: [] };
+  } catch (error) {
+    if (error instanceof DomainError) return { userErrors: error.userErrors } as Partial<T> & { userErrors: UserError[] };
+    throw error;
+  }
+}
+
+const firstSchema = z
+  .number()
+  .int()
+  .min(1, `first must be from 1 to ${MAX_PAGE_SIZE}`)
+  .max(MAX_PAGE_SIZE, `first must be from 1 to ${MAX_PAGE_SIZE}`);
+
+/** `first` (1..100) and `after`, the page arguments of every list. */
+export const pageArgs = builder.args((t) => ({
+  first: t.int({
+    required: true,
+    defaultValue: DEFAULT_PAGE_SIZE,
+    description: `How many objects to return, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).`,
+    validate: firstSchema,
+  }),
+  after: t.string({ required: false, description: 'Cursor after which the page starts (`pageInfo.endCursor`).' }),
+}));
+
+/** The `userErrors` field of every mutation payload. */
+export const userErrorsField = <P extends { userErrors: UserError[] }>(
+  t: PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypes>, P>,
+) =>
+  t.field({
+    type: [UserErrorRef],
+    description: 'Why the mutation changed nothing; empty when it succeeded.',
+    resolve: (payload) => payload.userErrors,
+  });

@@ -1,0 +1,18 @@
+/**
+ * Builds the schema: imports every domain's types, then lets Pothos assemble them.
+ */
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder.js';
+import './common.js';
+import '../modules/api-keys/api-keys.schema.js';
+import '../modules/merchants/merchants.schema.js';
+import '../modules/locations/locations.schema.js';
+import '../modules/offers/offers.schema.js';
+import '../modules/posts/posts.schema.js';
+
+export const schema: GraphQLSchema = builder.toSchema();
+
+/** The SDL committed as schema/schema.graphql, sorted so diffs stay readable. */
+export function printSchemaSdl(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

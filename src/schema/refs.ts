@@ -1,0 +1,27 @@
+/**
+ * Object refs declared once, implemented in their domain's schema file: domains can point at
+ * each other's types without import cycles. Each node loads through a dataloader that applies
+ * the caller's visibility, so a field never leaks a row the caller could not fetch by id.
+ */
+import type { ApiKeyRow, LocationRow, MerchantRow, OfferRow, PostRow } from '../../db/types.js';
+import type { Context } from '../context.js';
+import { loadVisibleApiKeys } from '../modules/api-keys/api-keys.service.js';
+import { loadVisibleLocations } from '../modules/locations/locations.service.js';
+import { loadVisibleMerchants } from '../modules/merchants/merchants.service.js';
+import { loadVisibleOffers } from '../modules/offers/offers.service.js';
+import { loadVisiblePosts } from '../modules/posts/posts.service.js';
+import { isUuid } from '../lib/ids.js';
+import { builder } from './builder.js';
+
+const byId = <T extends { id: string }>(load: (ctx: Context, ids: readonly string[]) => Promise<T[]>) => ({
+  // Ids that are not uuids cannot exist; they never reach SQL.
+  load: (ids: string[], ctx: Context) => load(ctx, ids.filter(isUuid)),
+  sort: (row: T) => row.id,
+  id: { resolve: (row: T) => row.id },
+});
+
+export const MerchantRef = builder.loadableNodeRef<MerchantRow, string, string>('Merchant', byId(loadVisibleMerchants));
+export const LocationRef = builder.loadableNodeRef<LocationRow, string, string>('Location', byId(loadVisibleLocations));
+export const OfferRef = builder.loadableNodeRef<OfferRow, string, string>('Offer', byId(loadVisibleOffers));
+export const PostRef = builder.loadableNodeRef<PostRow, string, string>('Post', byId(loadVisiblePosts));
+export const ApiKeyRef = builder.loadableNodeRef<ApiKeyRow, string, string>('ApiKey', byId(loadVisibleApiKeys));
