@@ -21,6 +21,8 @@ export interface Database {
   created: boolean;
   /** Number of SQL statements sent since the database was opened. */
   statementCount(): number;
+  /** The embedded database's files as a tarball (PGlite only), to start others from. */
+  dump?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     kind: 'pglite',
     created,
     statementCount: () => statements,
+    dump: () => client.dumpDataDir('none'),
     close: async () => {
       // Kysely waits for queries in flight before the dialect closes PGlite.
       await db.destroy();

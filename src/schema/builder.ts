@@ -6,7 +6,7 @@ import DataloaderPlugin from '@pothos/plugin-dataloader';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, isObjectType, type GraphQLSchema } from 'graphql';
 import type { Context, PartnerScope } from '../context.js';
 import { decodeGlobalId, encodeGlobalId } from '../lib/ids.js';
 import { MAX_PAGE_SIZE } from '../lib/pagination.js';
@@ -23,6 +23,12 @@ export interface SchemaTypes {
     partner: PartnerScope | boolean;
   };
   DefaultFieldNullability: false;
+}
+
+/** Whether a decoded global id names a type that implements Node (malformed ids decode to ''). */
+function isNodeType(schema: GraphQLSchema, typename: string): boolean {
+  const type = typename ? schema.getType(typename) : undefined;
+  return isObjectType(type) && type.getInterfaces().some((i) => i.name === 'Node');
 }
 
 export const builder = new SchemaBuilder<SchemaTypes>({
@@ -44,14 +50,22 @@ export const builder = new SchemaBuilder<SchemaTypes>({
     decodeGlobalID: (globalID) => decodeGlobalId(globalID) ?? { typename: '', id: '' },
     nodeQueryOptions: {
       description: 'Fetches any object by its global id; null when it does not exist or the caller may not see it.',
+      resolve: (_root, { id }, _ctx, info, resolveNode) => (isNodeType(info.schema, id.typename) ? resolveNode(id) : null),
     },
     nodesQueryOptions: {
       description: 'Fetches up to 100 objects by global id, in order; null for each one not found.',
-      resolve: (_root, { ids }, _ctx, _info, resolveNodes) => {
-        if (ids.length > MAX_PAGE_SIZE) {
+      resolve: (_root, args, _ctx, info, resolveNodes) => {
+        if (args.ids.length > MAX_PAGE_SIZE) {
           throw new GraphQLError(`nodes takes at most ${MAX_PAGE_SIZE} ids.`, { extensions: { code: 'BAD_USER_INPUT' } });
         }
-        return resolveNodes(ids);
+        // Pothos resolves `args.ids` whatever is passed to resolveNodes, so the known ids replace them.
+        const requested = args.ids;
+        const known = requested.map((id) => isNodeType(info.schema, id.typename));
+        args.ids = requested.filter((_, i) => known[i]);
+        return resolveNodes(args.ids).then((found) => {
+          let next = 0;
+          return known.map((isKnown) => (isKnown ? found[next++] : null));
+        });
       },
     },
     nodeTypeOptions: { description: 'An object with a global id.' },

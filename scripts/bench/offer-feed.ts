@@ -1,0 +1,614 @@
+/**
+ * `npm run bench:offers`: the anonymous offer feed, `offers(first: 50)` with each offer's merchant,
+ * served by the real app (graphql-yoga + Pothos + Kysely) and, as a baseline, by a bare node:http
+ * handler running one hand-written SQL statement through the same Kysely instance and shaping the
+ * same JSON. Both are driven by the same load generator, which runs in a worker thread so that the
+ * clients do not share the servers' event loop.
+ *
+ * Database: a fresh database on the server of DATABASE_URL (created and dropped here), otherwise an
+ * in-memory PGlite. Knobs: CLIENTS (20), REQUESTS (2000), WARMUP (100), OFFERS (240), MERCHANTS (16).
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
+import { createApp, type App } from '../../src/app.js';
+import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { openDatabase, type Database } from '../../src/database.js';
+import type { DB, MerchantStatus, NewOffer } from '../../db/types.js';
+import { encodeGlobalId } from '../../src/lib/ids.js';
+import { createLogger } from '../../src/logger.js';
+import { migrateToLatest } from '../../src/migrate.js';
+import { offerStatus, rewardSummary } from '../../src/modules/offers/offers.rules.js';
+import { seedDemoData } from '../../src/seed.js';
+
+const PAGE_SIZE = 50;
+const QUERY = `{ offers(first: ${PAGE_SIZE}) { edges { node { id title rewardSummary status endsAt merchant { id name } } } } }`;
+const DAY = 24 * 60 * 60 * 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------------------
+
+function positiveInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min) {
+    console.error(`${name} must be an integer >= ${min}, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const CLIENTS = positiveInt('CLIENTS', 20);
+const REQUESTS = positiveInt('REQUESTS', 2000);
+const WARMUP = positiveInt('WARMUP', 100, 0);
+const EXTRA_OFFERS = positiveInt('OFFERS', 240, 200);
+const EXTRA_MERCHANTS = positiveInt('MERCHANTS', 16);
+
+let config: Config;
+try {
+  config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  throw error;
+}
+const logger = createLogger({ logLevel: 'silent' });
+
+const benchStarted = performance.now();
+const log = (line: string) => {
+  const s = ((performance.now() - benchStarted) / 1000).toFixed(1).padStart(5);
+  console.log(`[${s}s] ${line}`);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Database: a throwaway Postgres database, or in-memory PGlite
+// ---------------------------------------------------------------------------------------------
+
+interface BenchDatabase {
+  database: Database;
+  label: string;
+  /** Drops the throwaway Postgres database (after the pool is closed). */
+  drop(): Promise<void>;
+}
+
+async function withAdminClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function openBenchDatabase(): Promise<BenchDatabase> {
+  if (!config.databaseUrl) {
+    const database = await openDatabase({ memory: true });
+    return { database, label: 'pglite (in-memory)', drop: async () => {} };
+  }
+  const adminUrl = config.databaseUrl;
+  const name = `hashback_bench_${randomBytes(4).toString('hex')}`;
+  await withAdminClient(adminUrl, (c) => c.query(`create database "${name}"`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    await withAdminClient(adminUrl, (c) => c.query(`drop database if exists "${name}" with (force)`));
+    log(`dropped database ${name}`);
+  };
+  try {
+    const database = await openDatabase({ url: url.toString(), poolSize: config.databasePoolSize });
+    const version = await sql<{ v: string }>`select current_setting('server_version') as v`.execute(database.db);
+    const where = `${url.hostname}:${url.port || '5432'}`;
+    log(`created database ${name} on ${where}`);
+    return {
+      database,
+      label: `postgres ${version.rows[0]?.v ?? ''} @ ${where} (pool ${config.databasePoolSize})`,
+      drop,
+    };
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data: demo catalogue + approved merchants with many live cashback offers (and some noise)
+// ---------------------------------------------------------------------------------------------
+
+const CATEGORIES = ['Coffee', 'Books', 'Groceries', 'Fuel', 'Dining', 'Travel', 'Fitness', 'Electronics'];
+
+async function createBenchData(db: Kysely<DB>): Promise<{ publicOffers: number }> {
+  await seedDemoData(db, logger);
+  const now = Date.now();
+
+  const merchantRows = Array.from({ length: EXTRA_MERCHANTS }, (_, i) => ({
+    name: `Bench Merchant ${String(i + 1).padStart(2, '0')}`,
+    country: 'US',
+    category: CATEGORIES[i % CATEGORIES.length]!,
+    social_handle: `@bench${i + 1}`,
+    status: 'APPROVED' as MerchantStatus,
+  }));
+  // Noise the feed must leave out: a suspended and a pending merchant with published offers.
+  merchantRows.push(
+    { name: 'Bench Suspended', country: 'US', category: 'Other', social_handle: '@benchsusp', status: 'SUSPENDED' },
+    { name: 'Bench Pending', country: 'US', category: 'Other', social_handle: '@benchpend', status: 'PENDING' },
+  );
+  const merchants = await db.insertInto('merchants').values(merchantRows).returning(['id', 'status']).execute();
+  const approved = merchants.filter((m) => m.status === 'APPROVED');
+  const hidden = merchants.filter((m) => m.status !== 'APPROVED');
+
+  const locations = await db
+    .insertInto('locations')
+    .values(merchants.map((m, i) => ({ merchant_id: m.id, name: `Bench store ${i + 1}`, channel: 'IN_STORE' as const, country: 'US', timezone: 'America/New_York' })))
+    .returning(['id', 'merchant_id'])
+    .execute();
+  const locationOf = new Map(locations.map((l) => [l.merchant_id, l.id]));
+
+  const offers: NewOffer[] = [];
+  const base = (merchantId: string, i: number): NewOffer => {
+    const fixed = i % 5 === 4;
+    const budget = 10_000 + (i % 7) * 5_000;
+    return {
+      merchant_id: merchantId,
+      kind: 'CASHBACK',
+      state: 'PUBLISHED',
+      title: fixed ? `$${(i % 4) + 2} back on bench purchase #${i + 1}` : `${(i % 20) + 1}% back on bench purchase #${i + 1}`,
+      description: 'Benchmark offer.',
+      currency: 'USD',
+      reward_type: fixed ? 'FIXED' : 'PERCENT',
+      reward_basis_points: fixed ? null : ((i % 20) + 1) * 100,
+      reward_amount: fixed ? ((i % 4) + 2) * 100 : null,
+      max_reward: !fixed && i % 3 === 0 ? 1_000 : null,
+      min_spend: i % 4 === 0 ? 2_000 : null,
+      starts_at: new Date(now - DAY),
+      ends_at: new Date(now + (30 + (i % 90)) * DAY),
+      channels: i % 2 === 0 ? ['IN_STORE', 'ONLINE'] : ['IN_STORE'],
+      countries: ['US'],
+      budget,
+      budget_remaining: budget,
+      published_at: new Date(now - DAY),
+      // Older than the seeded demo offers, one minute apart: a stable NEWEST order.
+      created_at: new Date(now - (i + 1) * 60_000),
+    };
+  };
+  for (let i = 0; i < EXTRA_OFFERS; i++) offers.push(base(approved[i % approved.length]!.id, i));
+  // More noise, interleaved in the NEWEST order: ended, exhausted, paused, draft, hidden merchants.
+  const noiseAt = (k: number) => EXTRA_OFFERS + k;
+  for (let k = 0; k < 10; k++) {
+    const i = noiseAt(k);
+    const row = { ...base(approved[k % approved.length]!.id, i), created_at: new Date(now - (k * 5 + 2.5) * 60_000) };
+    switch (k % 5) {
+      case 0: // ended
+        offers.push({ ...row, starts_at: new Date(now - 10 * DAY), ends_at: new Date(now - DAY) });
+        break;
+      case 1: // exhausted
+        offers.push({ ...row, budget_remaining: 0 });
+        break;
+      case 2: // paused
+        offers.push({ ...row, state: 'PAUSED' });
+        break;
+      case 3: // draft
+        offers.push({ ...row, state: 'DRAFT', published_at: null });
+        break;
+      default: // merchant not approved
+        offers.push({ ...row, merchant_id: hidden[k % hidden.length]!.id });
+    }
+  }
+  const inserted = await db.insertInto('offers').values(offers).returning(['id', 'merchant_id']).execute();
+  await db
+    .insertInto('offer_locations')
+    .values(inserted.map((o) => ({ offer_id: o.id, location_id: locationOf.get(o.merchant_id)! })))
+    .execute();
+
+  const { count } = await db
+    .selectFrom('offers')
+    .innerJoin('merchants', 'merchants.id', 'offers.merchant_id')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('merchants.status', '=', 'APPROVED')
+    .where('offers.state', '=', 'PUBLISHED')
+    .where('offers.ends_at', '>', new Date())
+    .where(sql<boolean>`coalesce(offers.budget_remaining, offers.quantity_remaining) > 0`)
+    .executeTakeFirstOrThrow();
+  return { publicOffers: Number(count) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Baseline: node:http + one SQL statement, same response shape
+// ---------------------------------------------------------------------------------------------
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+async function baselineFeed(db: Kysely<DB>) {
+  const now = new Date();
+  const rows = await db
+    .selectFrom('offers')
+    .innerJoin('merchants', 'merchants.id', 'offers.merchant_id')
+    .select([
+      'offers.id',
+      'offers.title',
+      'offers.kind',
+      'offers.currency',
+      'offers.reward_type',
+      'offers.reward_basis_points',
+      'offers.reward_amount',
+      'offers.max_reward',
+      'offers.min_spend',
+      'offers.price',
+      'offers.state',
+      'offers.starts_at',
+      'offers.ends_at',
+      'offers.budget_remaining',
+      'offers.quantity_remaining',
+      'merchants.id as m_id',
+      'merchants.name as m_name',
+    ])
+    .where('merchants.status', '=', 'APPROVED')
+    .where('offers.state', '=', 'PUBLISHED')
+    .where('offers.ends_at', '>', now)
+    .where(sql<boolean>`coalesce(offers.budget_remaining, offers.quantity_remaining) > 0`)
+    .orderBy('offers.created_at', 'desc')
+    .orderBy('offers.id', 'desc')
+    .limit(PAGE_SIZE)
+    .execute();
+  const at = new Date();
+  return {
+    data: {
+      offers: {
+        edges: rows.map((o) => ({
+          node: {
+            id: encodeGlobalId('Offer', o.id),
+            title: o.title,
+            rewardSummary: rewardSummary(o),
+            status: offerStatus(o, at),
+            endsAt: o.ends_at.toISOString(),
+            merchant: { id: encodeGlobalId('Merchant', o.m_id), name: o.m_name },
+          },
+        })),
+      },
+    },
+  };
+}
+
+function createBaselineServer(db: Kysely<DB>): http.Server {
+  return http.createServer((req, res) => {
+    if (req.method !== 'POST') {
+      res.writeHead(405, { allow: 'POST' }).end();
+      return;
+    }
+    readBody(req)
+      .then(async (text) => {
+        const { query } = JSON.parse(text) as { query?: unknown };
+        if (typeof query !== 'string') throw new Error('query missing');
+        const body = JSON.stringify(await baselineFeed(db));
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+      })
+      .catch((error: unknown) => {
+        const body = JSON.stringify({ errors: [{ message: (error as Error).message }] });
+        res.writeHead(500, { 'content-type': 'application/json' }).end(body);
+      });
+  });
+}
+
+function listen(server: http.Server): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generator: plain JavaScript run in a worker thread (keep-alive node:http agent)
+// ---------------------------------------------------------------------------------------------
+
+const LOAD_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const { url, body, clients, requests, expectEdges, progressEvery } = workerData;
+const target = new URL(url);
+const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+const payload = Buffer.from(body);
+const headers = {
+  'content-type': 'application/json',
+  accept: 'application/graphql-response+json, application/json',
+  'content-length': payload.length,
+};
+function post() {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+function problemOf(status, text) {
+  if (status !== 200) return 'HTTP ' + status + ': ' + text.slice(0, 200);
+  let json;
+  try { json = JSON.parse(text); } catch { return 'response is not JSON'; }
+  if (json.errors && json.errors.length) return 'errors: ' + JSON.stringify(json.errors).slice(0, 200);
+  const edges = json.data && json.data.offers && json.data.offers.edges;
+  if (!Array.isArray(edges)) return 'no data.offers.edges';
+  if (edges.length !== expectEdges) return edges.length + ' edges instead of ' + expectEdges;
+  return null;
+}
+const latencies = new Float64Array(requests);
+let next = 0, done = 0, failures = 0, firstFailure = null;
+const started = performance.now();
+async function client() {
+  while (next < requests) {
+    const i = next++;
+    const t0 = performance.now();
+    let problem;
+    try {
+      const r = await post();
+      latencies[i] = performance.now() - t0;
+      problem = problemOf(r.status, r.text);
+    } catch (e) {
+      latencies[i] = performance.now() - t0;
+      problem = String((e && e.message) || e);
+    }
+    if (problem) { failures++; if (firstFailure === null) firstFailure = problem; }
+    done++;
+    if (progressEvery > 0 && done % progressEvery === 0 && done < requests) {
+      parentPort.postMessage({ type: 'progress', done, failures, elapsedMs: performance.now() - started });
+    }
+  }
+}
+Promise.all(Array.from({ length: Math.min(clients, requests) }, client)).then(() => {
+  const elapsedMs = performance.now() - started;
+  agent.destroy();
+  parentPort.postMessage({ type: 'done', elapsedMs, failures, firstFailure, latencies }, [latencies.buffer]);
+});
+`;
+
+interface LoadResult {
+  elapsedMs: number;
+  failures: number;
+  firstFailure: string | null;
+  latencies: Float64Array;
+}
+
+type WorkerMessage =
+  | { type: 'progress'; done: number; failures: number; elapsedMs: number }
+  | ({ type: 'done' } & LoadResult);
+
+function runLoad(url: string, requests: number, onProgress?: (done: number, failures: number, elapsedMs: number) => void): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(LOAD_WORKER, {
+      eval: true,
+      workerData: {
+        url,
+        body: JSON.stringify({ query: QUERY }),
+        clients: CLIENTS,
+        requests,
+        expectEdges: PAGE_SIZE,
+        progressEvery: onProgress ? Math.max(1, Math.ceil(requests / 5)) : 0,
+      },
+    });
+    let result: LoadResult | undefined;
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'progress') onProgress?.(message.done, message.failures, message.elapsedMs);
+      else result = message;
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (result ? resolve(result) : reject(new Error(`load worker exited with code ${code}`))));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+// ---------------------------------------------------------------------------------------------
+
+interface Measurement {
+  name: string;
+  requests: number;
+  failures: number;
+  firstFailure: string | null;
+  reqPerSec: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  statementsPerRequest: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+async function measure(name: string, url: string, database: Database): Promise<Measurement> {
+  if (WARMUP > 0) {
+    const warm = await runLoad(url, WARMUP);
+    log(`${name}: warm-up ${WARMUP} requests in ${(warm.elapsedMs / 1000).toFixed(1)}s, ${warm.failures} failed`);
+    if (warm.failures > 0) log(`${name}: first warm-up failure: ${warm.firstFailure}`);
+  }
+  const statementsBefore = database.statementCount();
+  const result = await runLoad(url, REQUESTS, (done, failures, elapsedMs) =>
+    log(`${name}: ${done}/${REQUESTS} requests, ${((done / elapsedMs) * 1000).toFixed(0)} req/s so far, ${failures} failed`),
+  );
+  const statements = database.statementCount() - statementsBefore;
+  const sorted = result.latencies.slice().sort();
+  const m: Measurement = {
+    name,
+    requests: REQUESTS,
+    failures: result.failures,
+    firstFailure: result.firstFailure,
+    reqPerSec: (REQUESTS / result.elapsedMs) * 1000,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+    statementsPerRequest: statements / REQUESTS,
+  };
+  log(
+    `${name}: done, ${REQUESTS} requests in ${(result.elapsedMs / 1000).toFixed(1)}s, ${m.reqPerSec.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, ${m.failures} failed`,
+  );
+  if (m.failures > 0) log(`${name}: first failure: ${m.firstFailure}`);
+  return m;
+}
+
+/** One request to each server from this thread: both must answer the same page. */
+async function crossCheck(hashbackUrl: string, baselineUrl: string): Promise<{ same: boolean; merchants: number; detail: string }> {
+  const ask = async (url: string) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+      body: JSON.stringify({ query: QUERY }),
+    });
+    return (await response.json()) as { data?: { offers: { edges: { node: { merchant: { id: string } } }[] } }; errors?: unknown };
+  };
+  const [a, b] = await Promise.all([ask(hashbackUrl), ask(baselineUrl)]);
+  const edges = a.data?.offers.edges ?? [];
+  const merchants = new Set(edges.map((e) => e.node.merchant.id)).size;
+  const same = JSON.stringify(a) === JSON.stringify(b);
+  const detail = same
+    ? ''
+    : `hashback: ${JSON.stringify(a).slice(0, 300)}\n          baseline: ${JSON.stringify(b).slice(0, 300)}`;
+  return { same, merchants, detail };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+function table(rows: string[][], rightAligned: (i: number) => boolean): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) => r.map((cell, i) => (rightAligned(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+function summary(
+  results: Measurement[],
+  info: { database: string; publicOffers: number; pageMerchants: number; same: boolean },
+): string {
+  const [app, base] = results as [Measurement, Measurement];
+  const ms = (v: number) => v.toFixed(1);
+  const rows = [
+    ['', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'SQL/req', 'failed'],
+    ...results.map((m) => [
+      m.name,
+      m.reqPerSec.toFixed(0),
+      ms(m.p50),
+      ms(m.p95),
+      ms(m.p99),
+      ms(m.max),
+      m.statementsPerRequest.toFixed(2),
+      String(m.failures),
+    ]),
+    [
+      'hashback / baseline',
+      `${(app.reqPerSec / base.reqPerSec).toFixed(2)}x`,
+      `${(app.p50 / base.p50).toFixed(2)}x`,
+      `${(app.p95 / base.p95).toFixed(2)}x`,
+      `${(app.p99 / base.p99).toFixed(2)}x`,
+      '',
+      `${(app.statementsPerRequest / base.statementsPerRequest).toFixed(2)}x`,
+      '',
+    ],
+  ];
+  const rss = process.memoryUsage().rss / (1024 * 1024);
+  return [
+    '',
+    `offer feed benchmark: offers(first: ${PAGE_SIZE}) { id title rewardSummary status endsAt merchant { id name } }, anonymous`,
+    `database  ${info.database}`,
+    `load      CLIENTS=${CLIENTS}  REQUESTS=${REQUESTS} per server (after ${WARMUP} warm-up)  node ${process.version}`,
+    `data      ${info.publicOffers} public offers; a page of ${PAGE_SIZE} spans ${info.pageMerchants} merchants; baseline answers ${info.same ? 'identical to' : 'DIFFERENT from'} hashback`,
+    '',
+    table(rows, (i) => i > 0),
+    '',
+    `process RSS at end: ${rss.toFixed(0)} MB`,
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+let bench: BenchDatabase | undefined;
+let app: App | undefined;
+let baseline: http.Server | undefined;
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    if (baseline) {
+      const server = baseline;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    if (app) await app.close(); // closes the database too
+    else await bench?.database.close();
+    await bench?.drop();
+  })();
+  return cleaning;
+}
+
+process.once('SIGINT', () => {
+  log('interrupted: cleaning up');
+  cleanup().finally(() => process.exit(130));
+});
+
+try {
+  log(`opening ${config.databaseUrl ? 'a fresh Postgres database' : 'an in-memory PGlite'}`);
+  bench = await openBenchDatabase();
+  const { database } = bench;
+  const applied = await migrateToLatest(database.db);
+  log(`migrated (${applied.length} migration${applied.length === 1 ? '' : 's'})`);
+
+  const { publicOffers } = await createBenchData(database.db);
+  log(`seeded demo data + ${EXTRA_MERCHANTS} merchants, ${EXTRA_OFFERS} live offers and noise: ${publicOffers} public offers`);
+
+  app = createApp({ config, database, logger });
+  const hashbackUrl = await app.listen(0, '127.0.0.1');
+  baseline = createBaselineServer(database.db);
+  const baselineUrl = await listen(baseline);
+  log(`hashback at ${hashbackUrl}, baseline at ${baselineUrl}`);
+
+  const check = await crossCheck(hashbackUrl, baselineUrl);
+  log(`cross-check: a page spans ${check.merchants} merchants; baseline answer ${check.same ? 'identical to hashback' : 'DIFFERS from hashback'}`);
+  if (!check.same) log(`  ${check.detail}`);
+
+  const results = [
+    await measure('hashback GraphQL', hashbackUrl, database),
+    await measure('baseline node:http+SQL', baselineUrl, database),
+  ];
+  console.log(summary(results, { database: bench.label, publicOffers, pageMerchants: check.merchants, same: check.same }));
+  if (results.some((m) => m.failures > 0)) process.exitCode = 1;
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+  log('closed');
+}

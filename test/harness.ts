@@ -1,0 +1,178 @@
+/**
+ * Test harness: the real app on the run's database (PGlite from the migrated template, or the
+ * run's Postgres database), driven through its GraphQL API, with log lines captured. Fixtures
+ * create what each test needs through the API, with unique names, so files run in parallel.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type DocumentNode } from 'graphql';
+import { inject } from 'vitest';
+import { createApp, type App } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase, type Database } from '../src/database.js';
+import { createLogger } from '../src/logger.js';
+import { mintApiKey } from '../src/modules/api-keys/api-keys.service.js';
+
+export interface GraphQLResponse<T> {
+  status: number;
+  headers: Headers;
+  data: T | null | undefined;
+  errors?: { message: string; extensions?: Record<string, unknown>; path?: (string | number)[] }[];
+}
+
+export interface UserErrorShape {
+  field: string[] | null;
+  message: string;
+  code: string;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+export const unique = (prefix = 'x') => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+export async function openTestDatabase(): Promise<Database> {
+  const target = inject('database');
+  return target.kind === 'postgres'
+    ? openDatabase({ url: target.url, poolSize: 5 })
+    : openDatabase({ memory: true, loadDataDir: new Blob([fs.readFileSync(target.templatePath)]) });
+}
+
+export type Harness = Awaited<ReturnType<typeof startHarness>>;
+
+export async function startHarness() {
+  const database = await openTestDatabase();
+  const logs: string[] = [];
+  const logger = createLogger({ logLevel: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'debug', SHUTDOWN_TIMEOUT_MS: '2000', GRAPHIQL: 'true' });
+  const app: App = createApp({ config, database, logger });
+  const { db } = database;
+  const adminKey = (await mintApiKey(db, { name: unique('test admin'), role: 'ADMIN' })).secret;
+
+  async function gql<TData = any, TVars = Record<string, unknown>>(
+    document: TypedDocumentNode<TData, TVars> | DocumentNode | string,
+    variables?: TVars,
+    key?: string | null,
+  ): Promise<GraphQLResponse<TData>> {
+    const response = await app.yoga.fetch('http://hashback.test/graphql', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+      },
+      body: JSON.stringify({ query: typeof document === 'string' ? document : print(document), variables }),
+    });
+    const body = (await response.json()) as Omit<GraphQLResponse<TData>, 'status' | 'headers'>;
+    return { status: response.status, headers: response.headers, ...body };
+  }
+
+  /** Runs a mutation that must succeed; returns its payload. */
+  async function mutate<T = any>(name: string, document: string, input: Record<string, unknown>, key: string | null): Promise<T> {
+    const res = await gql(document, { input }, key);
+    if (res.errors) throw new Error(`${name}: ${JSON.stringify(res.errors)}`);
+    const payload = (res.data as Record<string, { userErrors: UserErrorShape[] }>)[name]!;
+    if (payload.userErrors.length > 0) throw new Error(`${name}: ${JSON.stringify(payload.userErrors)}`);
+    return payload as T;
+  }
+
+  /** A merchant (approved unless told otherwise) with a merchant key. */
+  async function newMerchant(options: { approved?: boolean; name?: string; country?: string } = {}) {
+    const { merchant } = await mutate<{ merchant: { id: string } }>(
+      'createMerchant',
+      'mutation($input: CreateMerchantInput!) { createMerchant(input: $input) { merchant { id } userErrors { field message code } } }',
+      { name: options.name ?? unique('Merchant'), country: options.country ?? 'US', category: 'Coffee' },
+      adminKey,
+    );
+    if (options.approved !== false) {
+      await mutate(
+        'approveMerchant',
+        'mutation($input: ApproveMerchantInput!) { approveMerchant(input: $input) { merchant { id } userErrors { field message code } } }',
+        { merchantId: merchant.id },
+        adminKey,
+      );
+    }
+    const { secret } = await mutate<{ secret: string }>(
+      'createApiKey',
+      'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { field message code } } }',
+      { name: 'merchant key', role: 'MERCHANT', merchantId: merchant.id },
+      adminKey,
+    );
+    return { id: merchant.id, key: secret };
+  }
+
+  async function newLocation(merchantKey: string, overrides: Record<string, unknown> = {}): Promise<string> {
+    const { location } = await mutate<{ location: { id: string } }>(
+      'createLocation',
+      'mutation($input: CreateLocationInput!) { createLocation(input: $input) { location { id } userErrors { field message code } } }',
+      {
+        name: unique('Store'),
+        channel: 'IN_STORE',
+        country: 'US',
+        timezone: 'America/New_York',
+        mids: [{ network: 'VISA', mid: unique('MID').toUpperCase() }],
+        ...overrides,
+      },
+      merchantKey,
+    );
+    return location.id;
+  }
+
+  /** Valid createOffer input: a live 10% cashback offer unless overridden. */
+  function offerInput(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      kind: 'CASHBACK',
+      title: unique('10% back'),
+      currency: 'USD',
+      rewardType: 'PERCENT',
+      rewardBasisPoints: 1000,
+      budget: 100_000,
+      startsAt: new Date(Date.now() - DAY).toISOString(),
+      endsAt: new Date(Date.now() + 30 * DAY).toISOString(),
+      ...overrides,
+    };
+  }
+
+  async function newOffer(
+    merchantKey: string,
+    overrides: Record<string, unknown> = {},
+    options: { publish?: boolean } = {},
+  ): Promise<string> {
+    const locationIds = overrides.locationIds ?? [await newLocation(merchantKey)];
+    const { offer } = await mutate<{ offer: { id: string } }>(
+      'createOffer',
+      'mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } userErrors { field message code } } }',
+      offerInput({ ...overrides, locationIds }),
+      merchantKey,
+    );
+    if (options.publish !== false) {
+      await mutate(
+        'publishOffer',
+        'mutation($input: PublishOfferInput!) { publishOffer(input: $input) { offer { id } userErrors { field message code } } }',
+        { offerId: offer.id },
+        merchantKey,
+      );
+    }
+    return offer.id;
+  }
+
+  return {
+    app,
+    database,
+    db,
+    logs,
+    adminKey,
+    gql,
+    mutate,
+    newMerchant,
+    newLocation,
+    newOffer,
+    offerInput,
+    close: () => app.close(),
+  };
+}
+
+/** Database id behind a global id (for looking at rows). */
+export function dbId(globalId: string): string {
+  return Buffer.from(globalId, 'base64').toString('utf8').split(':')[1]!;
+}
