@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -60,7 +60,7 @@ function useOperationLog(): Plugin<Context> {
           }
           ctx.logger.info(
             {
-              operation: args.operationName ?? undefined,
+              operation: getOperationAST(args.document, args.operationName)?.name?.value,
               principal: ctx.principal.kind,
               ms: Math.round((performance.now() - started) * 10) / 10,
               errors: errors.length || undefined,

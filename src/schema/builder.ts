@@ -50,10 +50,12 @@ export const builder = new SchemaBuilder<SchemaTypes>({
     decodeGlobalID: (globalID) => decodeGlobalId(globalID) ?? { typename: '', id: '' },
     nodeQueryOptions: {
       description: 'Fetches any object by its global id; null when it does not exist or the caller may not see it.',
+      args: { id: { description: 'Global id of the object.' } },
       resolve: (_root, { id }, _ctx, info, resolveNode) => (isNodeType(info.schema, id.typename) ? resolveNode(id) : null),
     },
     nodesQueryOptions: {
       description: 'Fetches up to 100 objects by global id, in order; null for each one not found.',
+      args: { ids: { description: 'Global ids of the objects, at most 100.' } },
       resolve: (_root, args, _ctx, info, resolveNodes) => {
         if (args.ids.length > MAX_PAGE_SIZE) {
           throw new GraphQLError(`nodes takes at most ${MAX_PAGE_SIZE} ids.`, { extensions: { code: 'BAD_USER_INPUT' } });

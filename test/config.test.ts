@@ -1,0 +1,42 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  it('runs with no variables at all: embedded database, port 4000, GraphiQL on', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 4000, databaseUrl: undefined, nodeEnv: 'development', graphiql: true, logLevel: 'info' });
+    expect(config.dataDir).toBe(path.resolve('.hashback-data'));
+  });
+
+  it('turns GraphiQL off in production unless asked for', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).graphiql).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' }).graphiql).toBe(true);
+  });
+
+  it('names every bad variable with its value and what is expected', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://db/x', NODE_ENV: 'staging', GRAPHIQL: 'yes' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(5);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: must be an integer from 0 to 65535, got "eighty"/),
+        expect.stringMatching(/^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent \(got "loud"\)/),
+        expect.stringMatching(/^DATABASE_URL: must use the postgres:\/\/ scheme/),
+        expect.stringMatching(/^NODE_ENV: must be development, production or test \(got "staging"\)/),
+        expect.stringMatching(/^GRAPHIQL: must be true or false \(got "yes"\)/),
+      ]),
+    );
+  });
+
+  it('refuses a port out of range and a URL that is not one', () => {
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT: must be an integer from 0 to 65535, got "70000"/);
+    expect(() => loadConfig({ DATABASE_URL: 'not a url' })).toThrow(/DATABASE_URL: must be a URL/);
+  });
+});

@@ -1,0 +1,31 @@
+import fs from 'node:fs';
+import { isEnumType, isInputObjectType, isInterfaceType, isObjectType, isScalarType } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { printSchemaSdl, schema } from '../src/schema/index.js';
+
+describe('schema', () => {
+  it('matches the committed schema/schema.graphql (run `npm run codegen` after changing it)', () => {
+    const committed = fs.readFileSync(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
+    expect(printSchemaSdl()).toBe(committed);
+  });
+
+  it('describes every type, field, argument and enum value', () => {
+    const missing: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (type.name.startsWith('__') || (isScalarType(type) && ['String', 'Int', 'Boolean', 'ID', 'Float'].includes(type.name))) continue;
+      if (!type.description) missing.push(type.name);
+      if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          if (!field.description) missing.push(`${type.name}.${field.name}`);
+          for (const arg of 'args' in field ? field.args : []) {
+            if (!arg.description) missing.push(`${type.name}.${field.name}(${arg.name})`);
+          }
+        }
+      }
+      if (isEnumType(type)) {
+        for (const value of type.getValues()) if (!value.description) missing.push(`${type.name}.${value.name}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
