@@ -147,7 +147,8 @@ export async function seedDemoData(
       const merchantGlobalId = encodeGlobalId('Merchant', merchant.id);
       await must(`approve ${demo.name}`, approveMerchant(adminCtx, { merchantId: merchantGlobalId }));
       firstMerchantId ??= merchant.id;
-      const merchantCtx = contextFor(db, { kind: 'merchant', apiKeyId: admin.apiKey.id, merchantId: merchant.id }, logger);
+      // The catalogue is built as the merchant itself would, before any merchant key exists.
+      const merchantCtx = contextFor(db, { kind: 'merchant', apiKeyId: 'seed', merchantId: merchant.id }, logger);
       const locationIds: string[] = [];
       for (const location of demo.locations) {
         const created = await must(`location ${location.name}`, createLocation(merchantCtx, { ...location, country: 'US' }));

@@ -83,10 +83,11 @@ export const pageArgs = builder.args((t) => ({
   after: t.string({ required: false, description: 'Cursor after which the page starts (`pageInfo.endCursor`).' }),
 }));
 
+/** The field builder of a payload type with shape P. */
+export type PayloadFieldBuilder<P> = PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypes>, P>;
+
 /** The `userErrors` field of every mutation payload. */
-export const userErrorsField = <P extends { userErrors: UserError[] }>(
-  t: PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypes>, P>,
-) =>
+export const userErrorsField = <P extends { userErrors: UserError[] }>(t: PayloadFieldBuilder<P>) =>
   t.field({
     type: [UserErrorRef],
     description: 'Why the mutation changed nothing; empty when it succeeded.',

@@ -3,7 +3,7 @@
  * listing also leaves out what has ended or has nothing left to give (see offers.rules.ts).
  */
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
-import type { Channel, DB, NewOffer, OfferKind, OfferRow, OfferUpdate } from '../../../db/types.js';
+import type { Channel, DB, MerchantRow, NewOffer, OfferKind, OfferRow, OfferUpdate } from '../../../db/types.js';
 import type { Visibility } from '../../lib/authorization.js';
 import { merchantVisible } from '../merchants/merchants.repository.js';
 
@@ -60,10 +60,19 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+export interface OfferWithMerchant {
+  offer: OfferRow;
+  merchant: MerchantRow;
+}
+
+/**
+ * A page of the public feed with each offer's merchant from the same join: one statement per
+ * page, and the merchants prime the dataloader.
+ */
 export async function listPublicOffers(
   db: Kysely<DB>,
   options: { filter: OfferFilter; order: OfferOrder; now: Date; limit: number; after: readonly [string | number, string] | null },
-): Promise<OfferRow[]> {
+): Promise<OfferWithMerchant[]> {
   const { filter, now } = options;
   let query = fromOffersWithMerchants(db)
     .where('merchants.status', '=', 'APPROVED')
@@ -87,7 +96,13 @@ export async function listPublicOffers(
       ]),
     );
   }
-  return orderAndPage(query, options.order, options).execute();
+  const rows = await orderAndPage(query, options.order, options)
+    .select(sql<Record<keyof MerchantRow, unknown>>`to_jsonb(merchants)`.as('merchant_json'))
+    .execute();
+  return rows.map(({ merchant_json: m, ...offer }) => ({
+    offer: offer as OfferRow,
+    merchant: { ...(m as MerchantRow), created_at: new Date(m.created_at as string), updated_at: new Date(m.updated_at as string) },
+  }));
 }
 
 /** A merchant's offers the caller may see, newest first. */

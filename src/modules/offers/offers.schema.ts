@@ -6,7 +6,9 @@ import type { OfferRow } from '../../../db/types.js';
 import { idOfType } from '../../lib/ids.js';
 import { money } from '../../lib/money.js';
 import { builder } from '../../schema/builder.js';
-import { MoneyRef, pageArgs, userErrorsField, withUserErrors } from '../../schema/common.js';
+import type { UserError } from '../../lib/errors.js';
+import type { SchemaTypes } from '../../schema/builder.js';
+import { MoneyRef, pageArgs, userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
 import { LocationRef, MerchantRef, OfferRef, PostRef } from '../../schema/refs.js';
 import { ChannelRef } from '../locations/locations.schema.js';
 import { OfferConnectionRef } from '../merchants/merchants.schema.js';
@@ -164,7 +166,13 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: OfferFilterRef, required: false, description: 'Conditions the offers must meet.' }),
       orderBy: t.arg({ type: OfferOrderRef, required: false, defaultValue: 'NEWEST', description: 'Sort order (default NEWEST).' }),
     },
-    resolve: (_root, args, ctx) => listOffers(ctx, args),
+    resolve: async (_root, args, ctx) => {
+      const { merchants, ...page } = await listOffers(ctx, args);
+      // Public offers belong to approved merchants, whom every caller may see.
+      const loader = MerchantRef.getDataloader(ctx);
+      for (const merchant of merchants) loader.prime(merchant.id, merchant);
+      return page;
+    },
   }),
   offer: t.field({
     type: OfferRef,
@@ -177,14 +185,17 @@ builder.queryFields((t) => ({
 
 const offerPayload = (name: string) => ({
   description: `Result of ${name}.`,
-  outputFields: (t: PothosSchemaTypes.ObjectFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<import('../../schema/builder.js').SchemaTypes>, { offer?: OfferRow; userErrors: import('../../lib/errors.js').UserError[] }>) => ({
+  outputFields: (t: PayloadFieldBuilder<{ offer?: OfferRow; userErrors: UserError[] }>) => ({
     offer: t.expose('offer', { type: OfferRef, nullable: true, description: 'The offer after the change.' }),
     userErrors: userErrorsField(t),
   }),
 });
 
 /** Input fields shared by createOffer and updateOffer; `required` says which createOffer needs. */
-const offerInputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<import('../../schema/builder.js').SchemaTypes>, 'InputObject'>, creating: boolean) => ({
+const offerInputFields = (
+  t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypes>, 'InputObject'>,
+  creating: boolean,
+) => ({
   title: t.string({ required: creating, description: 'Headline, 1 to 120 characters.' }),
   description: t.string({ required: false, description: 'Details and terms, up to 2000 characters.' }),
   currency: t.string({ required: creating, description: 'ISO 4217 currency of every amount.' }),

@@ -3,7 +3,7 @@
  * catalogue. Each command runs in one transaction that locks the offer row it changes.
  */
 import { z } from 'zod';
-import type { DB, NewOffer, OfferRow, OfferUpdate } from '../../../db/types.js';
+import type { DB, MerchantRow, NewOffer, OfferRow, OfferUpdate } from '../../../db/types.js';
 import type { Transaction } from 'kysely';
 import type { Context } from '../../context.js';
 import { requireRole, visibilityOf } from '../../lib/authorization.js';
@@ -224,8 +224,8 @@ export async function updateOffer(ctx: Context, input: UpdateOfferInput): Promis
     if (current.state === 'DRAFT') {
       const locationIds = given.locationIds !== undefined ? given.locationIds : null;
       const merged = parseInput(offerFields, { ...toFields(current, []), ...given, locationIds: locationIds ?? [] });
-      const { budget_remaining: _reset, ...columns } = toColumns(merged);
-      const row = await updateOfferRow(trx, current.id, { ...columns, budget_remaining: merged.budget ?? null, quantity_remaining: merged.quantity ?? null });
+      // A draft has no reservations: its whole budget and stock remain.
+      const row = await updateOfferRow(trx, current.id, toColumns(merged));
       if (locationIds) await replaceOfferLocations(trx, current.id, await resolveLocationIds(trx, merchantId, merged.locationIds));
       return row;
     }
@@ -322,17 +322,18 @@ export interface OfferFilterInput extends Omit<OfferFilter, 'merchantId'> {
   merchantId?: string | null;
 }
 
+/** The public feed; `merchants` are the page's merchants, already read, for the loader cache. */
 export async function listOffers(
   ctx: Context,
   args: { first: number; after?: string | null; filter?: OfferFilterInput | null; orderBy?: OfferOrder | null },
-): Promise<Page<OfferRow>> {
+): Promise<Page<OfferRow> & { merchants: MerchantRow[] }> {
   const order = args.orderBy ?? 'NEWEST';
   const { merchantId, ...filter } = args.filter ?? {};
   let merchant: string | null = null;
   if (merchantId) {
     const decoded = decodeGlobalId(merchantId);
     // An id that names no merchant matches no offer.
-    if (!decoded || decoded.typename !== 'Merchant') return toPage([], args.first, args.after, () => '');
+    if (!decoded || decoded.typename !== 'Merchant') return { ...toPage([], args.first, args.after, () => ''), merchants: [] };
     merchant = decoded.id;
   }
   const after = args.after
@@ -345,7 +346,13 @@ export async function listOffers(
     limit: args.first + 1,
     after,
   });
-  return toPage(rows, args.first, args.after, offerCursor(order));
+  const page = toPage(
+    rows.map((r) => r.offer),
+    args.first,
+    args.after,
+    offerCursor(order),
+  );
+  return { ...page, merchants: rows.slice(0, args.first).map((r) => r.merchant) };
 }
 
 export async function listOffersOfMerchant(
