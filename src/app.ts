@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import { pendingMigrations } from './migrate.js';
 import { authenticate } from './modules/api-keys/api-keys.service.js';
 import { schema } from './schema/index.js';
+import { useOperationLimits } from './server/limits.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -101,6 +102,7 @@ export function createApp(options: { config: Config; database: Database; logger:
     // Unexpected errors never reach clients: they read "Unexpected error." and the request id.
     maskedErrors: { isDev: false },
     plugins: [
+      useOperationLimits({ production: config.nodeEnv === 'production' }),
       useOperationLog(),
       useReadinessCheck({
         endpoint: '/ready',

@@ -40,11 +40,12 @@ export async function openTestDatabase(): Promise<Database> {
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
-export async function startHarness() {
+/** The app on the run's database; `env` adds or overrides configuration variables. */
+export async function startHarness(env: Record<string, string> = {}) {
   const database = await openTestDatabase();
   const logs: string[] = [];
   const logger = createLogger({ logLevel: 'debug' }, { write: (line: string) => void logs.push(line) });
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'debug', SHUTDOWN_TIMEOUT_MS: '2000', GRAPHIQL: 'true' });
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'debug', SHUTDOWN_TIMEOUT_MS: '2000', GRAPHIQL: 'true', ...env });
   const app: App = createApp({ config, database, logger });
   const { db } = database;
   const adminKey = (await mintApiKey(db, { name: unique('test admin'), role: 'ADMIN' })).secret;

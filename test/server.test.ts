@@ -105,6 +105,37 @@ describe('HTTP', () => {
   });
 });
 
+describe('operation limits', () => {
+  it('refuses an operation nested deeper than the limit, before running it', async () => {
+    let query = 'id';
+    for (let i = 0; i < 7; i++) query = `merchant { offers(first: 1) { edges { node { ${query} } } } }`;
+    const before = h.database.statementCount();
+    const res = await h.gql(`{ offers(first: 1) { edges { node { ${query} } } } }`);
+    expect(res.errors?.[0]?.message).toMatch(/levels deep; the limit is 12/);
+    expect(h.database.statementCount()).toBe(before);
+  });
+
+  it('refuses a document with too many tokens', async () => {
+    const res = await h.gql(`{ ${Array.from({ length: 3000 }, (_, i) => `a${i}: __typename`).join(' ')} }`);
+    expect(res.errors?.[0]?.message).toMatch(/more that 5000 tokens/);
+  });
+
+  it('hides introspection and field suggestions in production only', async () => {
+    const production = await startHarness({ NODE_ENV: 'production' });
+    try {
+      const introspection = await production.gql('{ __schema { types { name } } }');
+      expect(introspection.errors?.[0]?.message).toMatch(/introspection/i);
+      const typo = await production.gql('{ offerz(first: 1) { edges { cursor } } }');
+      expect(typo.errors?.[0]?.message).toBe('Cannot query field "offerz" on type "Query".');
+    } finally {
+      await production.close();
+    }
+    const typo = await h.gql('{ offerz(first: 1) { edges { cursor } } }');
+    expect(typo.errors?.[0]?.message).toMatch(/Did you mean "offer/);
+    expect((await h.gql('{ __schema { queryType { name } } }')).data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+  });
+});
+
 describe('WebSocket', () => {
   it('runs queries over graphql-ws on the same port and path, with the key from connection_init', async () => {
     const merchant = await h.newMerchant();
