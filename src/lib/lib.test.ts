@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DomainError } from './errors.js';
+import { decodeGlobalId, encodeGlobalId, idOfType } from './ids.js';
+import { currencyDigits, isCountry, isCurrency, isTimeZone } from './iso.js';
+import { formatMoney } from './money.js';
+import { decodeCursor, encodeCursor } from './pagination.js';
+import { currencyCode, minorUnits, parseInput, text } from './validation.js';
+
+const uuid = '4f6c1a2e-8b1d-4c3e-9f00-123456789abc';
+
+describe('global ids', () => {
+  it('round-trips and checks the type', () => {
+    const id = encodeGlobalId('Offer', uuid);
+    expect(decodeGlobalId(id)).toEqual({ typename: 'Offer', id: uuid });
+    expect(idOfType(id, 'Offer')).toBe(uuid);
+    expect(idOfType(id, 'Merchant')).toBeNull();
+  });
+  it('decodes anything malformed to null, never throwing', () => {
+    for (const bad of ['', '!!!', 'T2ZmZXI6', Buffer.from('Offer:42').toString('base64'), Buffer.from(':' + uuid).toString('base64'), 'a'.repeat(500)]) {
+      expect(decodeGlobalId(bad)).toBeNull();
+    }
+  });
+});
+
+describe('reference codes', () => {
+  it('knows ISO 4217 currencies, ISO 3166 countries and IANA zones', () => {
+    expect([isCurrency('USD'), isCurrency('JPY'), isCurrency('usd'), isCurrency('XYZ')]).toEqual([true, true, false, false]);
+    expect([isCountry('US'), isCountry('GB'), isCountry('UK'), isCountry('EU'), isCountry('us')]).toEqual([true, true, false, false, false]);
+    expect([isTimeZone('Europe/Paris'), isTimeZone('Mars/Olympus')]).toEqual([true, false]);
+    expect([currencyDigits('USD'), currencyDigits('JPY'), currencyDigits('BHD')]).toEqual([2, 0, 3]);
+  });
+});
+
+describe('money', () => {
+  it('formats minor units exactly', () => {
+    expect(formatMoney({ amount: 1234, currency: 'USD' })).toBe('$12.34');
+    expect(formatMoney({ amount: 1, currency: 'USD' })).toBe('$0.01');
+    expect(formatMoney({ amount: 999_999_999, currency: 'USD' })).toBe('$9,999,999.99');
+    expect(formatMoney({ amount: 1200, currency: 'JPY' })).toBe('¥1,200');
+    expect(formatMoney({ amount: 1005, currency: 'BHD' })).toBe('BHD\u00a01.005');
+  });
+});
+
+describe('cursors', () => {
+  it('round-trip and refuse values of the wrong kind', () => {
+    const cursor = encodeCursor([7, uuid]);
+    expect(decodeCursor(cursor, ['int', 'uuid'] as const)).toEqual([7, uuid]);
+    expect(() => decodeCursor(cursor, ['date', 'uuid'] as const)).toThrow(/cursor is not valid/);
+    expect(() => decodeCursor('%%%', ['int', 'uuid'] as const)).toThrow(/cursor is not valid/);
+  });
+});
+
+describe('parseInput', () => {
+  const schema = z.object({ name: text(1, 5), currency: currencyCode(), amount: minorUnits(0), items: z.array(z.object({ n: text(1, 2) })) });
+  it('reports every problem with its field path and code', () => {
+    let error: unknown;
+    try {
+      parseInput(schema, { name: 'toolong', currency: 'ABC', amount: -5, items: [{ n: 'ok' }, { n: '' }] });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DomainError);
+    expect((error as DomainError).userErrors).toEqual([
+      { field: ['name'], code: 'INVALID_LENGTH', message: 'name must be at most 5 characters' },
+      { field: ['currency'], code: 'INVALID_CURRENCY', message: 'currency must be an ISO 4217 currency code such as USD' },
+      { field: ['amount'], code: 'OUT_OF_RANGE', message: 'amount must be at least 0 minor units' },
+      { field: ['items', '1', 'n'], code: 'INVALID_LENGTH', message: 'n must not be empty' },
+    ]);
+  });
+  it('returns trimmed, typed data when valid', () => {
+    expect(parseInput(schema, { name: ' ab ', currency: 'EUR', amount: 0, items: [] })).toEqual({ name: 'ab', currency: 'EUR', amount: 0, items: [] });
+  });
+});
