@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { openDatabase } from './database.js';
 import { DataDirLockedError } from './lib/data-dir-lock.js';
 import { createLogger } from './logger.js';
@@ -13,16 +13,7 @@ import { migrateToLatest } from './migrate.js';
 import { describeSeed, seedDemoData } from './seed.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config);
   const started = performance.now();
 
