@@ -104,7 +104,51 @@ export interface PostsTable {
   created_at: CreatedAt;
 }
 
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  email_key: string;
+  password_hash: string;
+  display_name: string;
+  country: string;
+  created_at: CreatedAt;
+}
+
+export interface LoginAttemptsTable {
+  id: Generated<number>;
+  email_key: string;
+  client_key: string;
+  succeeded: boolean;
+  attempted_at: CreatedAt;
+}
+
+export interface CardsTable {
+  id: Generated<string>;
+  user_id: string;
+  network: CardNetwork;
+  first6: string;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  fingerprint: string;
+  key_id: string | null;
+  ciphertext: string | null;
+  linked_at: CreatedAt;
+  unlinked_at: Date | null;
+}
+
+export interface ActivationsTable {
+  id: Generated<string>;
+  offer_id: string;
+  user_id: string;
+  activated_at: CreatedAt;
+}
+
 export interface DB {
+  users: UsersTable;
+  login_attempts: LoginAttemptsTable;
+  cards: CardsTable;
+  activations: ActivationsTable;
   merchants: MerchantsTable;
   api_keys: ApiKeysTable;
   locations: LocationsTable;
@@ -122,3 +166,6 @@ export type OfferRow = Selectable<OffersTable>;
 export type NewOffer = Insertable<OffersTable>;
 export type OfferUpdate = Updateable<OffersTable>;
 export type PostRow = Selectable<PostsTable>;
+export type UserRow = Selectable<UsersTable>;
+export type CardRow = Selectable<CardsTable>;
+export type ActivationRow = Selectable<ActivationsTable>;

@@ -15,9 +15,11 @@ import { ANONYMOUS, type Context, type Principal } from './context.js';
 import type { Database } from './database.js';
 import type { Logger } from './logger.js';
 import { pendingMigrations } from './migrate.js';
-import { authenticate } from './modules/api-keys/api-keys.service.js';
 import { schema } from './schema/index.js';
+import { authenticate } from './server/authenticate.js';
 import { useOperationLimits } from './server/limits.js';
+import { useCardNumberScrubbing } from './server/scrub-errors.js';
+import type { Security } from './security.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -80,8 +82,8 @@ function useOperationLog(): Plugin<Context> {
 
 const requestIds = new WeakMap<Request, string>();
 
-export function createApp(options: { config: Config; database: Database; logger: Logger }): App {
-  const { config, database, logger } = options;
+export function createApp(options: { config: Config; database: Database; logger: Logger; security: Security }): App {
+  const { config, database, logger, security } = options;
   const { db } = database;
   let shuttingDown = false;
 
@@ -103,13 +105,14 @@ export function createApp(options: { config: Config; database: Database; logger:
     maskedErrors: { isDev: false },
     plugins: [
       useOperationLimits({ production: config.nodeEnv === 'production' }),
+      useCardNumberScrubbing(),
       useOperationLog(),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => !shuttingDown && (await pendingMigrations(db)).length === 0,
       }),
     ],
-    context: async ({ request, connectionParams }): Promise<Context> => {
+    context: async ({ request, connectionParams, req }): Promise<Context> => {
       let requestId: string;
       let authorization: string | null | undefined;
       if (connectionParams) {
@@ -121,8 +124,9 @@ export function createApp(options: { config: Config; database: Database; logger:
         requestIds.set(request, requestId);
         authorization = request.headers.get('authorization');
       }
-      const principal: Principal = authorization ? await authenticate(db, authorization) : ANONYMOUS;
-      return { db, principal, requestId, logger: logger.child({ requestId }) };
+      const principal: Principal = authorization ? await authenticate(db, security, authorization) : ANONYMOUS;
+      const clientAddress = req?.socket.remoteAddress ?? 'unknown';
+      return { db, principal, requestId, clientAddress, security, logger: logger.child({ requestId }) };
     },
   });
 

@@ -46,6 +46,8 @@ const postgresUrl = z
     return v;
   });
 
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'TOKEN_SECRET', 'CARD_ENCRYPTION_KEYS', 'CARD_FINGERPRINT_KEY']);
+
 const schema = z.object({
   NODE_ENV: z
     .enum(['development', 'production', 'test'], { message: 'must be development, production or test' })
@@ -59,6 +61,10 @@ const schema = z.object({
   GRAPHIQL: flag(true),
   SEED_ON_FIRST_START: flag(true),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
+  TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  TOKEN_TTL_SECONDS: integer(12 * 60 * 60, 60, 30 * 24 * 60 * 60),
+  CARD_ENCRYPTION_KEYS: z.string().min(1).optional(),
+  CARD_FINGERPRINT_KEY: z.string().min(1).optional(),
 });
 
 export interface Config {
@@ -74,6 +80,12 @@ export interface Config {
   graphiql: boolean;
   seedOnFirstStart: boolean;
   shutdownTimeoutMs: number;
+  /** Signs user tokens (HS256); generated into dataDir in development when unset. */
+  tokenSecret: string | undefined;
+  tokenTtlSeconds: number;
+  /** Card key ring, `keyId:base64key,…`, first one active; generated in development when unset. */
+  cardEncryptionKeys: string | undefined;
+  cardFingerprintKey: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -91,7 +103,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.');
         const value = env[name];
-        const shown = value === undefined ? '' : ` (got "${value}")`;
+        // Secrets (and URLs that may carry a password) are never echoed.
+        const shown = value === undefined || SECRET_VARIABLES.has(name) ? '' : ` (got "${value}")`;
         return `${name}: ${issue.message}${issue.message.includes('got "') ? '' : shown}`;
       }),
     );
@@ -109,6 +122,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphiql: env.GRAPHIQL === undefined ? !production : c.GRAPHIQL,
     seedOnFirstStart: c.SEED_ON_FIRST_START,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    tokenSecret: c.TOKEN_SECRET,
+    tokenTtlSeconds: c.TOKEN_TTL_SECONDS,
+    cardEncryptionKeys: c.CARD_ENCRYPTION_KEYS,
+    cardFingerprintKey: c.CARD_FINGERPRINT_KEY,
   };
 }
 

@@ -4,6 +4,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/types.js';
 import type { Logger } from './logger.js';
+import type { Security } from './security.js';
 
 export type PartnerScope = 'transactions:write' | 'credits:write' | 'posts:write';
 export const PARTNER_SCOPES: readonly PartnerScope[] = ['transactions:write', 'credits:write', 'posts:write'];
@@ -12,13 +13,17 @@ export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'admin'; apiKeyId: string }
   | { kind: 'merchant'; apiKeyId: string; merchantId: string }
-  | { kind: 'partner'; apiKeyId: string; scopes: PartnerScope[] };
+  | { kind: 'partner'; apiKeyId: string; scopes: PartnerScope[] }
+  | { kind: 'user'; userId: string };
 
 export interface Context {
   db: Kysely<DB>;
   principal: Principal;
   logger: Logger;
   requestId: string;
+  /** The caller's network address, as rate limits key it. */
+  clientAddress: string;
+  security: Security;
 }
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' };

@@ -10,12 +10,20 @@ import { openDatabase } from './database.js';
 import { DataDirLockedError } from './lib/data-dir-lock.js';
 import { createLogger } from './logger.js';
 import { migrateToLatest } from './migrate.js';
+import { loadSecurity } from './security.js';
 import { describeSeed, seedDemoData } from './seed.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config);
   const started = performance.now();
+  let security;
+  try {
+    security = loadSecurity(config, (message) => logger.warn(message));
+  } catch (error) {
+    logger.fatal((error as Error).message);
+    process.exit(2);
+  }
 
   let database;
   try {
@@ -46,7 +54,7 @@ async function main(): Promise<void> {
     console.log(`\n${describeSeed(result)}\n(also saved in ${keysFile})\n`);
   }
 
-  const app = createApp({ config, database, logger });
+  const app = createApp({ config, database, logger, security });
   const url = await app.listen();
   logger.info({ url, ms: Math.round(performance.now() - started) }, `hashback is serving GraphQL at ${url}`);
 

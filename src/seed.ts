@@ -114,7 +114,16 @@ const DEMO: DemoMerchant[] = [
 ];
 
 function contextFor(db: Kysely<DB>, principal: Principal, logger: Logger): Context {
-  return { db, principal, logger, requestId: 'seed' };
+  return {
+    db,
+    principal,
+    logger,
+    requestId: 'seed',
+    clientAddress: 'seed',
+    get security(): never {
+      throw new Error('Seeding the catalogue handles no credentials.');
+    },
+  };
 }
 
 /** Fails loudly if a demo step is refused: demo data that breaks a rule is a bug. */

@@ -13,6 +13,8 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/database.js';
 import { createLogger } from '../src/logger.js';
 import { mintApiKey } from '../src/modules/api-keys/api-keys.service.js';
+import { generateCardKeys } from '../src/modules/cards/card-crypto.js';
+import { loadSecurity } from '../src/security.js';
 
 export interface GraphQLResponse<T> {
   status: number;
@@ -31,6 +33,22 @@ const DAY = 24 * 60 * 60 * 1000;
 
 export const unique = (prefix = 'x') => `${prefix}-${randomBytes(4).toString('hex')}`;
 
+/** A fresh Luhn-valid card number (Visa by default), unique enough for parallel tests. */
+export function randomCardNumber(prefix = '4', length = 16): string {
+  let body = prefix;
+  while (body.length < length - 1) body += String(randomBytes(1)[0]! % 10);
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let d = Number(body[body.length - 1 - i]);
+    if (i % 2 === 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return body + String((10 - (sum % 10)) % 10);
+}
+
 export async function openTestDatabase(): Promise<Database> {
   const target = inject('database');
   return target.kind === 'postgres'
@@ -45,8 +63,19 @@ export async function startHarness(env: Record<string, string> = {}) {
   const database = await openTestDatabase();
   const logs: string[] = [];
   const logger = createLogger({ logLevel: 'debug' }, { write: (line: string) => void logs.push(line) });
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'debug', SHUTDOWN_TIMEOUT_MS: '2000', GRAPHIQL: 'true', ...env });
-  const app: App = createApp({ config, database, logger });
+  const keys = generateCardKeys();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'debug',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    GRAPHIQL: 'true',
+    TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    CARD_ENCRYPTION_KEYS: keys.encryptionKeys,
+    CARD_FINGERPRINT_KEY: keys.fingerprintKey,
+    ...env,
+  });
+  const security = loadSecurity(config, (message) => logger.warn(message));
+  const app: App = createApp({ config, database, logger, security });
   const { db } = database;
   const adminKey = (await mintApiKey(db, { name: unique('test admin'), role: 'ADMIN' })).secret;
 
@@ -157,8 +186,33 @@ export async function startHarness(env: Record<string, string> = {}) {
     return offer.id;
   }
 
+  /** A signed-up consumer with its token. */
+  async function newUser(options: { country?: string } = {}) {
+    const email = `${unique('user')}@example.com`;
+    const res = await gql(
+      'mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } userErrors { field message code } } }',
+      { input: { email, password: 'correct horse battery', displayName: 'Test User', country: options.country ?? 'US' } },
+    );
+    if (!res.data?.signUp?.token) throw new Error(`signUp: ${JSON.stringify(res)}`);
+    return { id: res.data.signUp.user.id as string, token: res.data.signUp.token as string, email };
+  }
+
+  async function linkCard(token: string, number = randomCardNumber()) {
+    const { card } = await mutate<{ card: { id: string } }>(
+      'linkCard',
+      'mutation($input: LinkCardInput!) { linkCard(input: $input) { card { id } userErrors { field message code } } }',
+      { number, expMonth: 12, expYear: new Date().getUTCFullYear() + 3 },
+      token,
+    );
+    return { id: card.id, number };
+  }
+
   return {
     app,
+    config,
+    newUser,
+    linkCard,
+    security,
     database,
     db,
     logs,

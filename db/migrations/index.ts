@@ -4,9 +4,11 @@
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import * as catalogue from './2026-11-23T1200_catalogue.js';
+import * as consumers from './2026-11-23T1400_consumers.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1200_catalogue': catalogue,
+  '2026-11-23T1400_consumers': consumers,
 };
 
 export const migrationProvider: MigrationProvider = {

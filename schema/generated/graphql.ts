@@ -144,18 +144,34 @@ export type DayOfWeek =
 
 /** Why a mutation refused its input. The list is closed: clients can switch on it. */
 export type ErrorCode =
+  /** You have already linked this card. */
+  | 'CARD_ALREADY_LINKED'
+  /** The card has expired. */
+  | 'CARD_EXPIRED'
+  /** This card cannot be linked. */
+  | 'CARD_UNAVAILABLE'
+  /** The offer is not available in the user's country. */
+  | 'COUNTRY_NOT_ELIGIBLE'
+  /** An account with this e-mail already exists. */
+  | 'EMAIL_TAKEN'
   /** The field cannot change once the offer is published. */
   | 'FIELD_LOCKED'
   /** The caller's role may not perform this operation. */
   | 'FORBIDDEN'
   /** Another published purchase offer uses the hashtag. */
   | 'HASHTAG_TAKEN'
+  /** The card number is malformed or fails its check digit. */
+  | 'INVALID_CARD_NUMBER'
   /** Not an ISO 3166-1 alpha-2 country code. */
   | 'INVALID_COUNTRY'
+  /** The e-mail or the password is not right. */
+  | 'INVALID_CREDENTIALS'
   /** Not an ISO 4217 currency code. */
   | 'INVALID_CURRENCY'
   /** The end of a time window is not after its start. */
   | 'INVALID_DATE_RANGE'
+  /** Not an e-mail address. */
+  | 'INVALID_EMAIL'
   /** The id is malformed or names another type. */
   | 'INVALID_ID'
   /** The value is not acceptable (format, combination or a rule of the field). */
@@ -172,14 +188,22 @@ export type ErrorCode =
   | 'MID_TAKEN'
   /** Nothing with that id exists that the caller may see. */
   | 'NOT_FOUND'
+  /** Link a card first. */
+  | 'NO_CARD_LINKED'
   /** The offer has no locations to be used at. */
   | 'OFFER_HAS_NO_LOCATIONS'
   /** A number is outside its allowed range. */
   | 'OUT_OF_RANGE'
   /** The post already carries another offer. */
   | 'POST_HAS_OTHER_OFFER'
+  /** Too many attempts; try again later. */
+  | 'RATE_LIMITED'
   /** The operation needs credentials. */
-  | 'UNAUTHENTICATED';
+  | 'UNAUTHENTICATED'
+  /** The card is not Visa, Mastercard, American Express or Discover. */
+  | 'UNSUPPORTED_CARD_NETWORK'
+  /** The password is too short. */
+  | 'WEAK_PASSWORD';
 
 /** A merchant id (MID) on a card network; unique per network. */
 export type MerchantIdInput = {

@@ -15,7 +15,9 @@ import { Worker } from 'node:worker_threads';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { createApp, type App } from '../../src/app.js';
-import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { loadConfigOrExit, type Config } from '../../src/config.js';
+import { generateCardKeys } from '../../src/modules/cards/card-crypto.js';
+import { loadSecurity } from '../../src/security.js';
 import { openDatabase, type Database } from '../../src/database.js';
 import type { DB, MerchantStatus, NewOffer } from '../../db/types.js';
 import { encodeGlobalId } from '../../src/lib/ids.js';
@@ -49,16 +51,15 @@ const WARMUP = positiveInt('WARMUP', 100, 0);
 const EXTRA_OFFERS = positiveInt('OFFERS', 240, 200);
 const EXTRA_MERCHANTS = positiveInt('MERCHANTS', 16);
 
-let config: Config;
-try {
-  config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(2);
-  }
-  throw error;
-}
+// Throwaway secrets: the feed reads no cards and no tokens, but the app needs its keys.
+const benchKeys = generateCardKeys();
+const config: Config = loadConfigOrExit({
+  ...process.env,
+  LOG_LEVEL: 'silent',
+  TOKEN_SECRET: randomBytes(32).toString('base64url'),
+  CARD_ENCRYPTION_KEYS: benchKeys.encryptionKeys,
+  CARD_FINGERPRINT_KEY: benchKeys.fingerprintKey,
+});
 const logger = createLogger({ logLevel: 'silent' });
 
 const benchStarted = performance.now();
@@ -589,7 +590,7 @@ try {
   const { publicOffers } = await createBenchData(database.db);
   log(`seeded demo data + ${EXTRA_MERCHANTS} merchants, ${EXTRA_OFFERS} live offers and noise: ${publicOffers} public offers`);
 
-  app = createApp({ config, database, logger });
+  app = createApp({ config, database, logger, security: loadSecurity(config, () => {}) });
   const hashbackUrl = await app.listen(0, '127.0.0.1');
   baseline = createBaselineServer(database.db);
   const baselineUrl = await listen(baseline);

@@ -22,6 +22,18 @@ export const ERROR_CODES = {
   OFFER_HAS_NO_LOCATIONS: 'The offer has no locations to be used at.',
   HASHTAG_TAKEN: 'Another published purchase offer uses the hashtag.',
   POST_HAS_OTHER_OFFER: 'The post already carries another offer.',
+  INVALID_EMAIL: 'Not an e-mail address.',
+  WEAK_PASSWORD: 'The password is too short.',
+  EMAIL_TAKEN: 'An account with this e-mail already exists.',
+  INVALID_CREDENTIALS: 'The e-mail or the password is not right.',
+  RATE_LIMITED: 'Too many attempts; try again later.',
+  INVALID_CARD_NUMBER: 'The card number is malformed or fails its check digit.',
+  UNSUPPORTED_CARD_NETWORK: 'The card is not Visa, Mastercard, American Express or Discover.',
+  CARD_EXPIRED: 'The card has expired.',
+  CARD_ALREADY_LINKED: 'You have already linked this card.',
+  CARD_UNAVAILABLE: 'This card cannot be linked.',
+  NO_CARD_LINKED: 'Link a card first.',
+  COUNTRY_NOT_ELIGIBLE: "The offer is not available in the user's country.",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,6 +9,9 @@ import '../modules/merchants/merchants.schema.js';
 import '../modules/locations/locations.schema.js';
 import '../modules/offers/offers.schema.js';
 import '../modules/posts/posts.schema.js';
+import '../modules/users/users.schema.js';
+import '../modules/cards/cards.schema.js';
+import '../modules/activations/activations.schema.js';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -3,13 +3,16 @@
  * each other's types without import cycles. Each node loads through a dataloader that applies
  * the caller's visibility, so a field never leaks a row the caller could not fetch by id.
  */
-import type { ApiKeyRow, LocationRow, MerchantRow, OfferRow, PostRow } from '../../db/types.js';
+import type { ActivationRow, ApiKeyRow, CardRow, LocationRow, MerchantRow, OfferRow, PostRow, UserRow } from '../../db/types.js';
 import type { Context } from '../context.js';
+import { loadVisibleActivations } from '../modules/activations/activations.service.js';
 import { loadVisibleApiKeys } from '../modules/api-keys/api-keys.service.js';
+import { loadVisibleCards } from '../modules/cards/cards.service.js';
 import { loadVisibleLocations } from '../modules/locations/locations.service.js';
 import { loadVisibleMerchants } from '../modules/merchants/merchants.service.js';
 import { loadVisibleOffers } from '../modules/offers/offers.service.js';
 import { loadVisiblePosts } from '../modules/posts/posts.service.js';
+import { loadVisibleUsers } from '../modules/users/users.service.js';
 import { isUuid } from '../lib/ids.js';
 import { builder } from './builder.js';
 
@@ -25,3 +28,6 @@ export const LocationRef = builder.loadableNodeRef<LocationRow, string, string>(
 export const OfferRef = builder.loadableNodeRef<OfferRow, string, string>('Offer', byId(loadVisibleOffers));
 export const PostRef = builder.loadableNodeRef<PostRow, string, string>('Post', byId(loadVisiblePosts));
 export const ApiKeyRef = builder.loadableNodeRef<ApiKeyRow, string, string>('ApiKey', byId(loadVisibleApiKeys));
+export const UserRef = builder.loadableNodeRef<UserRow, string, string>('User', byId(loadVisibleUsers));
+export const CardRef = builder.loadableNodeRef<CardRow, string, string>('Card', byId(loadVisibleCards));
+export const ActivationRef = builder.loadableNodeRef<ActivationRow, string, string>('Activation', byId(loadVisibleActivations));

@@ -2,7 +2,6 @@
  * API keys: minting (shown once), authenticating a request's bearer key, revoking.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { GraphQLError } from 'graphql';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { ApiKeyRole, ApiKeyRow, DB } from '../../../db/types.js';
@@ -58,20 +57,9 @@ export function principalOf(key: ApiKeyRow): Principal {
   }
 }
 
-/**
- * The principal behind an `Authorization: Bearer <key>` value. No credentials is anonymous; a
- * credential that is not a live key is refused outright (HTTP 401) rather than silently demoted.
- */
-export async function authenticate(db: Kysely<DB>, authorization: string | null | undefined): Promise<Principal> {
-  if (!authorization) return { kind: 'anonymous' };
-  const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-  const key = match?.[1]?.startsWith(KEY_PREFIX) ? await findActiveApiKeyByHash(db, hashSecret(match[1])) : undefined;
-  if (!key) {
-    throw new GraphQLError('The credentials are not valid: use "Authorization: Bearer <api key>".', {
-      extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
-    });
-  }
-  return principalOf(key);
+/** The live key with that secret, if any. */
+export async function findApiKeyBySecret(db: Kysely<DB>, secret: string): Promise<ApiKeyRow | undefined> {
+  return secret.startsWith(KEY_PREFIX) ? findActiveApiKeyByHash(db, hashSecret(secret)) : undefined;
 }
 
 const createInput = z.object({
@@ -109,7 +97,7 @@ export async function revokeApiKey(ctx: Context, input: { apiKeyId: string }): P
 /** Keys the caller may see: every key for an admin, its own key for anyone else. */
 export async function loadVisibleApiKeys(ctx: Context, ids: readonly string[]): Promise<ApiKeyRow[]> {
   const { principal } = ctx;
-  if (principal.kind === 'anonymous') return [];
+  if (principal.kind === 'anonymous' || principal.kind === 'user') return [];
   const visible = principal.kind === 'admin' ? ids : ids.filter((id) => id === principal.apiKeyId);
   return findApiKeysByIds(ctx.db, visible);
 }

@@ -1,0 +1,75 @@
+/**
+ * "Get Offer": a signed-in user with a linked card saves a live or scheduled cashback offer of
+ * an approved merchant, available in the user's country. Merchants see how many, never who.
+ */
+import type { ActivationRow, OfferRow } from '../../../db/types.js';
+import type { Context } from '../../context.js';
+import { requireRole, visibilityOf } from '../../lib/authorization.js';
+import { fail, notFound } from '../../lib/errors.js';
+import { parseGlobalId } from '../../lib/ids.js';
+import { userHasLinkedCard } from '../cards/cards.repository.js';
+import { findVisibleOffersByIds } from '../offers/offers.repository.js';
+import { offerStatus } from '../offers/offers.rules.js';
+import { findUsersByIds } from '../users/users.repository.js';
+import {
+  countActivationsByOffer,
+  deleteActivation,
+  findActivatedOfferIds,
+  findActivationsOfUser,
+  findUserActivationsByIds,
+  upsertActivation,
+} from './activations.repository.js';
+
+async function publicOffer(ctx: Context, offerGlobalId: string): Promise<OfferRow> {
+  const id = parseGlobalId(offerGlobalId, 'Offer', ['offerId']);
+  const [offer] = await findVisibleOffersByIds(ctx.db, [id], { all: false, merchantId: null });
+  if (!offer) notFound('Offer', ['offerId']);
+  return offer;
+}
+
+export async function activateOffer(ctx: Context, input: { offerId: string }): Promise<{ activation: ActivationRow; offer: OfferRow }> {
+  const { userId } = requireRole(ctx.principal, 'user');
+  const offer = await publicOffer(ctx, input.offerId);
+  if (offer.kind === 'PURCHASE') fail('INVALID_STATE', 'A purchase offer is bought by hashtag, not activated.', ['offerId']);
+  const status = offerStatus(offer, new Date());
+  if (status !== 'LIVE' && status !== 'SCHEDULED') fail('INVALID_STATE', `A ${status} offer cannot be activated.`, ['offerId']);
+  const [user] = await findUsersByIds(ctx.db, [userId]);
+  if (!user) notFound('User');
+  if (!offer.countries.includes(user.country)) {
+    fail('COUNTRY_NOT_ELIGIBLE', 'The offer is not available in your country.', ['offerId']);
+  }
+  if (!(await userHasLinkedCard(ctx.db, userId))) fail('NO_CARD_LINKED', 'Link a card to get offers.', null);
+  return { activation: await upsertActivation(ctx.db, offer.id, userId), offer };
+}
+
+export async function deactivateOffer(ctx: Context, input: { offerId: string }): Promise<{ offer: OfferRow }> {
+  const { userId } = requireRole(ctx.principal, 'user');
+  const id = parseGlobalId(input.offerId, 'Offer', ['offerId']);
+  const [offer] = await findVisibleOffersByIds(ctx.db, [id], visibilityOf(ctx.principal));
+  if (!offer) notFound('Offer', ['offerId']);
+  await deleteActivation(ctx.db, offer.id, userId); // already inactive is fine
+  return { offer };
+}
+
+export function loadVisibleActivations(ctx: Context, ids: readonly string[]): Promise<ActivationRow[]> {
+  return ctx.principal.kind === 'user' ? findUserActivationsByIds(ctx.db, ctx.principal.userId, ids) : Promise.resolve([]);
+}
+
+export function activationsOf(ctx: Context, userId: string): Promise<ActivationRow[]> {
+  return findActivationsOfUser(ctx.db, userId);
+}
+
+/** For each offer, whether the calling user activated it (false for anyone else). */
+export async function viewerActivated(ctx: Context, offerIds: readonly string[]): Promise<boolean[]> {
+  if (ctx.principal.kind !== 'user') return offerIds.map(() => false);
+  const activated = await findActivatedOfferIds(ctx.db, ctx.principal.userId, offerIds);
+  return offerIds.map((id) => activated.has(id));
+}
+
+/** Activation counts for the offers' own merchant and admins; null for everyone else. */
+export async function activationCounts(ctx: Context, offers: readonly OfferRow[]): Promise<(number | null)[]> {
+  const { all, merchantId } = visibilityOf(ctx.principal);
+  const allowed = offers.filter((o) => all || o.merchant_id === merchantId).map((o) => o.id);
+  const counts = await countActivationsByOffer(ctx.db, allowed);
+  return offers.map((o) => (allowed.includes(o.id) ? (counts.get(o.id) ?? 0) : null));
+}

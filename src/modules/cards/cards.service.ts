@@ -1,0 +1,112 @@
+/**
+ * Linking cards. The full number lives only in this request's memory: it is checked, encrypted
+ * under the active key, fingerprinted with a keyed HMAC, and dropped. Responses show at most the
+ * first 6 and last 4 digits; no CVV is ever asked for.
+ */
+import type { Kysely } from 'kysely';
+import type { CardRow, DB } from '../../../db/types.js';
+import type { Context } from '../../context.js';
+import { requireRole } from '../../lib/authorization.js';
+import { isUniqueViolation } from '../../lib/db-errors.js';
+import { fail, notFound } from '../../lib/errors.js';
+import { parseGlobalId } from '../../lib/ids.js';
+import type { Security } from '../../security.js';
+import { decryptCardNumber, encryptCardNumber, fingerprintCardNumber } from './card-crypto.js';
+import { isExpired, parseCardNumber, validExpiry } from './card-number.js';
+import {
+  findLinkedCardByFingerprint,
+  findLinkedCardsOfUser,
+  findUserCardsByIds,
+  insertCard,
+  lockCardsToRotate,
+  setCardCiphertext,
+  unlinkUserCard,
+} from './cards.repository.js';
+
+export async function linkCard(ctx: Context, input: { number: string; expMonth: number; expYear: number }): Promise<{ card: CardRow }> {
+  const { userId } = requireRole(ctx.principal, 'user');
+  const parsed = parseCardNumber(input.number);
+  if (!parsed.ok) {
+    if (parsed.reason === 'UNKNOWN_NETWORK') {
+      fail('UNSUPPORTED_CARD_NETWORK', 'Only Visa, Mastercard, American Express and Discover cards can be linked.', ['number']);
+    }
+    fail('INVALID_CARD_NUMBER', 'The card number is not valid.', ['number']);
+  }
+  if (!validExpiry(input.expMonth, input.expYear)) fail('OUT_OF_RANGE', 'The expiry month or year is not valid.', ['expMonth']);
+  if (isExpired(input.expMonth, input.expYear, new Date())) fail('CARD_EXPIRED', 'The card has expired.', ['expYear']);
+
+  const fingerprint = fingerprintCardNumber(ctx.security.cards.fingerprintKey, parsed.digits);
+  const refuseTaken = (holder: CardRow): never =>
+    holder.user_id === userId
+      ? fail('CARD_ALREADY_LINKED', 'You have already linked this card.', ['number'])
+      : fail('CARD_UNAVAILABLE', 'This card cannot be linked.', ['number']);
+  const existing = await findLinkedCardByFingerprint(ctx.db, fingerprint);
+  if (existing) refuseTaken(existing);
+  const { keyId, ciphertext } = encryptCardNumber(ctx.security.cards.ring, parsed.digits);
+  try {
+    const card = await insertCard(ctx.db, {
+      userId,
+      network: parsed.network,
+      first6: parsed.first6,
+      last4: parsed.last4,
+      expMonth: input.expMonth,
+      expYear: input.expYear,
+      fingerprint,
+      keyId,
+      ciphertext,
+    });
+    ctx.logger.info({ cardId: card.id, network: card.network, last4: card.last4 }, 'card linked');
+    return { card };
+  } catch (error) {
+    // Lost a race with another link of the same number: answer as the pre-check would have.
+    if (!isUniqueViolation(error)) throw error;
+    const winner = await findLinkedCardByFingerprint(ctx.db, fingerprint);
+    if (winner) refuseTaken(winner);
+    throw error;
+  }
+}
+
+export async function unlinkCard(ctx: Context, input: { cardId: string }): Promise<{ card: CardRow }> {
+  const { userId } = requireRole(ctx.principal, 'user');
+  const id = parseGlobalId(input.cardId, 'Card', ['cardId']);
+  const card = await unlinkUserCard(ctx.db, userId, id);
+  if (!card) notFound('Card', ['cardId']);
+  ctx.logger.info({ cardId: card.id }, 'card unlinked');
+  return { card };
+}
+
+/** Cards the caller may see: only its own, linked or not. */
+export function loadVisibleCards(ctx: Context, ids: readonly string[]): Promise<CardRow[]> {
+  return ctx.principal.kind === 'user' ? findUserCardsByIds(ctx.db, ctx.principal.userId, ids) : Promise.resolve([]);
+}
+
+export function linkedCardsOf(ctx: Context, userId: string): Promise<CardRow[]> {
+  return findLinkedCardsOfUser(ctx.db, userId);
+}
+
+/**
+ * Re-encrypts every linked card under the active key, a batch per transaction, and returns how
+ * many moved. Fingerprints use their own key, so duplicate detection is unaffected.
+ */
+export async function rotateCardKeys(
+  db: Kysely<DB>,
+  security: Security,
+  progress: (done: number) => void = () => {},
+): Promise<number> {
+  const { ring } = security.cards;
+  let done = 0;
+  for (;;) {
+    const moved = await db.transaction().execute(async (trx) => {
+      const batch = await lockCardsToRotate(trx, ring.activeKeyId, 200);
+      for (const card of batch) {
+        const digits = decryptCardNumber(ring, { keyId: card.key_id!, ciphertext: card.ciphertext! });
+        const sealed = encryptCardNumber(ring, digits);
+        await setCardCiphertext(trx, card.id, sealed.keyId, sealed.ciphertext);
+      }
+      return batch.length;
+    });
+    if (moved === 0) return done;
+    done += moved;
+    progress(done);
+  }
+}

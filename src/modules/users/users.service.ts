@@ -1,0 +1,101 @@
+/**
+ * Consumer accounts: sign-up, log-in with rate limiting, and the signed tokens (JWT, HS256) that
+ * carry a user on HTTP and in graphql-ws `connection_init`. A failed log-in never says whether
+ * the e-mail exists.
+ */
+import { hash, verify } from '@node-rs/argon2';
+import { jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import type { UserRow } from '../../../db/types.js';
+import type { Context } from '../../context.js';
+import { fail } from '../../lib/errors.js';
+import { countryCode, parseInput, text } from '../../lib/validation.js';
+import type { Security } from '../../security.js';
+import { countRecentFailures, findUserByEmailKey, findUsersByIds, insertUser, recordLoginAttempt } from './users.repository.js';
+
+/** Failed log-ins allowed per e-mail and per client address within the window. */
+export const LOGIN_LIMITS = { perEmail: 5, perClient: 20, windowMs: 15 * 60 * 1000 };
+
+const TOKEN_ISSUER = 'hashback';
+
+const email = z
+  .string()
+  .trim()
+  .max(254, 'must be at most 254 characters')
+  .refine((v) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v), { message: 'must be an e-mail address', params: { code: 'INVALID_EMAIL' } });
+
+const signUpInput = z.object({
+  email,
+  password: z
+    .string()
+    .max(200, 'must be at most 200 characters')
+    .refine((v) => v.length >= 10, { message: 'must be at least 10 characters', params: { code: 'WEAK_PASSWORD' } }),
+  displayName: text(1, 80),
+  country: countryCode(),
+});
+
+const emailKeyOf = (address: string) => address.trim().toLowerCase();
+
+// Verifying against this when no user matches keeps a failed log-in equally slow either way.
+const decoyHash = hash('decoy password that matches nothing');
+
+export interface Session {
+  token: string;
+  user: UserRow;
+}
+
+export async function issueToken(security: Security, userId: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setIssuer(TOKEN_ISSUER)
+    .setIssuedAt()
+    .setExpirationTime(`${security.tokenTtlSeconds}s`)
+    .sign(security.tokenKey);
+}
+
+/** The user id a token speaks for, or null when it is not one of ours or has expired. */
+export async function verifyToken(security: Security, token: string): Promise<string | null> {
+  try {
+    const { payload } = await jwtVerify(token, security.tokenKey, { issuer: TOKEN_ISSUER, algorithms: ['HS256'] });
+    return typeof payload.sub === 'string' ? payload.sub : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function signUp(ctx: Context, input: z.input<typeof signUpInput>): Promise<Session> {
+  const data = parseInput(signUpInput, input);
+  const user = await insertUser(ctx.db, {
+    email: data.email,
+    emailKey: emailKeyOf(data.email),
+    passwordHash: await hash(data.password),
+    displayName: data.displayName,
+    country: data.country,
+  });
+  if (!user) fail('EMAIL_TAKEN', 'An account with this e-mail already exists; log in instead.', ['email']);
+  ctx.logger.info({ userId: user.id }, 'user signed up');
+  return { user, token: await issueToken(ctx.security, user.id) };
+}
+
+export async function logIn(ctx: Context, input: { email: string; password: string }): Promise<Session> {
+  const emailKey = emailKeyOf(input.email);
+  const keys = { emailKey, clientKey: ctx.clientAddress };
+  const failures = await countRecentFailures(ctx.db, keys, new Date(Date.now() - LOGIN_LIMITS.windowMs));
+  if (failures.byEmail >= LOGIN_LIMITS.perEmail || failures.byClient >= LOGIN_LIMITS.perClient) {
+    ctx.logger.warn({ clientAddress: ctx.clientAddress }, 'log-in rate limited');
+    fail('RATE_LIMITED', 'Too many failed log-ins; try again in a few minutes.');
+  }
+  const user = await findUserByEmailKey(ctx.db, emailKey);
+  const matches = user ? await verify(user.password_hash, input.password) : (await verify(await decoyHash, input.password), false);
+  await recordLoginAttempt(ctx.db, { ...keys, succeeded: matches });
+  if (!user || !matches) fail('INVALID_CREDENTIALS', 'The e-mail or the password is not right.');
+  return { user, token: await issueToken(ctx.security, user.id) };
+}
+
+/** Users the caller may see: only itself. */
+export async function loadVisibleUsers(ctx: Context, ids: readonly string[]): Promise<UserRow[]> {
+  const { principal } = ctx;
+  if (principal.kind !== 'user') return [];
+  return findUsersByIds(ctx.db, ids.filter((id) => id === principal.userId));
+}
