@@ -288,7 +288,7 @@ describe('reading the catalogue', () => {
     const online = await h.newLocation(m.key, { channel: 'ONLINE' });
     const a = await h.newOffer(m.key, { title: `${token} A`, channels: ['ONLINE'], locationIds: [online], countries: ['CA'] });
     const b = await h.newOffer(m.key, { title: `${token} B`, rewardBasisPoints: 3000 });
-    const c = await h.newOffer(m.key, { title: `${token} C`, startsAt: inDays(3), endsAt: inDays(4) });
+    const c = await h.newOffer(m.key, { title: `${token} C`, rewardBasisPoints: 1500, startsAt: inDays(3), endsAt: inDays(4) });
     const ids = async (filter: Record<string, unknown>, orderBy = 'NEWEST') =>
       (await h.gql(OffersPageDocument, { first: 50, filter: { merchantId: m.id, ...filter }, orderBy } as never)).data!.offers.edges.map((e) => e.node.id);
     expect(await ids({})).toEqual([c, b, a]);
