@@ -10,8 +10,12 @@ const { config, database, logger } = await openConfiguredDatabase();
 try {
   const security = loadSecurity(config, (message) => logger.warn(message));
   console.log(`Re-encrypting linked cards under key "${security.cards.ring.activeKeyId}"…`);
-  const moved = await rotateCardKeys(database.db, security, (done) => console.log(`  ${done} card(s) re-encrypted`));
-  console.log(moved === 0 ? 'Every linked card already uses the active key.' : `Done: ${moved} card(s) now use the active key.`);
+  const { rotated, underUnknownKeys } = await rotateCardKeys(database.db, security, (done) => console.log(`  ${done} card(s) re-encrypted`));
+  console.log(rotated === 0 ? 'No card needed re-encrypting.' : `Done: ${rotated} card(s) moved to the active key.`);
+  if (underUnknownKeys > 0) {
+    console.error(`${underUnknownKeys} linked card(s) use a key that is not in CARD_ENCRYPTION_KEYS: add it back, then run this again.`);
+    process.exitCode = 1;
+  }
 } finally {
   await database.close();
 }

@@ -81,13 +81,14 @@ export async function userHasLinkedCard(db: Kysely<DB>, userId: string): Promise
   return row !== undefined;
 }
 
-/** A batch of linked cards not encrypted under `activeKeyId`, locked, for rotation. */
-export async function lockCardsToRotate(trx: Transaction<DB>, activeKeyId: string, limit: number) {
+/** A batch of linked cards sealed under one of `retiredKeyIds`, locked, for rotation. */
+export async function lockCardsToRotate(trx: Transaction<DB>, retiredKeyIds: readonly string[], limit: number) {
+  if (retiredKeyIds.length === 0) return [];
   return trx
     .selectFrom('cards')
     .select(['id', 'key_id', 'ciphertext'])
     .where('unlinked_at', 'is', null)
-    .where('key_id', '!=', activeKeyId)
+    .where('key_id', 'in', retiredKeyIds)
     .orderBy('id')
     .limit(limit)
     .forUpdate()
@@ -97,4 +98,15 @@ export async function lockCardsToRotate(trx: Transaction<DB>, activeKeyId: strin
 
 export async function setCardCiphertext(trx: Transaction<DB>, id: string, keyId: string, ciphertext: string): Promise<void> {
   await trx.updateTable('cards').set({ key_id: keyId, ciphertext }).where('id', '=', id).execute();
+}
+
+/** Linked cards sealed under a key the ring does not hold (they cannot be read or rotated). */
+export async function countCardsUnderOtherKeys(db: Kysely<DB>, keyIds: readonly string[]): Promise<number> {
+  const { count } = await db
+    .selectFrom('cards')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('unlinked_at', 'is', null)
+    .where('key_id', 'not in', keyIds)
+    .executeTakeFirstOrThrow();
+  return Number(count);
 }

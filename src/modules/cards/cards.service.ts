@@ -18,6 +18,7 @@ import {
   findLinkedCardsOfUser,
   findUserCardsByIds,
   insertCard,
+  countCardsUnderOtherKeys,
   lockCardsToRotate,
   setCardCiphertext,
   unlinkUserCard,
@@ -85,19 +86,22 @@ export function linkedCardsOf(ctx: Context, userId: string): Promise<CardRow[]> 
 }
 
 /**
- * Re-encrypts every linked card under the active key, a batch per transaction, and returns how
- * many moved. Fingerprints use their own key, so duplicate detection is unaffected.
+ * Re-encrypts every linked card sealed under an older key of the ring with the active key, a
+ * locked batch per transaction. Cards under a key missing from the ring are left alone and
+ * counted: the ring is incomplete, and guessing would lose them. Fingerprints use their own key,
+ * so duplicate detection is unaffected.
  */
 export async function rotateCardKeys(
   db: Kysely<DB>,
   security: Security,
   progress: (done: number) => void = () => {},
-): Promise<number> {
+): Promise<{ rotated: number; underUnknownKeys: number }> {
   const { ring } = security.cards;
-  let done = 0;
+  const retired = ring.keyIds.filter((id) => id !== ring.activeKeyId);
+  let rotated = 0;
   for (;;) {
     const moved = await db.transaction().execute(async (trx) => {
-      const batch = await lockCardsToRotate(trx, ring.activeKeyId, 200);
+      const batch = await lockCardsToRotate(trx, retired, 200);
       for (const card of batch) {
         const digits = decryptCardNumber(ring, { keyId: card.key_id!, ciphertext: card.ciphertext! });
         const sealed = encryptCardNumber(ring, digits);
@@ -105,8 +109,9 @@ export async function rotateCardKeys(
       }
       return batch.length;
     });
-    if (moved === 0) return done;
-    done += moved;
-    progress(done);
+    if (moved === 0) break;
+    rotated += moved;
+    progress(rotated);
   }
+  return { rotated, underUnknownKeys: await countCardsUnderOtherKeys(db, ring.keyIds) };
 }

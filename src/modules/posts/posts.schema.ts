@@ -38,7 +38,7 @@ const PostOfferRef = builder.objectRef<PostOffer>('PostOffer').implement({
     offer: t.field({
       type: OfferRef,
       nullable: true,
-      description: 'The public offer attached to the post; null when there is none.',
+      description: 'The offer attached to the post, when the caller may see it (public offers for everyone); null otherwise.',
       resolve: (p) => p.post?.offer_id ?? null,
     }),
   }),
