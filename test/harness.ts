@@ -31,6 +31,9 @@ export interface UserErrorShape {
 
 const DAY = 24 * 60 * 60 * 1000;
 
+/** A payload's user errors reduced to what tests compare: code and field. */
+export const codes = (errors: UserErrorShape[]) => errors.map((e) => ({ code: e.code, field: e.field }));
+
 export const unique = (prefix = 'x') => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 /** A fresh Luhn-valid card number (Visa by default), unique enough for parallel tests. */

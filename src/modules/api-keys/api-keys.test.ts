@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbId, startHarness, unique, type Harness } from '../../../test/harness.js';
+import { dbId, startHarness, unique, type Harness, codes, type UserErrorShape } from '../../../test/harness.js';
 
 const CREATE = `mutation($input: CreateApiKeyInput!) {
   createApiKey(input: $input) {
@@ -21,8 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-type Err = { field: string[] | null; code: string; message: string };
-const codes = (errors: Err[]) => errors.map((e) => ({ code: e.code, field: e.field }));
+type Err = UserErrorShape;
 
 function keyRow(globalId: string) {
   return h.db.selectFrom('api_keys').selectAll().where('id', '=', dbId(globalId)).executeTakeFirstOrThrow();

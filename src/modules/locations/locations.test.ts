@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dbId, startHarness, unique, type Harness } from '../../../test/harness.js';
+import { dbId, startHarness, unique, type Harness, codes, type UserErrorShape } from '../../../test/harness.js';
 
 const CREATE = `mutation($input: CreateLocationInput!) {
   createLocation(input: $input) {
@@ -25,8 +25,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-type Err = { field: string[] | null; code: string; message: string };
-const codes = (errors: Err[]) => errors.map((e) => ({ code: e.code, field: e.field }));
+type Err = UserErrorShape;
 const newMid = () => unique('MID').toUpperCase();
 
 function input(overrides: Record<string, unknown> = {}) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbId, startHarness, unique, type GraphQLResponse, type Harness } from '../../../test/harness.js';
+import { dbId, startHarness, unique, type GraphQLResponse, type Harness, codes, type UserErrorShape } from '../../../test/harness.js';
 
 const CREATE = `mutation($input: CreateMerchantInput!) {
   createMerchant(input: $input) {
@@ -41,8 +41,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-type Err = { field: string[] | null; code: string; message: string };
-const codes = (errors: Err[]) => errors.map((e) => ({ code: e.code, field: e.field }));
+type Err = UserErrorShape;
 
 async function merchantRow(globalId: string) {
   return h.db.selectFrom('merchants').selectAll().where('id', '=', dbId(globalId)).executeTakeFirstOrThrow();

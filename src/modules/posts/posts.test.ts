@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbId, startHarness, unique, type Harness } from '../../../test/harness.js';
+import { dbId, startHarness, unique, type Harness, codes, type UserErrorShape } from '../../../test/harness.js';
 
 const ATTACH = `mutation($input: AttachOfferToPostInput!) {
   attachOfferToPost(input: $input) {
@@ -22,8 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-type Err = { field: string[] | null; code: string; message: string };
-const codes = (errors: Err[]) => errors.map((e) => ({ code: e.code, field: e.field }));
+type Err = UserErrorShape;
 
 function post(overrides: Record<string, unknown> = {}) {
   const externalId = unique('post');
