@@ -11,6 +11,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import type { DB } from '../db/types.js';
 import { acquireDataDirLock, type DataDirLock } from './lib/data-dir-lock.js';
+import { readPgliteTemplate } from './lib/pglite-template.js';
 
 export type { DB };
 
@@ -76,7 +77,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const pgdata = path.join(options.dataDir, 'pgdata');
     created = !fs.existsSync(path.join(pgdata, 'PG_VERSION'));
     try {
-      client = await PGlite.create(pgdata, { parsers: { [INT8_OID]: parseInt8 } });
+      const template = created ? readPgliteTemplate() : undefined;
+      client = await PGlite.create(pgdata, {
+        parsers: { [INT8_OID]: parseInt8 },
+        ...(template ? { loadDataDir: template } : {}),
+      });
     } catch (error) {
       lock.release();
       throw error;
