@@ -1,6 +1,36 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { generateCardKeys } from '../src/modules/cards/card-crypto.js';
+import { loadSecurity } from '../src/security.js';
+
+describe('secrets', () => {
+  it('are required in production, each named in the message', () => {
+    const config = loadConfig({ NODE_ENV: 'production', DATA_DIR: os.tmpdir() });
+    expect(() => loadSecurity(config, () => {})).toThrow(/TOKEN_SECRET is required in production/);
+    const keys = generateCardKeys();
+    expect(() => loadSecurity({ ...config, tokenSecret: 'x'.repeat(40), cardFingerprintKey: keys.fingerprintKey }, () => {})).toThrow(
+      /CARD_ENCRYPTION_KEYS/,
+    );
+  });
+
+  it('are generated once into the data folder in development, with a warning', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hashback-secrets-'));
+    try {
+      const warnings: string[] = [];
+      const first = loadSecurity(loadConfig({ DATA_DIR: dir }), (m) => warnings.push(m));
+      const second = loadSecurity(loadConfig({ DATA_DIR: dir }), (m) => warnings.push(m));
+      expect(Buffer.from(second.tokenKey)).toEqual(Buffer.from(first.tokenKey));
+      expect(second.cards.ring.activeKeyId).toBe(first.cards.ring.activeKeyId);
+      expect(warnings.filter((w) => /Never use/.test(w))).toHaveLength(2);
+      expect(fs.statSync(path.join(dir, 'token-secret')).mode & 0o777).toBe(0o600);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('configuration', () => {
   it('runs with no variables at all: embedded database, port 4000, GraphiQL on', () => {

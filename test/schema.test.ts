@@ -9,6 +9,18 @@ describe('schema', () => {
     expect(printSchemaSdl()).toBe(committed);
   });
 
+  it('has no field or argument for a CVV, anywhere', () => {
+    const names: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!(isObjectType(type) || isInterfaceType(type) || isInputObjectType(type))) continue;
+      for (const field of Object.values(type.getFields())) {
+        names.push(field.name, ...('args' in field ? field.args.map((a) => a.name) : []));
+      }
+    }
+    expect(names.length).toBeGreaterThan(200);
+    expect(names.filter((n) => /cvv|cvc|securitycode|cardcode/i.test(n))).toEqual([]);
+  });
+
   it('describes every type, field, argument and enum value', () => {
     const missing: string[] = [];
     for (const type of Object.values(schema.getTypeMap())) {
