@@ -14,7 +14,7 @@ describe('schema', () => {
     for (const type of Object.values(schema.getTypeMap())) {
       if (!(isObjectType(type) || isInterfaceType(type) || isInputObjectType(type))) continue;
       for (const field of Object.values(type.getFields())) {
-        names.push(field.name, ...('args' in field ? field.args.map((a) => a.name) : []));
+        names.push(field.name, ...('args' in field ? field.args.map((a: { name: string }) => a.name) : []));
       }
     }
     expect(names.length).toBeGreaterThan(200);
