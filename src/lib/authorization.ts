@@ -26,6 +26,9 @@ export interface Visibility {
   merchantId: string | null;
 }
 
+/** What anyone, signed in or not, may read. */
+export const PUBLIC_VISIBILITY: Visibility = { all: false, merchantId: null };
+
 export function visibilityOf(principal: Principal): Visibility {
   return {
     all: principal.kind === 'admin',

@@ -4,7 +4,7 @@
  */
 import type { ActivationRow, OfferRow } from '../../../db/types.js';
 import type { Context } from '../../context.js';
-import { requireRole, visibilityOf } from '../../lib/authorization.js';
+import { PUBLIC_VISIBILITY, requireRole, visibilityOf } from '../../lib/authorization.js';
 import { fail, notFound } from '../../lib/errors.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { userHasLinkedCard } from '../cards/cards.repository.js';
@@ -22,7 +22,7 @@ import {
 
 async function publicOffer(ctx: Context, offerGlobalId: string): Promise<OfferRow> {
   const id = parseGlobalId(offerGlobalId, 'Offer', ['offerId']);
-  const [offer] = await findVisibleOffersByIds(ctx.db, [id], { all: false, merchantId: null });
+  const [offer] = await findVisibleOffersByIds(ctx.db, [id], PUBLIC_VISIBILITY);
   if (!offer) notFound('Offer', ['offerId']);
   return offer;
 }

@@ -4,7 +4,7 @@
  */
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Channel, DB, MerchantRow, NewOffer, OfferKind, OfferRow, OfferUpdate } from '../../../db/types.js';
-import type { Visibility } from '../../lib/authorization.js';
+import { PUBLIC_VISIBILITY, type Visibility } from '../../lib/authorization.js';
 import { merchantVisible } from '../merchants/merchants.repository.js';
 
 export type OfferOrder = 'NEWEST' | 'ENDING_SOON' | 'BEST_REWARD';
@@ -34,7 +34,7 @@ function fromOffersWithMerchants(db: Kysely<DB>): OfferQuery {
 /** Visible to the caller: public offers, plus its own merchant's (drafts too), or all for admins. */
 function offerVisible(visibility: Visibility) {
   if (visibility.all) return sql<boolean>`true`;
-  const publicOffer = sql<boolean>`(offers.state <> 'DRAFT' and ${merchantVisible({ all: false, merchantId: null })})`;
+  const publicOffer = sql<boolean>`(offers.state <> 'DRAFT' and ${merchantVisible(PUBLIC_VISIBILITY)})`;
   return visibility.merchantId
     ? sql<boolean>`(${publicOffer} or offers.merchant_id = ${visibility.merchantId})`
     : publicOffer;

@@ -87,7 +87,9 @@ export async function logIn(ctx: Context, input: { email: string; password: stri
     fail('RATE_LIMITED', 'Too many failed log-ins; try again in a few minutes.');
   }
   const user = await findUserByEmailKey(ctx.db, emailKey);
-  const matches = user ? await verify(user.password_hash, input.password) : (await verify(await decoyHash, input.password), false);
+  let matches = false;
+  if (user) matches = await verify(user.password_hash, input.password);
+  else await verify(await decoyHash, input.password); // the same cost whether or not the e-mail exists
   await recordLoginAttempt(ctx.db, { ...keys, succeeded: matches });
   if (!user || !matches) fail('INVALID_CREDENTIALS', 'The e-mail or the password is not right.');
   return { user, token: await issueToken(ctx.security, user.id) };
