@@ -144,7 +144,131 @@ export interface ActivationsTable {
   activated_at: CreatedAt;
 }
 
+export type TransactionType = 'AUTH' | 'CLEARING' | 'REFUND';
+export type TransactionOutcome = 'QUALIFIED' | 'NOT_QUALIFIED';
+export type CashbackStatus = 'PENDING' | 'CONFIRMED' | 'CREDITED' | 'REVERSED';
+export type LedgerAccount = 'OFFER_BUDGET' | 'CASHBACK_PAYABLE' | 'CREDITS_ISSUED' | 'CLAWBACK_RECEIVABLE';
+export type LedgerKind = 'RESERVE' | 'ADJUST' | 'RELEASE' | 'CREDIT' | 'CLAWBACK';
+export type StatementCreditStatus = 'PENDING' | 'ISSUED' | 'FAILED' | 'CANCELLED';
+export type EmailKind = 'CASHBACK_CONFIRMED' | 'CASHBACK_CREDITED';
+export type EmailStatus = 'QUEUED' | 'SENT' | 'FAILED';
+
+export interface IdempotencyKeysTable {
+  principal: string;
+  key: string;
+  operation: string;
+  request_hash: string;
+  response: ColumnType<unknown, string | null, string>;
+  created_at: CreatedAt;
+}
+
+export interface TransactionsTable {
+  id: string;
+  partner_key_id: string;
+  external_id: string;
+  type: TransactionType;
+  network: CardNetwork;
+  mid: string;
+  location_id: string | null;
+  card_id: string | null;
+  user_id: string | null;
+  amount: number;
+  currency: string;
+  occurred_at: Timestamp;
+  auth_external_id: string | null;
+  original_external_id: string | null;
+  outcome: TransactionOutcome;
+  reason: string | null;
+  cashback_id: string | null;
+  created_at: CreatedAt;
+}
+
+export interface CashbacksTable {
+  id: string;
+  user_id: string;
+  card_id: string;
+  offer_id: string;
+  merchant_id: string;
+  purchase_transaction_id: string;
+  status: CashbackStatus;
+  currency: string;
+  purchase_amount: number;
+  refunded_amount: ColumnType<number, number | undefined, number>;
+  granted_amount: number;
+  amount: number;
+  credited_amount: ColumnType<number, number | undefined, number>;
+  clawback_amount: ColumnType<number, number | undefined, number>;
+  reason: string | null;
+  occurred_at: Timestamp;
+  expires_at: Date | null;
+  expected_credit_at: Timestamp;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface CashbackChangesTable {
+  id: Generated<number>;
+  cashback_id: string;
+  type: 'PENDING' | 'CONFIRMED' | 'REVERSED' | 'CREDITED';
+  status: CashbackStatus;
+  amount: number;
+  reason: string | null;
+  transaction_id: string | null;
+  at: CreatedAt;
+}
+
+export interface LedgerEntriesTable {
+  id: Generated<number>;
+  posting_id: string;
+  kind: LedgerKind;
+  account: LedgerAccount;
+  account_id: string | null;
+  amount: number;
+  currency: string;
+  cashback_id: string;
+  created_at: CreatedAt;
+}
+
+export interface StatementCreditsTable {
+  id: Generated<string>;
+  cashback_id: string;
+  card_id: string;
+  amount: number;
+  currency: string;
+  status: ColumnType<StatementCreditStatus, StatementCreditStatus | undefined, StatementCreditStatus>;
+  reference: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  settled_at: Date | null;
+}
+
+export interface EmailsTable {
+  id: Generated<string>;
+  user_id: string;
+  kind: EmailKind;
+  cashback_id: string;
+  recipient: string;
+  subject: string;
+  body: string;
+  status: ColumnType<EmailStatus, EmailStatus | undefined, EmailStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  lease_token: string | null;
+  leased_until: Date | null;
+  last_error: string | null;
+  sent_at: Date | null;
+  created_at: CreatedAt;
+}
+
 export interface DB {
+  idempotency_keys: IdempotencyKeysTable;
+  transactions: TransactionsTable;
+  cashbacks: CashbacksTable;
+  cashback_changes: CashbackChangesTable;
+  ledger_entries: LedgerEntriesTable;
+  statement_credits: StatementCreditsTable;
+  emails: EmailsTable;
   users: UsersTable;
   login_attempts: LoginAttemptsTable;
   cards: CardsTable;
@@ -169,3 +293,14 @@ export type PostRow = Selectable<PostsTable>;
 export type UserRow = Selectable<UsersTable>;
 export type CardRow = Selectable<CardsTable>;
 export type ActivationRow = Selectable<ActivationsTable>;
+export type TransactionRow = Selectable<TransactionsTable>;
+export type NewTransaction = Insertable<TransactionsTable>;
+export type CashbackRow = Selectable<CashbacksTable>;
+export type NewCashback = Insertable<CashbacksTable>;
+export type CashbackChangeRow = Selectable<CashbackChangesTable>;
+export type NewCashbackChange = Insertable<CashbackChangesTable>;
+export type NewLedgerEntry = Insertable<LedgerEntriesTable>;
+export type LedgerEntryRow = Selectable<LedgerEntriesTable>;
+export type StatementCreditRow = Selectable<StatementCreditsTable>;
+export type EmailRow = Selectable<EmailsTable>;
+export type NewEmail = Insertable<EmailsTable>;

@@ -46,7 +46,26 @@ const postgresUrl = z
     return v;
   });
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'TOKEN_SECRET', 'CARD_ENCRYPTION_KEYS', 'CARD_FINGERPRINT_KEY']);
+const smtpUrl = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '') return undefined;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a URL like smtp://user:pass@host:587' });
+      return z.NEVER;
+    }
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+      ctx.addIssue({ code: 'custom', message: `must use the smtp:// or smtps:// scheme, got "${url.protocol}"` });
+      return z.NEVER;
+    }
+    return v;
+  });
+
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'TOKEN_SECRET', 'CARD_ENCRYPTION_KEYS', 'CARD_FINGERPRINT_KEY', 'SMTP_URL']);
 
 const schema = z.object({
   NODE_ENV: z
@@ -65,6 +84,12 @@ const schema = z.object({
   TOKEN_TTL_SECONDS: integer(12 * 60 * 60, 60, 30 * 24 * 60 * 60),
   CARD_ENCRYPTION_KEYS: z.string().min(1).optional(),
   CARD_FINGERPRINT_KEY: z.string().min(1).optional(),
+  SMTP_URL: smtpUrl,
+  MAIL_FROM: z.string().min(3).default('hashback <no-reply@hashback.local>'),
+  AUTH_EXPIRY_DAYS: integer(7, 1, 60),
+  JOBS: flag(true),
+  JOB_INTERVAL_MS: integer(1000, 50, 3_600_000),
+  EMAIL_MAX_ATTEMPTS: integer(8, 1, 100),
 });
 
 export interface Config {
@@ -86,6 +111,16 @@ export interface Config {
   /** Card key ring, `keyId:base64key,…`, first one active; generated in development when unset. */
   cardEncryptionKeys: string | undefined;
   cardFingerprintKey: string | undefined;
+  /** SMTP server for e-mails; without it e-mails are stored (and listed by viewer.emails) but not sent. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Days after which an auth with no clearing expires and releases its budget. */
+  authExpiryDays: number;
+  /** Whether this instance runs background jobs (e-mail delivery, auth expiry, statement credits). */
+  jobs: boolean;
+  jobIntervalMs: number;
+  /** Delivery attempts before an e-mail is marked FAILED. */
+  emailMaxAttempts: number;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +161,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenTtlSeconds: c.TOKEN_TTL_SECONDS,
     cardEncryptionKeys: c.CARD_ENCRYPTION_KEYS,
     cardFingerprintKey: c.CARD_FINGERPRINT_KEY,
+    smtpUrl: c.SMTP_URL,
+    mailFrom: c.MAIL_FROM,
+    authExpiryDays: c.AUTH_EXPIRY_DAYS,
+    jobs: c.JOBS,
+    jobIntervalMs: c.JOB_INTERVAL_MS,
+    emailMaxAttempts: c.EMAIL_MAX_ATTEMPTS,
   };
 }
 

@@ -72,6 +72,8 @@ export async function startHarness(env: Record<string, string> = {}) {
     LOG_LEVEL: 'debug',
     SHUTDOWN_TIMEOUT_MS: '2000',
     GRAPHIQL: 'true',
+    // Background jobs run only where a test starts them: files share one Postgres database.
+    JOBS: 'false',
     TOKEN_SECRET: randomBytes(32).toString('base64url'),
     CARD_ENCRYPTION_KEYS: keys.encryptionKeys,
     CARD_FINGERPRINT_KEY: keys.fingerprintKey,
