@@ -126,7 +126,7 @@ export function createApp(options: { config: Config; database: Database; logger:
       }
       const principal: Principal = authorization ? await authenticate(db, security, authorization) : ANONYMOUS;
       const clientAddress = req?.socket.remoteAddress ?? 'unknown';
-      return { db, principal, requestId, clientAddress, security, logger: logger.child({ requestId }) };
+      return { db, principal, requestId, clientAddress, security, config, logger: logger.child({ requestId }) };
     },
   });
 

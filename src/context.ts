@@ -2,6 +2,7 @@
  * What every resolver receives: the database, who is calling, and a logger bound to the request.
  */
 import type { Kysely } from 'kysely';
+import type { Config } from './config.js';
 import type { DB } from '../db/types.js';
 import type { Logger } from './logger.js';
 import type { Security } from './security.js';
@@ -24,6 +25,7 @@ export interface Context {
   /** The caller's network address, as rate limits key it. */
   clientAddress: string;
   security: Security;
+  config: Config;
 }
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' };

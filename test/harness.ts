@@ -52,18 +52,21 @@ export function randomCardNumber(prefix = '4', length = 16): string {
   return body + String((10 - (sum % 10)) % 10);
 }
 
-export async function openTestDatabase(): Promise<Database> {
+/** Which database this run's project uses. */
+export const databaseKind = (): 'pglite' | 'postgres' => inject('database').kind;
+
+export async function openTestDatabase(poolSize = 5): Promise<Database> {
   const target = inject('database');
   return target.kind === 'postgres'
-    ? openDatabase({ url: target.url, poolSize: 5 })
+    ? openDatabase({ url: target.url, poolSize })
     : openDatabase({ memory: true, loadDataDir: new Blob([fs.readFileSync(target.templatePath)]) });
 }
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
 /** The app on the run's database; `env` adds or overrides configuration variables. */
-export async function startHarness(env: Record<string, string> = {}) {
-  const database = await openTestDatabase();
+export async function startHarness(env: Record<string, string> = {}, options: { poolSize?: number } = {}) {
+  const database = await openTestDatabase(options.poolSize);
   const logs: string[] = [];
   const logger = createLogger({ logLevel: 'debug' }, { write: (line: string) => void logs.push(line) });
   const keys = generateCardKeys();
@@ -212,9 +215,21 @@ export async function startHarness(env: Record<string, string> = {}) {
     return { id: card.id, number };
   }
 
+  /** A partner key with the given scopes. */
+  async function newPartner(scopes: string[] = ['TRANSACTIONS_WRITE', 'CREDITS_WRITE']): Promise<{ id: string; key: string }> {
+    const { secret, apiKey } = await mutate<{ secret: string; apiKey: { id: string } }>(
+      'createApiKey',
+      'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } userErrors { field message code } } }',
+      { name: unique('partner'), role: 'PARTNER', scopes },
+      adminKey,
+    );
+    return { id: apiKey.id, key: secret };
+  }
+
   return {
     app,
     config,
+    newPartner,
     newUser,
     linkCard,
     security,

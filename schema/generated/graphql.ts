@@ -160,6 +160,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   /** Another published purchase offer uses the hashtag. */
   | 'HASHTAG_TAKEN'
+  /** The idempotency key was already used with a different input. */
+  | 'IDEMPOTENCY_KEY_REUSED'
   /** The card number is malformed or fails its check digit. */
   | 'INVALID_CARD_NUMBER'
   /** Not an ISO 3166-1 alpha-2 country code. */

@@ -2,7 +2,7 @@
  * Role checks shared by services. Which objects a principal may see is each repository's
  * visibility filter; this only answers "may this kind of caller run this operation at all".
  */
-import type { Principal } from '../context.js';
+import type { PartnerScope, Principal } from '../context.js';
 import { fail } from './errors.js';
 
 type Kind = Principal['kind'];
@@ -34,4 +34,23 @@ export function visibilityOf(principal: Principal): Visibility {
     all: principal.kind === 'admin',
     merchantId: principal.kind === 'merchant' ? principal.merchantId : null,
   };
+}
+
+/** A partner key holding `scope`; anyone else is refused. */
+export function requirePartnerScope(principal: Principal, scope: PartnerScope): Extract<Principal, { kind: 'partner' }> {
+  const partner = requireRole(principal, 'partner');
+  if (!partner.scopes.includes(scope)) fail('FORBIDDEN', `This operation needs a partner key with the ${scope} scope.`);
+  return partner;
+}
+
+/** Who made a request, as idempotency keys are scoped. */
+export function principalKey(principal: Principal): string {
+  switch (principal.kind) {
+    case 'anonymous':
+      return 'anonymous';
+    case 'user':
+      return `user:${principal.userId}`;
+    default:
+      return `key:${principal.apiKeyId}`;
+  }
 }

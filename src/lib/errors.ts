@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   CARD_UNAVAILABLE: 'This card cannot be linked.',
   NO_CARD_LINKED: 'Link a card first.',
   COUNTRY_NOT_ELIGIBLE: "The offer is not available in the user's country.",
+  IDEMPOTENCY_KEY_REUSED: 'The idempotency key was already used with a different input.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

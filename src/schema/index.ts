@@ -12,6 +12,10 @@ import '../modules/posts/posts.schema.js';
 import '../modules/users/users.schema.js';
 import '../modules/cards/cards.schema.js';
 import '../modules/activations/activations.schema.js';
+import '../modules/transactions/transactions.schema.js';
+import '../modules/cashback/cashback.schema.js';
+import '../modules/credits/credits.schema.js';
+import '../modules/emails/emails.schema.js';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

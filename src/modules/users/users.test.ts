@@ -100,7 +100,7 @@ describe('logIn', () => {
     const data = input();
     await h.gql(SIGN_UP, { input: data });
     // The service directly, as the HTTP test client cannot choose its address.
-    const ctx = { db: h.db, principal: { kind: 'anonymous' as const }, logger: { warn: () => {}, info: () => {} } as never, requestId: 't', clientAddress: client, security: h.security };
+    const ctx = { db: h.db, principal: { kind: 'anonymous' as const }, logger: { warn: () => {}, info: () => {} } as never, requestId: 't', clientAddress: client, security: h.security, config: h.config };
     await expect(logIn(ctx, { email: data.email as string, password: data.password as string })).rejects.toMatchObject({
       userErrors: [{ code: 'RATE_LIMITED' }],
     });

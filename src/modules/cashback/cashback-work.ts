@@ -1,0 +1,215 @@
+/**
+ * The lifecycle of cashback as one unit of work: each transition (created, confirmed, reduced or
+ * reversed, credited) updates the row in memory, moves the offer's budget, records the balanced
+ * ledger posting, the history entry and the e-mail to send; `flush` writes all of it in a fixed,
+ * small number of statements inside the caller's transaction. Ingest, the expiry job and
+ * settlement all change cashback through here, so the rules of money live in one place.
+ *
+ * The caller holds the locks: offers first (in id order), then cashbacks.
+ */
+import type {
+  CashbackRow,
+  CashbackStatus,
+  DB,
+  EmailKind,
+  NewCashback,
+  NewCashbackChange,
+  NewEmail,
+  NewLedgerEntry,
+  OfferRow,
+} from '../../../db/types.js';
+import type { Transaction } from 'kysely';
+import { composeCashbackEmail } from '../emails/email-content.js';
+import { insertEmails } from '../emails/emails.repository.js';
+import { insertLedgerEntries, posting } from '../ledger/ledger.js';
+import {
+  applyBudgetDeltas,
+  findEmailFacts,
+  insertCashbackChanges,
+  insertCashbacks,
+  resizeOpenCredits,
+  updateCashbacks,
+} from './cashback.repository.js';
+
+/** Why cashback is smaller than promised, or gone. */
+export const CASHBACK_REASONS = {
+  LIMITED_BY_BUDGET: "The reward was cut to what was left of the offer's budget.",
+  PARTIALLY_REFUNDED: 'Part of the purchase was refunded; the reward shrank in proportion.',
+  REFUNDED: 'The purchase was refunded in full.',
+  BELOW_MIN_SPEND: 'What was paid (after clearing or refunds) is below the minimum spend.',
+  AUTH_EXPIRED: 'The card authorisation was never cleared and expired.',
+} as const;
+
+export type CashbackReason = keyof typeof CASHBACK_REASONS;
+
+type ChangeType = NewCashbackChange['type'];
+
+export class CashbackWork {
+  private readonly created = new Map<string, CashbackRow>();
+  private readonly updated = new Map<string, CashbackRow>();
+  private readonly changes: NewCashbackChange[] = [];
+  private readonly entries: NewLedgerEntry[] = [];
+  private readonly budgetDeltas = new Map<string, number>();
+  private readonly creditResizes = new Map<string, number>();
+  private readonly emails: { kind: EmailKind; cashback: CashbackRow }[] = [];
+
+  /** @param offers the locked offers, by id; their `budget_remaining` is kept current here. */
+  constructor(private readonly offers: ReadonlyMap<string, OfferRow>) {}
+
+  private offerOf(cashback: CashbackRow): OfferRow {
+    const offer = this.offers.get(cashback.offer_id);
+    if (!offer) throw new Error(`offer ${cashback.offer_id} of cashback ${cashback.id} is not locked`);
+    return offer;
+  }
+
+  /** Takes `amount` from (positive) or gives it back to (negative) the offer's remaining budget. */
+  private spend(offer: OfferRow, amount: number): void {
+    const remaining = (offer.budget_remaining ?? 0) - amount;
+    if (remaining < 0) throw new Error(`offer ${offer.id} would be overspent`);
+    offer.budget_remaining = remaining;
+    this.budgetDeltas.set(offer.id, (this.budgetDeltas.get(offer.id) ?? 0) - amount);
+  }
+
+  private touch(cashback: CashbackRow): void {
+    if (!this.created.has(cashback.id)) this.updated.set(cashback.id, cashback);
+  }
+
+  private record(cashback: CashbackRow, type: ChangeType, transactionId: string | null): void {
+    this.changes.push({
+      cashback_id: cashback.id,
+      type,
+      status: cashback.status,
+      amount: cashback.amount,
+      reason: cashback.reason,
+      transaction_id: transactionId,
+    });
+  }
+
+  /** New cashback (PENDING for an auth, CONFIRMED for a standalone clearing) reserving its reward. */
+  create(
+    row: Omit<NewCashback, 'status' | 'occurred_at' | 'expected_credit_at' | 'expires_at' | 'created_at' | 'updated_at' | 'refunded_amount' | 'credited_amount' | 'clawback_amount' | 'reason'> & {
+      status: 'PENDING' | 'CONFIRMED';
+      reason: CashbackReason | null;
+      occurred_at: Date;
+      expires_at: Date | null;
+      expected_credit_at: Date;
+    },
+    transactionId: string,
+  ): CashbackRow {
+    const now = new Date();
+    const cashback: CashbackRow = { refunded_amount: 0, credited_amount: 0, clawback_amount: 0, created_at: now, updated_at: now, ...row };
+    this.spend(this.offerOf(cashback), cashback.amount);
+    this.entries.push(...posting('RESERVE', cashback, cashback.amount));
+    this.created.set(cashback.id, cashback);
+    this.record(cashback, cashback.status as ChangeType, transactionId);
+    if (cashback.status === 'CONFIRMED') this.emails.push({ kind: 'CASHBACK_CONFIRMED', cashback });
+    return cashback;
+  }
+
+  /**
+   * Pending cashback confirmed by its clearing, recomputed on the cleared amount: the budget moves
+   * both ways by the difference. The caller has already cut `amount` to what the budget allows.
+   */
+  confirm(
+    cashback: CashbackRow,
+    next: { purchaseAmount: number; granted: number; amount: number; reason: CashbackReason | null; expectedCreditAt: Date },
+    transactionId: string,
+  ): void {
+    if (cashback.status !== 'PENDING') throw new Error(`cannot confirm ${cashback.status} cashback`);
+    if (next.amount <= 0) throw new Error('confirmed cashback has a positive amount; reverse it instead');
+    const delta = next.amount - cashback.amount;
+    this.spend(this.offerOf(cashback), delta);
+    this.entries.push(...posting('ADJUST', cashback, delta));
+    Object.assign(cashback, {
+      status: 'CONFIRMED' satisfies CashbackStatus,
+      purchase_amount: next.purchaseAmount,
+      refunded_amount: Math.min(cashback.refunded_amount, next.purchaseAmount),
+      granted_amount: next.granted,
+      amount: next.amount,
+      reason: next.reason,
+      expires_at: null,
+      expected_credit_at: next.expectedCreditAt,
+    });
+    this.touch(cashback);
+    this.record(cashback, 'CONFIRMED', transactionId);
+    this.emails.push({ kind: 'CASHBACK_CONFIRMED', cashback });
+  }
+
+  /**
+   * Shrinks cashback to `amount` (0 reverses it). Before the credit the reward goes back to the
+   * budget; after it, the difference is a clawback owed by the user, never an edit of the credit.
+   */
+  reduce(cashback: CashbackRow, amount: number, reason: CashbackReason, transactionId: string | null, purchase?: { refundedAmount: number; purchaseAmount?: number }): void {
+    if (cashback.status === 'REVERSED') throw new Error('cannot reduce reversed cashback');
+    if (amount < 0 || amount > cashback.amount) throw new RangeError('cashback can only shrink');
+    const cut = cashback.amount - amount;
+    this.spend(this.offerOf(cashback), -cut);
+    if (cashback.status === 'CREDITED') {
+      this.entries.push(...posting('CLAWBACK', cashback, cut));
+      cashback.clawback_amount += cut;
+    } else {
+      this.entries.push(...posting('RELEASE', cashback, cut));
+      this.creditResizes.set(cashback.id, amount);
+    }
+    if (purchase) {
+      cashback.purchase_amount = purchase.purchaseAmount ?? cashback.purchase_amount;
+      cashback.refunded_amount = purchase.refundedAmount;
+    }
+    cashback.amount = amount;
+    cashback.reason = reason;
+    if (amount === 0) {
+      cashback.status = 'REVERSED';
+      cashback.expires_at = null;
+    }
+    this.touch(cashback);
+    if (cut > 0 || amount === 0) this.record(cashback, 'REVERSED', transactionId);
+  }
+
+  /** A statement credit of `amount` was issued onto the card. */
+  credit(cashback: CashbackRow, amount: number): void {
+    if (cashback.status !== 'CONFIRMED') throw new Error(`cannot credit ${cashback.status} cashback`);
+    this.entries.push(...posting('CREDIT', cashback, amount));
+    cashback.credited_amount += amount;
+    cashback.status = 'CREDITED';
+    this.touch(cashback);
+    this.record(cashback, 'CREDITED', null);
+    this.emails.push({ kind: 'CASHBACK_CREDITED', cashback });
+  }
+
+  /** Cashback rows this work created. */
+  get createdCashbacks(): readonly CashbackRow[] {
+    return [...this.created.values()];
+  }
+
+  /** Writes everything, in the caller's transaction. Call once, after the transactions rows exist. */
+  async flush(trx: Transaction<DB>): Promise<void> {
+    await insertCashbacks(trx, [...this.created.values()]);
+    await updateCashbacks(trx, [...this.updated.values()]);
+    await applyBudgetDeltas(trx, this.budgetDeltas);
+    await resizeOpenCredits(trx, this.creditResizes);
+    await insertCashbackChanges(trx, this.changes);
+    await insertLedgerEntries(trx, this.entries);
+    await this.flushEmails(trx);
+  }
+
+  private async flushEmails(trx: Transaction<DB>): Promise<void> {
+    if (this.emails.length === 0) return;
+    const facts = new Map((await findEmailFacts(trx, [...new Set(this.emails.map((e) => e.cashback.id))])).map((f) => [f.cashback_id, f]));
+    const rows: NewEmail[] = [];
+    for (const { kind, cashback } of this.emails) {
+      const fact = facts.get(cashback.id);
+      // Confirmed and reversed in the same unit of work: there is nothing to announce.
+      if (!fact || cashback.status === 'REVERSED') continue;
+      const { subject, body } = composeCashbackEmail(kind, {
+        displayName: fact.display_name,
+        merchantName: fact.merchant_name,
+        reward: { amount: kind === 'CASHBACK_CREDITED' ? cashback.credited_amount : cashback.amount, currency: cashback.currency },
+        purchase: { amount: cashback.purchase_amount, currency: cashback.currency },
+        cardLast4: fact.last4,
+        expectedCreditAt: cashback.expected_credit_at,
+      });
+      rows.push({ user_id: cashback.user_id, kind, cashback_id: cashback.id, recipient: fact.email, subject, body });
+    }
+    await insertEmails(trx, rows);
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * Cashback: all SQL of the domain — the rows, their history of changes, what the viewer lists,
+ * what merchants count, and the claims of the lifecycle jobs.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type {
+  CashbackChangeRow,
+  CashbackRow,
+  CashbackStatus,
+  DB,
+  NewCashback,
+  NewCashbackChange,
+  OfferRow,
+} from '../../../db/types.js';
+
+export async function insertCashbacks(trx: Transaction<DB>, rows: readonly NewCashback[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) await trx.insertInto('cashbacks').values(rows.slice(i, i + 500)).execute();
+}
+
+/** Writes the mutable columns of changed cashbacks in one statement. */
+export async function updateCashbacks(trx: Transaction<DB>, rows: readonly CashbackRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const values = sql.join(
+    rows.map(
+      (r) =>
+        sql`(${r.id}::uuid, ${r.status}, ${r.purchase_amount}::bigint, ${r.refunded_amount}::bigint, ${r.granted_amount}::bigint,
+             ${r.amount}::bigint, ${r.credited_amount}::bigint, ${r.clawback_amount}::bigint, ${r.reason}, ${r.expires_at}::timestamptz,
+             ${r.expected_credit_at}::timestamptz)`,
+    ),
+  );
+  await sql`
+    update cashbacks c set status = v.status, purchase_amount = v.purchase_amount, refunded_amount = v.refunded_amount,
+      granted_amount = v.granted_amount, amount = v.amount, credited_amount = v.credited_amount,
+      clawback_amount = v.clawback_amount, reason = v.reason, expires_at = v.expires_at,
+      expected_credit_at = v.expected_credit_at, updated_at = now()
+    from (values ${values}) as v(id, status, purchase_amount, refunded_amount, granted_amount, amount, credited_amount,
+      clawback_amount, reason, expires_at, expected_credit_at)
+    where c.id = v.id`.execute(trx);
+}
+
+export async function insertCashbackChanges(trx: Transaction<DB>, rows: readonly NewCashbackChange[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 1000) await trx.insertInto('cashback_changes').values(rows.slice(i, i + 1000)).execute();
+}
+
+/** Moves offers' remaining budgets by the given deltas (offers are locked by the caller). */
+export async function applyBudgetDeltas(trx: Transaction<DB>, deltas: ReadonlyMap<string, number>): Promise<void> {
+  const changed = [...deltas].filter(([, delta]) => delta !== 0);
+  if (changed.length === 0) return;
+  const values = sql.join(changed.map(([id, delta]) => sql`(${id}::uuid, ${delta}::bigint)`));
+  await sql`
+    update offers o set budget_remaining = o.budget_remaining + v.delta, updated_at = now()
+    from (values ${values}) as v(id, delta) where o.id = v.id`.execute(trx);
+}
+
+/**
+ * A refund before the credit was issued shrinks the open (PENDING or FAILED) credit to the new
+ * cashback amount, and cancels it at zero.
+ */
+export async function resizeOpenCredits(trx: Transaction<DB>, amounts: ReadonlyMap<string, number>): Promise<void> {
+  if (amounts.size === 0) return;
+  const values = sql.join([...amounts].map(([id, amount]) => sql`(${id}::uuid, ${amount}::bigint)`));
+  await sql`
+    update statement_credits s set
+      amount = case when v.amount > 0 then v.amount else s.amount end,
+      status = case when v.amount > 0 then s.status else 'CANCELLED' end,
+      updated_at = now()
+    from (values ${values}) as v(cashback_id, amount)
+    where s.cashback_id = v.cashback_id and s.status in ('PENDING', 'FAILED')`.execute(trx);
+}
+
+export async function lockCashbacks(trx: Transaction<DB>, ids: readonly string[]): Promise<CashbackRow[]> {
+  if (ids.length === 0) return [];
+  return trx.selectFrom('cashbacks').selectAll().where('id', 'in', ids).orderBy('id').forUpdate().execute();
+}
+
+/** Locks offers in id order (every writer takes offer locks first, in this order: no deadlocks). */
+export async function lockOffers(trx: Transaction<DB>, ids: readonly string[], options: { skipLocked?: boolean } = {}): Promise<OfferRow[]> {
+  if (ids.length === 0) return [];
+  const query = trx.selectFrom('offers').selectAll().where('id', 'in', ids).orderBy('id').forUpdate();
+  return (options.skipLocked ? query.skipLocked() : query).execute();
+}
+
+export interface EmailFacts {
+  cashback_id: string;
+  email: string;
+  display_name: string;
+  merchant_name: string;
+  last4: string;
+}
+
+export async function findEmailFacts(trx: Transaction<DB>, cashbackIds: readonly string[]): Promise<EmailFacts[]> {
+  if (cashbackIds.length === 0) return [];
+  return trx
+    .selectFrom('cashbacks')
+    .innerJoin('users', 'users.id', 'cashbacks.user_id')
+    .innerJoin('merchants', 'merchants.id', 'cashbacks.merchant_id')
+    .innerJoin('cards', 'cards.id', 'cashbacks.card_id')
+    .select([
+      'cashbacks.id as cashback_id',
+      'users.email',
+      'users.display_name',
+      'merchants.name as merchant_name',
+      'cards.last4',
+    ])
+    .where('cashbacks.id', 'in', cashbackIds)
+    .execute();
+}
+
+// ---- reading ----
+
+export async function findUserCashbacksByIds(db: Kysely<DB>, userId: string | null, ids: readonly string[]): Promise<CashbackRow[]> {
+  if (ids.length === 0) return [];
+  let query = db.selectFrom('cashbacks').selectAll().where('id', 'in', ids);
+  if (userId !== null) query = query.where('user_id', '=', userId);
+  return query.execute();
+}
+
+/** Cashbacks a partner's own transactions earned. */
+export async function findPartnerCashbacksByIds(db: Kysely<DB>, partnerKeyId: string, ids: readonly string[]): Promise<CashbackRow[]> {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('cashbacks')
+    .selectAll()
+    .where('id', 'in', ids)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('transactions')
+          .select('transactions.id')
+          .whereRef('transactions.cashback_id', '=', 'cashbacks.id')
+          .where('transactions.partner_key_id', '=', partnerKeyId),
+      ),
+    )
+    .execute();
+}
+
+export async function listUserCashbacks(
+  db: Kysely<DB>,
+  userId: string,
+  options: { status: CashbackStatus | null; limit: number; after: readonly [string, string] | null },
+): Promise<CashbackRow[]> {
+  let query = db.selectFrom('cashbacks').selectAll().where('user_id', '=', userId);
+  if (options.status) query = query.where('status', '=', options.status);
+  if (options.after) {
+    const [createdAt, id] = options.after;
+    query = query.where(sql<boolean>`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`);
+  }
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
+}
+
+export async function cashbackTotalsOfUser(db: Kysely<DB>, userId: string) {
+  return db
+    .selectFrom('cashbacks')
+    .select(['currency', 'status', sql<number>`sum(amount)::bigint`.as('total')])
+    .where('user_id', '=', userId)
+    .where('status', '!=', 'REVERSED')
+    .groupBy(['currency', 'status'])
+    .orderBy('currency')
+    .execute();
+}
+
+export async function findChangesOfCashbacks(db: Kysely<DB>, ids: readonly string[]): Promise<CashbackChangeRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('cashback_changes').selectAll().where('cashback_id', 'in', ids).orderBy('id').execute();
+}
+
+/** Redemptions (cashback not reversed) and their rewards, per offer. */
+export async function redemptionStats(db: Kysely<DB>, offerIds: readonly string[]) {
+  if (offerIds.length === 0) return new Map<string, { count: number; total: number }>();
+  const rows = await db
+    .selectFrom('cashbacks')
+    .select(['offer_id', sql<number>`count(*)::bigint`.as('count'), sql<number>`coalesce(sum(amount), 0)::bigint`.as('total')])
+    .where('offer_id', 'in', offerIds)
+    .where('status', '!=', 'REVERSED')
+    .groupBy('offer_id')
+    .execute();
+  return new Map(rows.map((r) => [r.offer_id, { count: Number(r.count), total: Number(r.total) }]));
+}
+
+export async function findCardLast4(db: Kysely<DB>, cardIds: readonly string[]): Promise<Map<string, string>> {
+  if (cardIds.length === 0) return new Map();
+  const rows = await db.selectFrom('cards').select(['id', 'last4']).where('id', 'in', cardIds).execute();
+  return new Map(rows.map((r) => [r.id, r.last4]));
+}
+
+// ---- lifecycle jobs ----
+
+/** Offers with pending cashback whose auth expired before `now`. */
+export async function findOffersWithExpiredAuths(db: Kysely<DB>, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('cashbacks')
+    .select('offer_id')
+    .distinct()
+    .where('status', '=', 'PENDING')
+    .where('expires_at', '<=', now)
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.offer_id);
+}
+
+export async function lockExpiredAuthsOfOffer(trx: Transaction<DB>, offerId: string, now: Date, limit: number): Promise<CashbackRow[]> {
+  return trx
+    .selectFrom('cashbacks')
+    .selectAll()
+    .where('offer_id', '=', offerId)
+    .where('status', '=', 'PENDING')
+    .where('expires_at', '<=', now)
+    .orderBy('id')
+    .limit(limit)
+    .forUpdate()
+    .execute();
+}
+
+/**
+ * Confirmed cashback past its hold period becomes a PENDING statement credit, once: the unique
+ * cashback id makes concurrent runs on several instances harmless.
+ */
+export async function createDueStatementCredits(db: Kysely<DB>, now: Date, limit: number): Promise<number> {
+  const result = await sql<{ id: string }>`
+    insert into statement_credits (cashback_id, card_id, amount, currency)
+    select c.id, c.card_id, c.amount, c.currency from cashbacks c
+    where c.status = 'CONFIRMED' and c.expected_credit_at <= ${now}
+      and not exists (select 1 from statement_credits s where s.cashback_id = c.id)
+    order by c.expected_credit_at
+    limit ${limit}
+    on conflict (cashback_id) do nothing
+    returning id`.execute(db);
+  return result.rows.length;
+}

@@ -1,0 +1,330 @@
+/**
+ * Ingest of one batch, inside one database transaction: read everything the batch needs in a
+ * few statements, lock the offers it can touch (in id order), decide every item in order in
+ * memory with the pure rules, then write in a few statements. Budget, per-user limits and
+ * duplicates are decided under the offer locks, so concurrent batches can never overspend,
+ * exceed a limit or reward a transaction twice.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type {
+  CardNetwork,
+  CardRow,
+  CashbackRow,
+  DB,
+  NewTransaction,
+  OfferRow,
+  TransactionRow,
+  TransactionType,
+} from '../../../db/types.js';
+import type { UserError } from '../../lib/errors.js';
+import { RetryTransaction } from '../../lib/retry.js';
+import { CashbackWork } from '../cashback/cashback-work.js';
+import { lockCashbacks, lockOffers } from '../cashback/cashback.repository.js';
+import {
+  chooseOffer,
+  evaluateOffer,
+  expectedCreditAt,
+  rewardAfterRefund,
+  rewardFor,
+  type TransactionReason,
+} from '../cashback/cashback.rules.js';
+import {
+  countRewardsHeld,
+  findActivationTimes,
+  findLinkedCards,
+  findLocationsByMids,
+  findOffersAtLocations,
+  findPartnerTransactions,
+  insertTransactions,
+  type LocationByMid,
+} from './transactions.repository.js';
+
+/** A well-formed item, its card reduced to a fingerprint or a card id (never the number). */
+export interface IngestItem {
+  externalId: string;
+  type: TransactionType;
+  card: { fingerprint: string } | { cardId: string };
+  network: CardNetwork;
+  mid: string;
+  amount: number;
+  currency: string;
+  occurredAt: Date;
+  authExternalId: string | null;
+  originalExternalId: string | null;
+}
+
+export type IngestOutcome = 'QUALIFIED' | 'NOT_QUALIFIED' | 'DUPLICATE' | 'REJECTED';
+
+/** One item's answer; plain data, so an idempotent replay can return it as stored. */
+export interface IngestResult {
+  externalId: string;
+  outcome: IngestOutcome;
+  reason: TransactionReason | null;
+  errors: UserError[];
+  transactionId: string | null;
+  cashbackId: string | null;
+}
+
+/** Thrown when another batch inserted one of ours first: the whole batch is retried and sees it. */
+export class ConcurrentDuplicate extends RetryTransaction {
+  constructor() {
+    super('a transaction of this batch was inserted concurrently');
+  }
+}
+
+export interface IngestSettings {
+  now: Date;
+  authExpiryDays: number;
+}
+
+type Known = TransactionRow;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export async function ingestBatch(
+  trx: Transaction<DB>,
+  partnerKeyId: string,
+  items: readonly (IngestItem | { rejected: UserError[]; externalId: string })[],
+  settings: IngestSettings,
+): Promise<IngestResult[]> {
+  const valid = items.filter((i): i is IngestItem => !('rejected' in i));
+
+  // ---- read what the batch needs, whole-batch statements only ----
+  const fingerprints = valid.flatMap((i) => ('fingerprint' in i.card ? [i.card.fingerprint] : []));
+  const cardIds = valid.flatMap((i) => ('cardId' in i.card ? [i.card.cardId] : []));
+  const cards = await findLinkedCards(trx, [...new Set(fingerprints)], [...new Set(cardIds)]);
+  const cardByFingerprint = new Map(cards.map((c) => [c.fingerprint, c]));
+  const cardById = new Map(cards.map((c) => [c.id, c]));
+  const cardOf = (item: IngestItem): CardRow | undefined =>
+    'fingerprint' in item.card ? cardByFingerprint.get(item.card.fingerprint) : cardById.get(item.card.cardId);
+
+  const midKey = (network: string, mid: string) => `${network}:${mid}`;
+  const locations = await findLocationsByMids(trx, uniqueBy(valid.map((i) => ({ network: i.network, mid: i.mid })), (m) => midKey(m.network, m.mid)));
+  const locationByMid = new Map(locations.map((l) => [midKey(l.network, l.mid), l]));
+  const locationById = new Map<string, LocationByMid>(locations.map((l) => [l.id, l]));
+
+  const offerPairs = await findOffersAtLocations(trx, [...locationById.keys()]);
+  const offerIdsAt = new Map<string, string[]>();
+  for (const { location_id, offer_id } of offerPairs) offerIdsAt.set(location_id, [...(offerIdsAt.get(location_id) ?? []), offer_id]);
+
+  const referenced = [...new Set(valid.flatMap((i) => [i.externalId, i.authExternalId, i.originalExternalId].filter((x): x is string => !!x)))];
+  const before = await findPartnerTransactions(trx, partnerKeyId, referenced);
+  const offerIdsToLock = new Set([...offerPairs.map((p) => p.offer_id), ...before.flatMap((t) => (t.cashback_offer_id ? [t.cashback_offer_id] : []))]);
+
+  // ---- lock, then re-read under the locks: whatever committed before is now visible ----
+  const offers = new Map((await lockOffers(trx, [...offerIdsToLock])).map((o) => [o.id, o]));
+  const known = new Map<string, Known>((await findPartnerTransactions(trx, partnerKeyId, referenced)).map((t) => [t.external_id, t]));
+  const cashbacks = new Map<string, CashbackRow>(
+    (await lockCashbacks(trx, [...new Set([...known.values()].flatMap((t) => (t.cashback_id ? [t.cashback_id] : [])))])).map((c) => [c.id, c]),
+  );
+  const userIds = [...new Set(cards.map((c) => c.user_id))];
+  const activatedAt = await findActivationTimes(trx, userIds, [...offers.keys()]);
+  const held = await countRewardsHeld(trx, userIds, [...offers.keys()]);
+
+  // ---- decide each item in order ----
+  const work = new CashbackWork(offers);
+  const inserts: NewTransaction[] = [];
+  const results: IngestResult[] = [];
+
+  for (const item of items) {
+    if ('rejected' in item) {
+      results.push({ externalId: item.externalId, outcome: 'REJECTED', reason: null, errors: item.rejected, transactionId: null, cashbackId: null });
+      continue;
+    }
+    const seen = known.get(item.externalId);
+    if (seen) {
+      results.push({
+        externalId: item.externalId,
+        outcome: 'DUPLICATE',
+        reason: seen.reason as TransactionReason | null,
+        errors: [],
+        transactionId: seen.id,
+        cashbackId: seen.cashback_id,
+      });
+      continue;
+    }
+    const id = randomUUID();
+    const base = {
+      id,
+      partner_key_id: partnerKeyId,
+      external_id: item.externalId,
+      type: item.type,
+      network: item.network,
+      mid: item.mid,
+      amount: item.amount,
+      currency: item.currency,
+      occurred_at: item.occurredAt,
+      auth_external_id: item.authExternalId,
+      original_external_id: item.originalExternalId,
+    };
+    const decision = decide(item, id);
+    const row: Known = { ...base, ...decision, created_at: settings.now } as Known;
+    inserts.push({ ...base, ...decision });
+    known.set(item.externalId, row);
+    results.push({
+      externalId: item.externalId,
+      outcome: decision.outcome,
+      reason: decision.reason,
+      errors: [],
+      transactionId: id,
+      cashbackId: decision.cashback_id,
+    });
+  }
+
+  // ---- write ----
+  const inserted = await insertTransactions(trx, inserts);
+  if (inserted.size !== inserts.length) throw new ConcurrentDuplicate();
+  await work.flush(trx);
+  return results;
+
+  // ---- the decisions (closures over the batch state) ----
+
+  interface Decision {
+    outcome: 'QUALIFIED' | 'NOT_QUALIFIED';
+    reason: TransactionReason | null;
+    cashback_id: string | null;
+    card_id: string | null;
+    user_id: string | null;
+    location_id: string | null;
+  }
+
+  function decide(item: IngestItem, transactionId: string): Decision {
+    if (item.type === 'REFUND') return refund(item, transactionId);
+    if (item.type === 'CLEARING' && item.authExternalId) {
+      const auth = known.get(item.authExternalId);
+      if (auth?.type === 'AUTH') {
+        if (auth.outcome === 'NOT_QUALIFIED') return { ...from(auth), outcome: 'NOT_QUALIFIED', reason: auth.reason as TransactionReason, cashback_id: null };
+        const pending = auth.cashback_id ? cashbacks.get(auth.cashback_id) : undefined;
+        if (pending?.status === 'PENDING') return clear(item, pending, transactionId);
+        // Cleared already, or expired: the clearing is a purchase of its own.
+      }
+    }
+    return purchase(item, transactionId);
+  }
+
+  function from(t: Known) {
+    return { card_id: t.card_id, user_id: t.user_id, location_id: t.location_id };
+  }
+
+  function purchase(item: IngestItem, transactionId: string): Decision {
+    const card = cardOf(item);
+    const location = locationByMid.get(midKey(item.network, item.mid));
+    const where = { card_id: card?.id ?? null, user_id: card?.user_id ?? null, location_id: location?.id ?? null };
+    const no = (reason: TransactionReason): Decision => ({ ...where, outcome: 'NOT_QUALIFIED', reason, cashback_id: null });
+    if (!card) return no('CARD_NOT_LINKED');
+    if (!location) return no('UNKNOWN_LOCATION');
+
+    const candidates = (offerIdsAt.get(location.id) ?? [])
+      .map((offerId) => offers.get(offerId))
+      .filter((offer): offer is OfferRow => offer?.state === 'PUBLISHED')
+      .map((offer) => {
+        const key = `${card.user_id}:${offer.id}`;
+        const evaluation = evaluateOffer(offer, {
+          amount: item.amount,
+          currency: item.currency,
+          occurredAt: item.occurredAt,
+          channel: location.channel,
+          country: location.country,
+          timezone: location.timezone,
+          activatedAt: activatedAt.get(key) ?? null,
+          rewardsHeld: held.get(key) ?? 0,
+        });
+        return { offer, evaluation, budgetRemaining: offer.budget_remaining ?? 0 };
+      });
+    const choice = chooseOffer(candidates);
+    if (!choice.qualified) return no(choice.reason);
+
+    const { offer, reward, limitedByBudget } = choice;
+    const confirmed = item.type === 'CLEARING';
+    const cashback = work.create(
+      {
+        id: randomUUID(),
+        user_id: card.user_id,
+        card_id: card.id,
+        offer_id: offer.id,
+        merchant_id: offer.merchant_id,
+        purchase_transaction_id: transactionId,
+        status: confirmed ? 'CONFIRMED' : 'PENDING',
+        currency: item.currency,
+        purchase_amount: item.amount,
+        granted_amount: reward,
+        amount: reward,
+        reason: limitedByBudget ? 'LIMITED_BY_BUDGET' : null,
+        occurred_at: item.occurredAt,
+        expires_at: confirmed ? null : new Date(item.occurredAt.getTime() + settings.authExpiryDays * DAY_MS),
+        expected_credit_at: expectedCreditAt(item.occurredAt, offer.return_period_days),
+      },
+      transactionId,
+    );
+    cashbacks.set(cashback.id, cashback);
+    held.set(`${card.user_id}:${offer.id}`, (held.get(`${card.user_id}:${offer.id}`) ?? 0) + 1);
+    return { ...where, outcome: 'QUALIFIED', reason: null, cashback_id: cashback.id };
+  }
+
+  /** The clearing of a pending auth: the reward recomputed on the cleared amount. */
+  function clear(item: IngestItem, cashback: CashbackRow, transactionId: string): Decision {
+    const where = { card_id: cashback.card_id, user_id: cashback.user_id, location_id: known.get(item.authExternalId!)?.location_id ?? null };
+    if (item.currency !== cashback.currency) return { ...where, outcome: 'NOT_QUALIFIED', reason: 'CURRENCY_MISMATCH', cashback_id: cashback.id };
+    const offer = offers.get(cashback.offer_id)!;
+    let granted = rewardFor(offer, item.amount);
+    let limited = false;
+    if (granted > cashback.amount) {
+      const fits = cashback.amount + Math.min(granted - cashback.amount, offer.budget_remaining ?? 0);
+      limited = fits < granted;
+      granted = fits;
+    }
+    const refunded = Math.min(cashback.refunded_amount, item.amount);
+    const amount = granted === 0 ? 0 : rewardAfterRefund(granted, item.amount, refunded, offer.min_spend);
+    if (amount === 0) {
+      work.reduce(cashback, 0, 'BELOW_MIN_SPEND', transactionId, { refundedAmount: refunded, purchaseAmount: item.amount });
+      return { ...where, outcome: 'NOT_QUALIFIED', reason: 'BELOW_MIN_SPEND', cashback_id: cashback.id };
+    }
+    work.confirm(
+      cashback,
+      {
+        purchaseAmount: item.amount,
+        granted,
+        amount,
+        reason: refunded > 0 ? 'PARTIALLY_REFUNDED' : limited ? 'LIMITED_BY_BUDGET' : cashback.reason === 'LIMITED_BY_BUDGET' && granted === cashback.granted_amount ? 'LIMITED_BY_BUDGET' : null,
+        expectedCreditAt: expectedCreditAt(item.occurredAt, offer.return_period_days),
+      },
+      transactionId,
+    );
+    return { ...where, outcome: 'QUALIFIED', reason: null, cashback_id: cashback.id };
+  }
+
+  /** A refund shrinks the purchase's cashback in proportion, re-checking the minimum spend. */
+  function refund(item: IngestItem, transactionId: string): Decision {
+    const original = known.get(item.originalExternalId!);
+    if (!original || original.type === 'REFUND') {
+      const card = cardOf(item);
+      return {
+        card_id: card?.id ?? null,
+        user_id: card?.user_id ?? null,
+        location_id: locationByMid.get(midKey(item.network, item.mid))?.id ?? null,
+        outcome: 'NOT_QUALIFIED',
+        reason: 'ORIGINAL_NOT_FOUND',
+        cashback_id: null,
+      };
+    }
+    const where = from(original);
+    const cashback = original.cashback_id ? cashbacks.get(original.cashback_id) : undefined;
+    if (!cashback || cashback.status === 'REVERSED') {
+      return { ...where, outcome: 'NOT_QUALIFIED', reason: 'NO_CASHBACK', cashback_id: cashback?.id ?? null };
+    }
+    if (item.currency !== cashback.currency) return { ...where, outcome: 'NOT_QUALIFIED', reason: 'CURRENCY_MISMATCH', cashback_id: cashback.id };
+    const offer = offers.get(cashback.offer_id)!;
+    const refunded = Math.min(cashback.refunded_amount + item.amount, cashback.purchase_amount);
+    const amount = Math.min(rewardAfterRefund(cashback.granted_amount, cashback.purchase_amount, refunded, offer.min_spend), cashback.amount);
+    const reason = refunded >= cashback.purchase_amount ? 'REFUNDED' : amount === 0 ? 'BELOW_MIN_SPEND' : 'PARTIALLY_REFUNDED';
+    work.reduce(cashback, amount, reason, transactionId, { refundedAmount: refunded });
+    return { ...where, outcome: 'QUALIFIED', reason: null, cashback_id: cashback.id };
+  }
+}
+
+function uniqueBy<T>(values: readonly T[], key: (v: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const v of values) if (!seen.has(key(v))) seen.set(key(v), v);
+  return [...seen.values()];
+}

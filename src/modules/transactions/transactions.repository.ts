@@ -1,0 +1,144 @@
+/**
+ * Transactions: all SQL of ingest. Each read takes the whole batch at once (cards, locations,
+ * offers, earlier transactions, activations, reward counts), so a batch of 500 costs the same
+ * handful of statements as a batch of one.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { CardNetwork, CardRow, DB, LocationRow, NewTransaction, TransactionRow } from '../../../db/types.js';
+
+/** Linked cards by fingerprint or id. */
+export async function findLinkedCards(
+  trx: Transaction<DB>,
+  fingerprints: readonly string[],
+  ids: readonly string[],
+): Promise<CardRow[]> {
+  if (fingerprints.length === 0 && ids.length === 0) return [];
+  return trx
+    .selectFrom('cards')
+    .selectAll()
+    .where('unlinked_at', 'is', null)
+    .where((eb) =>
+      eb.or([
+        ...(fingerprints.length > 0 ? [eb('fingerprint', 'in', fingerprints)] : []),
+        ...(ids.length > 0 ? [eb('id', 'in', ids)] : []),
+      ]),
+    )
+    .execute();
+}
+
+export type LocationByMid = LocationRow & { network: CardNetwork; mid: string };
+
+export async function findLocationsByMids(
+  trx: Transaction<DB>,
+  mids: readonly { network: CardNetwork; mid: string }[],
+): Promise<LocationByMid[]> {
+  if (mids.length === 0) return [];
+  const pairs = sql.join(mids.map((m) => sql`(${m.network}, ${m.mid})`));
+  return trx
+    .selectFrom('location_mids')
+    .innerJoin('locations', 'locations.id', 'location_mids.location_id')
+    .selectAll('locations')
+    .select(['location_mids.network', 'location_mids.mid'])
+    .where(sql<boolean>`(location_mids.network, location_mids.mid) in (${pairs})`)
+    .execute();
+}
+
+/** Published cashback offers of approved merchants at the locations, as (location, offer) pairs. */
+export async function findOffersAtLocations(
+  trx: Transaction<DB>,
+  locationIds: readonly string[],
+): Promise<{ location_id: string; offer_id: string }[]> {
+  if (locationIds.length === 0) return [];
+  return trx
+    .selectFrom('offer_locations')
+    .innerJoin('offers', 'offers.id', 'offer_locations.offer_id')
+    .innerJoin('merchants', 'merchants.id', 'offers.merchant_id')
+    .select(['offer_locations.location_id', 'offer_locations.offer_id'])
+    .where('offer_locations.location_id', 'in', locationIds)
+    .where('offers.kind', '=', 'CASHBACK')
+    .where('offers.state', '=', 'PUBLISHED')
+    .where('merchants.status', '=', 'APPROVED')
+    .execute();
+}
+
+/** The partner's transactions with these external ids, with the offer of their cashback. */
+export async function findPartnerTransactions(
+  trx: Transaction<DB>,
+  partnerKeyId: string,
+  externalIds: readonly string[],
+): Promise<(TransactionRow & { cashback_offer_id: string | null })[]> {
+  if (externalIds.length === 0) return [];
+  return trx
+    .selectFrom('transactions')
+    .leftJoin('cashbacks', 'cashbacks.id', 'transactions.cashback_id')
+    .selectAll('transactions')
+    .select('cashbacks.offer_id as cashback_offer_id')
+    .where('transactions.partner_key_id', '=', partnerKeyId)
+    .where('transactions.external_id', 'in', externalIds)
+    .execute();
+}
+
+/** When each (user, offer) pair was activated. */
+export async function findActivationTimes(
+  trx: Transaction<DB>,
+  userIds: readonly string[],
+  offerIds: readonly string[],
+): Promise<Map<string, Date>> {
+  if (userIds.length === 0 || offerIds.length === 0) return new Map();
+  const rows = await trx
+    .selectFrom('activations')
+    .select(['user_id', 'offer_id', 'activated_at'])
+    .where('user_id', 'in', userIds)
+    .where('offer_id', 'in', offerIds)
+    .execute();
+  return new Map(rows.map((r) => [`${r.user_id}:${r.offer_id}`, r.activated_at]));
+}
+
+/** Rewards (cashback not reversed) each user holds on each offer. Read under the offer locks. */
+export async function countRewardsHeld(
+  trx: Transaction<DB>,
+  userIds: readonly string[],
+  offerIds: readonly string[],
+): Promise<Map<string, number>> {
+  if (userIds.length === 0 || offerIds.length === 0) return new Map();
+  const rows = await trx
+    .selectFrom('cashbacks')
+    .select(['user_id', 'offer_id', sql<number>`count(*)::int`.as('held')])
+    .where('user_id', 'in', userIds)
+    .where('offer_id', 'in', offerIds)
+    .where('status', '!=', 'REVERSED')
+    .groupBy(['user_id', 'offer_id'])
+    .execute();
+  return new Map(rows.map((r) => [`${r.user_id}:${r.offer_id}`, Number(r.held)]));
+}
+
+/**
+ * Inserts the batch's new transactions; returns the ids actually inserted. Rows are inserted in
+ * external-id order so two batches sharing ids wait for each other instead of deadlocking.
+ */
+export async function insertTransactions(trx: Transaction<DB>, rows: readonly NewTransaction[]): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  const sorted = [...rows].sort((a, b) => (a.external_id < b.external_id ? -1 : a.external_id > b.external_id ? 1 : 0));
+  for (let i = 0; i < sorted.length; i += 500) {
+    const result = await trx
+      .insertInto('transactions')
+      .values(sorted.slice(i, i + 500))
+      .onConflict((oc) => oc.columns(['partner_key_id', 'external_id']).doNothing())
+      .returning('id')
+      .execute();
+    for (const row of result) inserted.add(row.id);
+  }
+  return inserted;
+}
+
+export async function findTransactionsByIds(
+  db: Kysely<DB>,
+  ids: readonly string[],
+  scope: { partnerKeyId?: string; userId?: string },
+): Promise<TransactionRow[]> {
+  if (ids.length === 0) return [];
+  let query = db.selectFrom('transactions').selectAll().where('id', 'in', ids);
+  if (scope.partnerKeyId) query = query.where('partner_key_id', '=', scope.partnerKeyId);
+  if (scope.userId) query = query.where('user_id', '=', scope.userId);
+  return query.execute();
+}
