@@ -20,6 +20,9 @@ import { authenticate } from './server/authenticate.js';
 import { useOperationLimits } from './server/limits.js';
 import { useCardNumberScrubbing } from './server/scrub-errors.js';
 import type { Security } from './security.js';
+import { startJobRunner, type Job, type JobRunner } from './jobs/job-runner.js';
+import { expireStaleAuths, issueDueStatementCredits } from './modules/cashback/cashback.service.js';
+import { createSmtpMailer, deliverDueEmails } from './modules/emails/email-delivery.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -31,8 +34,30 @@ export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   /** Starts listening; resolves with the URL of the GraphQL endpoint. */
   listen(port?: number, host?: string): Promise<string>;
+  /** Background jobs of this instance (running on a timer when JOBS is on). */
+  jobs: JobRunner;
   /** Stops accepting work, drains requests and sockets, then closes the database. */
   close(): Promise<void>;
+}
+
+/** The instance's jobs: e-mails only when an SMTP server is configured (otherwise they stay stored). */
+function jobsOf(config: Config, database: Database, logger: Logger): Job[] {
+  const { db } = database;
+  const jobs: Job[] = [
+    { name: 'expire-auths', run: (now) => expireStaleAuths(db, now) },
+    { name: 'statement-credits', run: (now) => issueDueStatementCredits(db, now) },
+  ];
+  if (config.smtpUrl) {
+    const mailer = createSmtpMailer(config.smtpUrl);
+    jobs.push({
+      name: 'emails',
+      run: async () => {
+        const result = await deliverDueEmails(db, mailer, { from: config.mailFrom, maxAttempts: config.emailMaxAttempts, logger });
+        return result.sent + result.failed + result.retried;
+      },
+    });
+  }
+  return jobs;
 }
 
 interface ServerContext {
@@ -130,6 +155,13 @@ export function createApp(options: { config: Config; database: Database; logger:
     },
   });
 
+  const jobs = startJobRunner({
+    jobs: jobsOf(config, database, logger),
+    intervalMs: config.jobIntervalMs,
+    logger: logger.child({ component: 'jobs' }),
+    autostart: config.jobs,
+  });
+
   const server = http.createServer(yoga);
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
 
@@ -185,6 +217,7 @@ export function createApp(options: { config: Config; database: Database; logger:
   return {
     server,
     yoga: yoga as unknown as App['yoga'],
+    jobs,
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -210,6 +243,7 @@ export function createApp(options: { config: Config; database: Database; logger:
         server.closeIdleConnections();
         await httpClosed;
         clearTimeout(timer);
+        await jobs.stop();
         await yoga.dispose();
         await database.close();
         logger.info('shut down');
