@@ -31,7 +31,8 @@ export async function listStatementCredits(
   ctx: Context,
   args: { first: number; after?: string | null; status?: StatementCreditStatus | null },
 ): Promise<Page<CreditWithCard>> {
-  if (!canReadCredits(ctx)) requirePartnerScope(ctx.principal, 'credits:write');
+  // What a caller may not see is simply not there (DESIGN §2).
+  if (!canReadCredits(ctx)) return toPage([], args.first, args.after, () => '');
   const after = args.after ? decodeCursor(args.after, ['date', 'uuid'] as const) : null;
   const rows = await listCredits(ctx.db, { status: args.status ?? null, limit: args.first + 1, after });
   return toPage(rows, args.first, args.after, (c) => encodeCursor([c.created_at.toISOString(), c.id]));
