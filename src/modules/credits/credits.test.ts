@@ -190,7 +190,7 @@ describe('auth expiry', () => {
     expect(freshRow).toMatchObject({ status: 'PENDING', amount: 1000 });
     const offer = await h.db.selectFrom('offers').select(['budget', 'budget_remaining']).where('id', '=', shop.offerDbId).executeTakeFirstOrThrow();
     expect(offer.budget! - offer.budget_remaining!).toBe(1000);
-    const releases = await h.db.selectFrom('ledger_entries').select('id').where('cashback_id', '=', staleRow.id).where('kind', '=', 'RELEASE').execute();
+    const releases = await h.db.selectFrom('ledger_entries').select('id').where('cashback_id', '=', staleRow!.id).where('kind', '=', 'RELEASE').execute();
     expect(releases).toHaveLength(2);
     // A late clearing of the expired auth is a purchase of its own.
     const late = await ingest(h, partner.key, [item(shop, shopper.card.number, { type: 'CLEARING', authExternalId: stale.externalId })]);
