@@ -58,6 +58,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
           oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
+    // An idle connection closed by the server (restart, failover, pg_terminate_backend) must not
+    // crash the process: the pool drops it and opens another on demand.
+    pool.on('error', () => undefined);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
     return {
       db,

@@ -1,0 +1,778 @@
+/**
+ * `npm run bench:ingest`: matched card transactions per second through `ingestTransactions`, sent
+ * (a) in batches of 500 items per request and (b) one transaction per request from CLIENTS
+ * concurrent clients, against a baseline that only stores the same transaction rows in a scratch
+ * copy of the `transactions` table (same columns, checks and indexes), one multi-row INSERT per
+ * 500 rows, straight through the driver.
+ *
+ * Every benchmark transaction qualifies: a standalone CLEARING (TX_TYPE=AUTH for auths) with a
+ * linked card at a MID of an approved merchant whose live 1% cashback offer has a budget far
+ * larger than the run can spend. So each item does the whole job: fingerprint the card, match it,
+ * lock the offer, reserve budget, write the transaction, the cashback, its history, the ledger
+ * posting and (for a clearing) the confirmation e-mail. The run fails if any item did not qualify.
+ *
+ * The app runs in this process (jobs off); the load comes from a worker thread, as in
+ * bench:offers. The catalogue, users and cards are created through the API (USERS sign-ups: slow
+ * on purpose, argon2). Database: a fresh database on the server of DATABASE_URL (created and
+ * dropped here), otherwise an in-memory PGlite.
+ *
+ * Knobs: TOTAL (20000 items in batches), SINGLE (2000 one-item requests), CLIENTS (8, for the
+ * one-item requests and the one-row baseline), BATCH_CLIENTS (1: a partner's ordered feed; batches
+ * span every offer, so concurrent ones queue on the offer locks by design), USERS (50), SHOPS
+ * (max(8, CLIENTS)), TX_TYPE (CLEARING or AUTH), WARMUP_BATCHES (2), WARMUP_SINGLE (100).
+ */
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { CompiledQuery, sql } from 'kysely';
+import pg from 'pg';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfigOrExit, type Config } from '../../src/config.js';
+import { openDatabase, type Database } from '../../src/database.js';
+import { decodeGlobalId } from '../../src/lib/ids.js';
+import { MAX_MINOR_UNITS } from '../../src/lib/money.js';
+import { createLogger } from '../../src/logger.js';
+import { migrateToLatest } from '../../src/migrate.js';
+import { mintApiKey } from '../../src/modules/api-keys/api-keys.service.js';
+import { generateCardKeys } from '../../src/modules/cards/card-crypto.js';
+import { loadSecurity } from '../../src/security.js';
+
+const BATCH_SIZE = 500;
+const DAY = 24 * 60 * 60 * 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------------------
+
+function positiveInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replaceAll('_', ''));
+  if (!Number.isSafeInteger(n) || n < min) {
+    console.error(`${name} must be an integer >= ${min}, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const TOTAL = positiveInt('TOTAL', 20_000);
+const SINGLE = positiveInt('SINGLE', 2_000);
+const CLIENTS = positiveInt('CLIENTS', 8);
+const BATCH_CLIENTS = positiveInt('BATCH_CLIENTS', 1);
+const USERS = positiveInt('USERS', 50);
+const SHOPS = positiveInt('SHOPS', Math.max(8, CLIENTS));
+const WARMUP_BATCHES = positiveInt('WARMUP_BATCHES', 2, 0);
+const WARMUP_SINGLE = positiveInt('WARMUP_SINGLE', 100, 0);
+const TX_TYPE = process.env.TX_TYPE || 'CLEARING';
+if (TX_TYPE !== 'CLEARING' && TX_TYPE !== 'AUTH') {
+  console.error(`TX_TYPE must be CLEARING or AUTH, got "${TX_TYPE}"`);
+  process.exit(2);
+}
+/** 1% back: a purchase of at most $200 earns at most $2, so a budget of 10^9 minor units outlasts any run. */
+const REWARD_BASIS_POINTS = 100;
+
+// Throwaway secrets for this run; jobs off so nothing runs beside the load.
+const benchKeys = generateCardKeys();
+const config: Config = loadConfigOrExit({
+  ...process.env,
+  LOG_LEVEL: 'silent',
+  JOBS: 'false',
+  TOKEN_SECRET: randomBytes(32).toString('base64url'),
+  CARD_ENCRYPTION_KEYS: benchKeys.encryptionKeys,
+  CARD_FINGERPRINT_KEY: benchKeys.fingerprintKey,
+});
+const logger = createLogger({ logLevel: 'silent' });
+
+const benchStarted = performance.now();
+/** Other work on the machine skews every figure: the 1-minute load average before this run says how much. */
+const loadBefore = os.loadavg()[0]!;
+const log = (line: string) => {
+  const s = ((performance.now() - benchStarted) / 1000).toFixed(1).padStart(5);
+  console.log(`[${s}s] ${line}`);
+};
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+// ---------------------------------------------------------------------------------------------
+// Database: a throwaway Postgres database, or in-memory PGlite
+// ---------------------------------------------------------------------------------------------
+
+interface BenchDatabase {
+  database: Database;
+  label: string;
+  /** The throwaway database's URL (Postgres only), for the baseline's own pg connections. */
+  url: string | undefined;
+  /** Drops the throwaway Postgres database (after the pool is closed). */
+  drop(): Promise<void>;
+}
+
+async function withAdminClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function openBenchDatabase(): Promise<BenchDatabase> {
+  if (!config.databaseUrl) {
+    const database = await openDatabase({ memory: true });
+    return { database, label: 'pglite (in-memory)', url: undefined, drop: async () => {} };
+  }
+  const adminUrl = config.databaseUrl;
+  const name = `hashback_bench_${Date.now()}_${randomBytes(2).toString('hex')}`;
+  await withAdminClient(adminUrl, (c) => c.query(`create database "${name}"`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    await withAdminClient(adminUrl, async (c) => {
+      // A closed pg pool may still be hanging up its sockets: wait for them, so that FORCE does not
+      // terminate a connection the app's pool (which has no 'error' listener) still holds.
+      for (let i = 0; i < 50; i++) {
+        const { rows } = await c.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+        if (rows[0]!.n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await c.query(`drop database if exists "${name}" with (force)`);
+    });
+    log(`dropped database ${name}`);
+  };
+  try {
+    const database = await openDatabase({ url: url.toString(), poolSize: config.databasePoolSize });
+    const version = await sql<{ v: string }>`select current_setting('server_version') as v`.execute(database.db);
+    const where = `${url.hostname}:${url.port || '5432'}`;
+    log(`created database ${name} on ${where}`);
+    return {
+      database,
+      label: `postgres ${version.rows[0]?.v ?? ''} @ ${where} (pool ${config.databasePoolSize})`,
+      url: url.toString(),
+      drop,
+    };
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set-up through the API: merchants, locations, offers, a partner key, users with cards
+// ---------------------------------------------------------------------------------------------
+
+interface Shop {
+  mid: string;
+  locationId: string;
+}
+
+interface Shopper {
+  cardNumber: string;
+  cardId: string;
+  userId: string;
+}
+
+function createClient(url: string) {
+  return async function gql<T>(what: string, query: string, variables: Record<string, unknown>, key?: string): Promise<T> {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: Record<string, { userErrors?: { code: string; message: string }[] } | null>; errors?: { message: string }[] };
+    if (body.errors?.length) throw new Error(`${what}: ${body.errors.map((e) => e.message).join('; ')}`);
+    const payload = Object.values(body.data ?? {})[0];
+    if (payload?.userErrors?.length) throw new Error(`${what}: ${payload.userErrors.map((e) => `${e.code}: ${e.message}`).join('; ')}`);
+    return body.data as T;
+  };
+}
+
+function luhnCard(prefix: string): string {
+  let body = prefix;
+  while (body.length < 15) body += String(randomInt(10));
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let d = Number(body[body.length - 1 - i]);
+    if (i % 2 === 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return body + String((10 - (sum % 10)) % 10);
+}
+
+const dbIdOf = (globalId: string) => {
+  const decoded = decodeGlobalId(globalId);
+  if (!decoded) throw new Error(`not a global id: ${globalId}`);
+  return decoded.id;
+};
+
+async function pool<T>(count: number, concurrency: number, work: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        out[i] = await work(i);
+      }
+    }),
+  );
+  return out;
+}
+
+async function createBenchData(url: string, adminKey: string): Promise<{ shops: Shop[]; shoppers: Shopper[]; partnerKey: string; partnerKeyId: string }> {
+  const gql = createClient(url);
+  const run = randomBytes(3).toString('hex').toUpperCase();
+
+  const shops = await pool(SHOPS, 2, async (i): Promise<Shop> => {
+    const name = `Bench Shop ${i + 1}`;
+    const { createMerchant } = await gql<{ createMerchant: { merchant: { id: string } } }>(
+      'createMerchant',
+      'mutation($input: CreateMerchantInput!) { createMerchant(input: $input) { merchant { id } userErrors { code message } } }',
+      { input: { name, country: 'US', category: 'Coffee' } },
+      adminKey,
+    );
+    const merchantId = createMerchant.merchant.id;
+    await gql('approveMerchant', 'mutation($input: ApproveMerchantInput!) { approveMerchant(input: $input) { userErrors { code message } } }', { input: { merchantId } }, adminKey);
+    const { createApiKey } = await gql<{ createApiKey: { secret: string } }>(
+      'createApiKey',
+      'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { code message } } }',
+      { input: { name: `${name} key`, role: 'MERCHANT', merchantId } },
+      adminKey,
+    );
+    const merchantKey = createApiKey.secret;
+    const mid = `BENCH-${run}-${String(i + 1).padStart(3, '0')}`;
+    const { createLocation } = await gql<{ createLocation: { location: { id: string } } }>(
+      'createLocation',
+      'mutation($input: CreateLocationInput!) { createLocation(input: $input) { location { id } userErrors { code message } } }',
+      { input: { name: `${name} — Main St`, channel: 'IN_STORE', country: 'US', timezone: 'America/New_York', mids: [{ network: 'VISA', mid }] } },
+      merchantKey,
+    );
+    const locationId = createLocation.location.id;
+    const { createOffer } = await gql<{ createOffer: { offer: { id: string } } }>(
+      'createOffer',
+      'mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } userErrors { code message } } }',
+      {
+        input: {
+          kind: 'CASHBACK',
+          title: `1% back at ${name}`,
+          currency: 'USD',
+          rewardType: 'PERCENT',
+          rewardBasisPoints: REWARD_BASIS_POINTS,
+          budget: MAX_MINOR_UNITS,
+          returnPeriodDays: 30,
+          startsAt: new Date(Date.now() - DAY).toISOString(),
+          endsAt: new Date(Date.now() + 30 * DAY).toISOString(),
+          locationIds: [locationId],
+        },
+      },
+      merchantKey,
+    );
+    await gql(
+      'publishOffer',
+      'mutation($input: PublishOfferInput!) { publishOffer(input: $input) { offer { status } userErrors { code message } } }',
+      { input: { offerId: createOffer.offer.id } },
+      merchantKey,
+    );
+    return { mid, locationId: dbIdOf(locationId) };
+  });
+  log(`created ${SHOPS} approved merchants, each with a location (one VISA MID) and a live 1% cashback offer, budget ${int(MAX_MINOR_UNITS)} minor units`);
+
+  const { createApiKey: partner } = await gql<{ createApiKey: { secret: string; apiKey: { id: string } } }>(
+    'createApiKey',
+    'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } userErrors { code message } } }',
+    { input: { name: 'bench partner', role: 'PARTNER', scopes: ['TRANSACTIONS_WRITE'] } },
+    adminKey,
+  );
+
+  const signUpStarted = performance.now();
+  let signedUp = 0;
+  const progressEvery = Math.max(1, Math.ceil(USERS / 5));
+  const shoppers = await pool(USERS, 4, async (i): Promise<Shopper> => {
+    const { signUp } = await gql<{ signUp: { token: string; user: { id: string } } }>(
+      'signUp',
+      'mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } userErrors { code message } } }',
+      { input: { email: `bench-${run.toLowerCase()}-${i}@example.com`, password: 'correct horse battery', displayName: `Bench ${i}`, country: 'US' } },
+    );
+    const cardNumber = luhnCard(`4${String(i).padStart(5, '0')}`); // distinct issuer digits: no two users share a card
+    const { linkCard } = await gql<{ linkCard: { card: { id: string } } }>(
+      'linkCard',
+      'mutation($input: LinkCardInput!) { linkCard(input: $input) { card { id } userErrors { code message } } }',
+      { input: { number: cardNumber, expMonth: 12, expYear: new Date().getUTCFullYear() + 3 } },
+      signUp.token,
+    );
+    if (++signedUp % progressEvery === 0 && signedUp < USERS) log(`  ${signedUp}/${USERS} users signed up with a linked card`);
+    return { cardNumber, cardId: dbIdOf(linkCard.card.id), userId: dbIdOf(signUp.user.id) };
+  });
+  log(`signed up ${USERS} users with a linked Visa card each in ${((performance.now() - signUpStarted) / 1000).toFixed(1)}s (argon2 hashing)`);
+  return { shops, shoppers, partnerKey: partner.secret, partnerKeyId: dbIdOf(partner.apiKey.id) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items: qualifying transactions, spread over shops and shoppers
+// ---------------------------------------------------------------------------------------------
+
+interface Item {
+  externalId: string;
+  type: string;
+  cardNumber: string;
+  network: 'VISA';
+  mid: string;
+  amount: number;
+  currency: 'USD';
+  occurredAt: string;
+}
+
+/** Item i goes to shop i % SHOPS, so concurrent one-item requests touch different offers. */
+function makeItems(prefix: string, count: number, shops: Shop[], shoppers: Shopper[]): { items: Item[]; owners: { shop: Shop; shopper: Shopper }[] } {
+  const occurredAt = new Date(Date.now() - 60_000).toISOString();
+  const items: Item[] = [];
+  const owners: { shop: Shop; shopper: Shopper }[] = [];
+  for (let i = 0; i < count; i++) {
+    const shop = shops[i % shops.length]!;
+    const shopper = shoppers[Math.floor(i / shops.length) % shoppers.length]!;
+    items.push({
+      externalId: `${prefix}-${i}`,
+      type: TX_TYPE,
+      cardNumber: shopper.cardNumber,
+      network: 'VISA',
+      mid: shop.mid,
+      amount: 500 + randomInt(19_500), // $5.00 … $199.99
+      currency: 'USD',
+      occurredAt,
+    });
+    owners.push({ shop, shopper });
+  }
+  return { items, owners };
+}
+
+const INGEST = `mutation($input: IngestTransactionsInput!) { ingestTransactions(input: $input) { results { externalId outcome reason } userErrors { code message } } }`;
+
+function requestBodies(items: Item[], perRequest: number): string[] {
+  const bodies: string[] = [];
+  for (let i = 0; i < items.length; i += perRequest) {
+    bodies.push(JSON.stringify({ query: INGEST, variables: { input: { transactions: items.slice(i, i + perRequest) } } }));
+  }
+  return bodies;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generator: plain JavaScript in a worker thread (keep-alive node:http agent)
+// ---------------------------------------------------------------------------------------------
+
+const LOAD_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const { url, key, bodies, clients, progressEvery } = workerData;
+const target = new URL(url);
+const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+function post(payload) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
+        headers: {
+          'content-type': 'application/json', accept: 'application/json',
+          authorization: 'Bearer ' + key, 'content-length': payload.length,
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+const outcomes = {};
+const reasons = {};
+let items = 0, failures = 0, firstFailure = null, done = 0, next = 0;
+const latencies = new Float64Array(bodies.length);
+function fail(problem) { failures++; if (firstFailure === null) firstFailure = problem; }
+const started = performance.now();
+async function client() {
+  while (next < bodies.length) {
+    const i = next++;
+    const payload = Buffer.from(bodies[i]);
+    const t0 = performance.now();
+    try {
+      const r = await post(payload);
+      latencies[i] = performance.now() - t0;
+      let json;
+      try { json = JSON.parse(r.text); } catch { json = null; }
+      if (r.status !== 200 || !json) fail('HTTP ' + r.status + ': ' + r.text.slice(0, 200));
+      else if (json.errors && json.errors.length) fail('errors: ' + JSON.stringify(json.errors).slice(0, 200));
+      else {
+        const p = json.data.ingestTransactions;
+        if (p.userErrors.length) fail('userErrors: ' + JSON.stringify(p.userErrors).slice(0, 200));
+        for (const result of p.results || []) {
+          items++;
+          outcomes[result.outcome] = (outcomes[result.outcome] || 0) + 1;
+          if (result.reason) reasons[result.reason] = (reasons[result.reason] || 0) + 1;
+        }
+      }
+    } catch (e) {
+      latencies[i] = performance.now() - t0;
+      fail(String((e && e.message) || e));
+    }
+    done++;
+    if (progressEvery > 0 && done % progressEvery === 0 && done < bodies.length) {
+      parentPort.postMessage({ type: 'progress', done, items, elapsedMs: performance.now() - started });
+    }
+  }
+}
+Promise.all(Array.from({ length: Math.min(clients, bodies.length) }, client)).then(() => {
+  const elapsedMs = performance.now() - started;
+  agent.destroy();
+  parentPort.postMessage({ type: 'done', elapsedMs, items, outcomes, reasons, failures, firstFailure, latencies }, [latencies.buffer]);
+});
+`;
+
+interface LoadResult {
+  elapsedMs: number;
+  items: number;
+  outcomes: Record<string, number>;
+  reasons: Record<string, number>;
+  failures: number;
+  firstFailure: string | null;
+  latencies: Float64Array;
+}
+
+type WorkerMessage = { type: 'progress'; done: number; items: number; elapsedMs: number } | ({ type: 'done' } & LoadResult);
+
+function runLoad(
+  url: string,
+  key: string,
+  bodies: string[],
+  clients: number,
+  onProgress?: (requests: number, items: number, elapsedMs: number) => void,
+): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(LOAD_WORKER, {
+      eval: true,
+      workerData: { url, key, bodies, clients, progressEvery: onProgress ? Math.max(1, Math.ceil(bodies.length / 5)) : 0 },
+    });
+    let result: LoadResult | undefined;
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'progress') onProgress?.(message.done, message.items, message.elapsedMs);
+      else result = message;
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (result ? resolve(result) : reject(new Error(`load worker exited with code ${code}`))));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Baseline: the same transaction rows, one multi-row INSERT per statement, through the driver
+// ---------------------------------------------------------------------------------------------
+
+const BASELINE_TABLE = 'bench_baseline_transactions';
+const BASELINE_COLUMNS = [
+  'id',
+  'partner_key_id',
+  'external_id',
+  'type',
+  'network',
+  'mid',
+  'location_id',
+  'card_id',
+  'user_id',
+  'amount',
+  'currency',
+  'occurred_at',
+  'outcome',
+  'cashback_id',
+] as const;
+
+type BaselineRow = unknown[];
+
+function baselineRows(partnerKeyId: string, items: Item[], owners: { shop: Shop; shopper: Shopper }[]): BaselineRow[] {
+  return items.map((item, i) => {
+    const { shop, shopper } = owners[i]!;
+    // A matched transaction row as ingest writes it; the cashback id points nowhere (no foreign keys here).
+    return [randomUUID(), partnerKeyId, item.externalId, item.type, item.network, item.mid, shop.locationId, shopper.cardId, shopper.userId, item.amount, item.currency, item.occurredAt, 'QUALIFIED', randomUUID()];
+  });
+}
+
+function insertText(rowCount: number): string {
+  const width = BASELINE_COLUMNS.length;
+  const tuples = Array.from({ length: rowCount }, (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`);
+  return `insert into ${BASELINE_TABLE} (${BASELINE_COLUMNS.join(', ')}) values ${tuples.join(', ')}`;
+}
+
+interface Executor {
+  label: string;
+  query(text: string, values: unknown[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** pg straight to the throwaway database; on PGlite the only way in is its client, through Kysely's raw SQL. */
+async function baselineExecutor(bench: BenchDatabase, connections: number): Promise<Executor> {
+  if (bench.url) {
+    const pgPool = new pg.Pool({ connectionString: bench.url, max: connections });
+    // An idle connection closed by the server must not take the process down.
+    pgPool.on('error', (error) => log(`baseline connection error: ${error.message}`));
+    return {
+      label: 'pg',
+      query: async (text, values) => void (await pgPool.query(text, values)),
+      close: () => pgPool.end(),
+    };
+  }
+  const { db } = bench.database;
+  return {
+    label: 'PGlite client (raw SQL via Kysely)',
+    // The same text with positional parameters that pg would send.
+    query: async (text, values) => void (await db.executeQuery(CompiledQuery.raw(text, values))),
+    close: async () => {},
+  };
+}
+
+async function runBaseline(executor: Executor, rows: BaselineRow[], perStatement: number, clients: number): Promise<{ elapsedMs: number; latencies: Float64Array }> {
+  const chunks: BaselineRow[][] = [];
+  for (let i = 0; i < rows.length; i += perStatement) chunks.push(rows.slice(i, i + perStatement));
+  const texts = new Map<number, string>();
+  const latencies = new Float64Array(chunks.length);
+  const started = performance.now();
+  await pool(chunks.length, clients, async (i) => {
+    const chunk = chunks[i]!;
+    let text = texts.get(chunk.length);
+    if (!text) texts.set(chunk.length, (text = insertText(chunk.length)));
+    const t0 = performance.now();
+    await executor.query(text, chunk.flat());
+    latencies[i] = performance.now() - t0;
+  });
+  return { elapsedMs: performance.now() - started, latencies };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring and the report
+// ---------------------------------------------------------------------------------------------
+
+interface Measurement {
+  mode: string;
+  items: number;
+  requests: number;
+  clients: number;
+  seconds: number;
+  txPerSec: number;
+  p50: number;
+  p95: number;
+  statementsPerRequest: number | null;
+  /** CPU time of this process (the app, or the baseline's driver, plus the load worker) per request. */
+  cpuMsPerRequest: number;
+  qualified: number;
+  failures: number;
+}
+
+function percentile(values: Float64Array, p: number): number {
+  const sorted = values.slice().sort();
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+async function measureIngest(
+  mode: string,
+  url: string,
+  key: string,
+  database: Database,
+  items: Item[],
+  perRequest: number,
+  clients: number,
+): Promise<Measurement> {
+  const bodies = requestBodies(items, perRequest);
+  const statementsBefore = database.statementCount();
+  const cpuBefore = process.cpuUsage();
+  const result = await runLoad(url, key, bodies, clients, (requests, done, elapsedMs) =>
+    log(`${mode}: ${int(done)}/${int(items.length)} items in ${int(requests)} requests, ${int((done / elapsedMs) * 1000)} matched tx/s so far`),
+  );
+  const cpu = process.cpuUsage(cpuBefore);
+  const statements = database.statementCount() - statementsBefore;
+  const qualified = result.outcomes.QUALIFIED ?? 0;
+  const m: Measurement = {
+    mode,
+    items: items.length,
+    requests: bodies.length,
+    clients,
+    seconds: result.elapsedMs / 1000,
+    txPerSec: (qualified / result.elapsedMs) * 1000,
+    p50: percentile(result.latencies, 50),
+    p95: percentile(result.latencies, 95),
+    statementsPerRequest: statements / bodies.length,
+    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / bodies.length,
+    qualified,
+    failures: result.failures,
+  };
+  const others = Object.entries(result.outcomes).filter(([k]) => k !== 'QUALIFIED');
+  log(
+    `${mode}: done, ${int(qualified)}/${int(items.length)} QUALIFIED in ${m.seconds.toFixed(1)}s = ${int(m.txPerSec)} matched tx/s` +
+      (others.length ? `; also ${others.map(([k, v]) => `${v} ${k}`).join(', ')}` : '') +
+      (Object.keys(result.reasons).length ? ` (reasons: ${JSON.stringify(result.reasons)})` : '') +
+      (result.failures ? `; ${result.failures} failed requests, first: ${result.firstFailure}` : ''),
+  );
+  return m;
+}
+
+async function measureBaseline(mode: string, executor: Executor, rows: BaselineRow[], perStatement: number, clients: number): Promise<Measurement> {
+  const cpuBefore = process.cpuUsage();
+  const { elapsedMs, latencies } = await runBaseline(executor, rows, perStatement, clients);
+  const cpu = process.cpuUsage(cpuBefore);
+  const m: Measurement = {
+    mode,
+    items: rows.length,
+    requests: latencies.length,
+    clients,
+    seconds: elapsedMs / 1000,
+    txPerSec: (rows.length / elapsedMs) * 1000,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    statementsPerRequest: 1,
+    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / latencies.length,
+    qualified: rows.length,
+    failures: 0,
+  };
+  log(`${mode}: ${int(rows.length)} rows in ${m.seconds.toFixed(2)}s = ${int(m.txPerSec)} rows/s`);
+  return m;
+}
+
+function table(rows: string[][], rightAligned: (i: number) => boolean): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) => r.map((cell, i) => (rightAligned(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+function summary(results: Measurement[], info: { database: string; baselineVia: string; verified: string; ok: boolean }): string {
+  const baseline = results[0]!;
+  const rows = [
+    ['mode', 'items', 'req', 'clients', 'seconds', 'matched tx/s', 'p50 ms', 'p95 ms', 'SQL/req', 'node CPU ms/req', 'x baseline'],
+    ...results.map((m) => [
+      m.mode,
+      int(m.items),
+      int(m.requests),
+      String(m.clients),
+      m.seconds.toFixed(2),
+      int(m.txPerSec),
+      m.p50.toFixed(1),
+      m.p95.toFixed(1),
+      m.statementsPerRequest === null ? '' : m.statementsPerRequest.toFixed(1),
+      m.cpuMsPerRequest.toFixed(1),
+      `${(m.txPerSec / baseline.txPerSec).toFixed(3)}x`,
+    ]),
+  ];
+  const batch = results.find((m) => m.mode.startsWith('hashback, 500'));
+  const single = results.find((m) => m.mode.startsWith('hashback, 1 '));
+  const singleBaseline = results.find((m) => m.mode.startsWith('baseline, 1 '));
+  const notes: string[] = [];
+  if (batch && single) notes.push(`batching: 500 per request is ${(batch.txPerSec / single.txPerSec).toFixed(1)}x one per request`);
+  if (single && singleBaseline) notes.push(`one per request reaches ${(single.txPerSec / singleBaseline.txPerSec).toFixed(2)}x of one-row INSERTs with the same clients`);
+  const rss = process.memoryUsage().rss / (1024 * 1024);
+  return [
+    '',
+    `ingest benchmark: ingestTransactions { results { externalId outcome reason } }, partner key, every item a qualifying ${TX_TYPE}`,
+    `database  ${info.database}`,
+    `data      ${SHOPS} merchants with a live 1% offer, ${USERS} users with a linked card; items spread over all of them`,
+    `baseline  the same transaction rows into a copy of the transactions table (columns, checks, indexes), via ${info.baselineVia}`,
+    `machine   ${os.cpus().length} CPUs, 1-minute load average ${loadBefore.toFixed(1)} before the run; node ${process.version}`,
+    `          "node CPU" is this process (the app, or the baseline's driver${config.databaseUrl ? '' : ' and PGlite'}, plus the load worker)`,
+    '',
+    table(rows, (i) => i > 0),
+    '',
+    ...notes.map((n) => `${n}.`),
+    `${info.ok ? 'verified' : 'FAILED'}: ${info.verified}`,
+    `process RSS at end: ${rss.toFixed(0)} MB`,
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+let bench: BenchDatabase | undefined;
+let app: App | undefined;
+let executor: Executor | undefined;
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await executor?.close();
+    if (app) await app.close(); // closes the database too
+    else await bench?.database.close();
+    await bench?.drop();
+  })();
+  return cleaning;
+}
+
+process.once('SIGINT', () => {
+  log('interrupted: cleaning up');
+  cleanup().finally(() => process.exit(130));
+});
+
+try {
+  log(`opening ${config.databaseUrl ? 'a fresh Postgres database' : 'an in-memory PGlite'}`);
+  bench = await openBenchDatabase();
+  const { database } = bench;
+  const applied = await migrateToLatest(database.db);
+  log(`migrated (${applied.length} migration${applied.length === 1 ? '' : 's'})`);
+
+  app = createApp({ config, database, logger, security: loadSecurity(config, () => {}) });
+  const url = await app.listen(0, '127.0.0.1');
+  log(`hashback at ${url} (in this process, jobs off)`);
+
+  const adminKey = (await mintApiKey(database.db, { name: 'bench admin', role: 'ADMIN' })).secret;
+  const { shops, shoppers, partnerKey, partnerKeyId } = await createBenchData(url, adminKey);
+
+  await sql.raw(`create table ${BASELINE_TABLE} (like transactions including all)`).execute(database.db);
+  executor = await baselineExecutor(bench, CLIENTS);
+
+  // Warm-up (JIT, caches, connections): qualifying items too, counted in the final check.
+  let sent = 0;
+  if (WARMUP_BATCHES > 0 || WARMUP_SINGLE > 0) {
+    const warmBatch = makeItems('warm-batch', WARMUP_BATCHES * BATCH_SIZE, shops, shoppers);
+    const warmSingle = makeItems('warm-single', WARMUP_SINGLE, shops, shoppers);
+    const a = await runLoad(url, partnerKey, requestBodies(warmBatch.items, BATCH_SIZE), BATCH_CLIENTS);
+    const b = await runLoad(url, partnerKey, requestBodies(warmSingle.items, 1), CLIENTS);
+    await runBaseline(executor, baselineRows(partnerKeyId, warmBatch.items, warmBatch.owners), BATCH_SIZE, 1);
+    sent += warmBatch.items.length + warmSingle.items.length;
+    const q = (a.outcomes.QUALIFIED ?? 0) + (b.outcomes.QUALIFIED ?? 0);
+    log(`warm-up: ${int(q)}/${int(warmBatch.items.length + warmSingle.items.length)} QUALIFIED, ${a.failures + b.failures} failed requests`);
+    if (a.firstFailure || b.firstFailure) log(`  first warm-up failure: ${a.firstFailure ?? b.firstFailure}`);
+    await sql.raw(`truncate ${BASELINE_TABLE}`).execute(database.db);
+  }
+
+  const batched = makeItems('batch', TOTAL, shops, shoppers);
+  const single = makeItems('single', SINGLE, shops, shoppers);
+  sent += TOTAL + SINGLE;
+  log(`measuring: ${int(TOTAL)} items in batches of ${BATCH_SIZE}, then ${int(SINGLE)} one per request (${CLIENTS} clients), and the baselines`);
+
+  const results: Measurement[] = [];
+  results.push(await measureBaseline(`baseline, ${BATCH_SIZE} rows per INSERT`, executor, baselineRows(partnerKeyId, batched.items, batched.owners), BATCH_SIZE, 1));
+  results.push(await measureIngest(`hashback, ${BATCH_SIZE} per request`, url, partnerKey, database, batched.items, BATCH_SIZE, BATCH_CLIENTS));
+  results.push(await measureBaseline('baseline, 1 row per INSERT', executor, baselineRows(partnerKeyId, single.items, single.owners), 1, CLIENTS));
+  results.push(await measureIngest('hashback, 1 per request', url, partnerKey, database, single.items, 1, CLIENTS));
+
+  // The answers said QUALIFIED; the database must say so too.
+  const counted = await sql<{ transactions: number; cashbacks: number }>`
+    select (select count(*) from transactions where outcome = 'QUALIFIED')::int as transactions,
+           (select count(*) from cashbacks)::int as cashbacks`.execute(database.db);
+  const { transactions, cashbacks } = counted.rows[0]!;
+  const answered = results.filter((m) => m.mode.startsWith('hashback')).reduce((s, m) => s + m.qualified, 0);
+  const measuredSent = TOTAL + SINGLE;
+  const failures = results.reduce((s, m) => s + m.failures, 0);
+  const ok = answered === measuredSent && transactions === sent && cashbacks === sent && failures === 0;
+  const verified = `${int(answered)}/${int(measuredSent)} measured items answered QUALIFIED; the database holds ${int(transactions)} qualified transactions and ${int(cashbacks)} cashbacks for ${int(sent)} sent (warm-up included)${failures ? `; ${failures} failed requests` : ''}`;
+  console.log(summary(results, { database: bench.label, baselineVia: executor.label, verified, ok }));
+  if (!ok) process.exitCode = 1;
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+  log('closed');
+}

@@ -1,0 +1,183 @@
+/**
+ * E-mail delivery: sends the stored e-mails over SMTP, retries with backoff, gives up after a
+ * number of attempts.
+ *
+ * Why a small lease-based runner on the `emails` table itself: it works the same on Postgres and
+ * on the embedded PGlite, needs no queue service next to the database, and any number of workers
+ * (in one process or on several instances) share the work with `FOR UPDATE SKIP LOCKED`, so no
+ * row is sent by two of them. A worker claims rows with a short statement that stamps a lease
+ * (token and expiry) and then talks SMTP outside any transaction: holding a transaction (and its
+ * row locks) open through a slow SMTP conversation would block the whole embedded server, which
+ * has a single session. If a worker dies mid-send its lease expires and another worker takes the
+ * row over; the dead worker's token no longer matches, so it cannot settle the row late.
+ *
+ * What leases cannot rule out is a crash after the server accepted a message and before the row
+ * was marked sent: the message is then sent again. It carries the same Message-ID each time,
+ * derived from the row id, so the receiving side can drop the duplicate.
+ */
+import { createTransport } from 'nodemailer';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../../db/types.js';
+import type { Logger } from '../../logger.js';
+import { claimDueEmails, markEmailFailed, markEmailSent } from './emails.repository.js';
+
+export interface Mailer {
+  /** Resolves once the server accepted the message; rejects with an error safe to store. */
+  send(message: { to: string; from: string; subject: string; text: string; messageId: string }): Promise<void>;
+  close(): void;
+}
+
+const SMTP_TIMEOUT_MS = 10_000;
+const MAX_ERROR_LENGTH = 500;
+
+/** A mailer over one SMTP server, `smtp://user:pass@host:port` or `smtps://…`. */
+export function createSmtpMailer(smtpUrl: string): Mailer {
+  const transport = createTransport({
+    url: smtpUrl,
+    connectionTimeout: SMTP_TIMEOUT_MS,
+    greetingTimeout: SMTP_TIMEOUT_MS,
+    socketTimeout: SMTP_TIMEOUT_MS,
+  });
+  // Whatever an error says, it must not repeat the URL or its credentials.
+  const url = new URL(smtpUrl);
+  const secrets = [smtpUrl, url.password, decoded(url.password), url.username, decoded(url.username)]
+    .filter((s) => s.length > 0)
+    .sort((a, b) => b.length - a.length);
+  return {
+    async send(message) {
+      try {
+        await transport.sendMail({
+          from: message.from,
+          to: message.to,
+          subject: message.subject,
+          text: message.text,
+          messageId: message.messageId,
+          disableFileAccess: true,
+          disableUrlAccess: true,
+        });
+      } catch (error) {
+        let text = describeError(error);
+        for (const secret of secrets) text = text.split(secret).join('[redacted]');
+        throw new Error(text);
+      }
+    },
+    close: () => transport.close(),
+  };
+}
+
+function decoded(component: string): string {
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    return component;
+  }
+}
+
+/** The Message-ID of an e-mail: the same on every attempt, so receivers can drop a duplicate. */
+export function messageIdOf(emailId: string): string {
+  return `<${emailId}@hashback.email>`;
+}
+
+const BACKOFF_BASE_MS = 30_000;
+const BACKOFF_CAP_MS = 60 * 60 * 1000;
+
+/**
+ * How long to wait after the `attempts`-th failed attempt: 30 s doubling per attempt, capped at
+ * one hour, minus up to 10% jitter so that e-mails failing together do not retry together.
+ * `random` is in [0, 1).
+ */
+export function retryDelayMs(attempts: number, random: number = Math.random()): number {
+  const exponent = Math.max(0, attempts - 1);
+  // 2^7 × 30 s already exceeds the cap: no need to compute (or overflow) larger powers.
+  const base = exponent >= 7 ? BACKOFF_CAP_MS : Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** exponent);
+  return Math.round(base * (1 - 0.1 * random));
+}
+
+/**
+ * A failure as stored in `last_error` and logged: one short line without URLs or addresses (an
+ * SMTP reply often echoes the recipient).
+ */
+export function describeError(error: unknown): string {
+  const raw = error instanceof Error ? error.message : String(error);
+  const text = raw
+    .replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]')
+    .replace(/[^\s<>@"']+@[^\s<>@"']+/g, '[address]')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return (text || 'unknown error').slice(0, MAX_ERROR_LENGTH);
+}
+
+export interface DeliveryOptions {
+  from: string;
+  /** Attempts after which a failing e-mail is marked FAILED. */
+  maxAttempts: number;
+  logger: Logger;
+  now?: () => Date;
+  /** Most e-mails claimed by one call. */
+  limit?: number;
+  /** How long a claim holds; past it, another worker may take the e-mail over. */
+  leaseMs?: number;
+}
+
+export interface DeliveryResult {
+  sent: number;
+  /** Marked FAILED for good. */
+  failed: number;
+  /** Failed and scheduled again. */
+  retried: number;
+}
+
+/**
+ * Claims the due e-mails and sends them one after another. Each one ends sent, scheduled again
+ * or FAILED; one whose lease this worker lost is left to the worker that holds it.
+ */
+export async function deliverDueEmails(db: Kysely<DB>, mailer: Mailer, options: DeliveryOptions): Promise<DeliveryResult> {
+  const now = options.now ?? (() => new Date());
+  const { logger } = options;
+  const result: DeliveryResult = { sent: 0, failed: 0, retried: 0 };
+  const claimed = await claimDueEmails(db, { now: now(), limit: options.limit ?? 20, leaseMs: options.leaseMs ?? 10 * 60_000 });
+
+  for (const email of claimed) {
+    const fields = { emailId: email.id, kind: email.kind, attempt: email.attempts };
+    // Earlier sends of this batch were slow: another worker may already have this row.
+    if (now().getTime() >= email.leased_until.getTime()) {
+      logger.warn(fields, 'email lease expired before sending; left to the next claim');
+      continue;
+    }
+    let failure: string | undefined;
+    try {
+      await mailer.send({
+        to: email.recipient,
+        from: options.from,
+        subject: email.subject,
+        text: email.body,
+        messageId: messageIdOf(email.id),
+      });
+    } catch (error) {
+      failure = describeError(error);
+    }
+
+    if (failure === undefined) {
+      if (await markEmailSent(db, email.id, email.lease_token, now())) {
+        result.sent++;
+        logger.info(fields, 'email sent');
+      } else {
+        logger.warn(fields, 'email sent after its lease was taken over');
+      }
+      continue;
+    }
+
+    const final = email.attempts >= options.maxAttempts;
+    const nextAttemptAt = new Date(now().getTime() + retryDelayMs(email.attempts));
+    if (!(await markEmailFailed(db, email.id, email.lease_token, { error: failure, nextAttemptAt, final }))) {
+      logger.warn({ ...fields, error: failure }, 'email send failed after its lease was taken over');
+    } else if (final) {
+      result.failed++;
+      logger.error({ ...fields, error: failure }, 'email failed; giving up');
+    } else {
+      result.retried++;
+      logger.warn({ ...fields, error: failure, nextAttemptAt }, 'email failed; will retry');
+    }
+  }
+  return result;
+}
