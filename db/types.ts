@@ -84,6 +84,8 @@ export interface OffersTable {
   quantity_remaining: number | null;
   hashtag: string | null;
   reward_rank: ColumnType<number, never, never>;
+  announced_live: ColumnType<boolean, boolean | undefined, boolean>;
+  announced_ended: ColumnType<boolean, boolean | undefined, boolean>;
   published_at: Date | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
@@ -261,7 +263,24 @@ export interface EmailsTable {
   created_at: CreatedAt;
 }
 
+export type EventTopic = 'OFFER' | 'CASHBACK' | 'STATEMENT_CREDIT';
+
+export interface EventsTable {
+  id: Generated<number>;
+  position: number | null;
+  topic: EventTopic;
+  type: string;
+  offer_id: string | null;
+  merchant_id: string | null;
+  user_id: string | null;
+  cashback_id: string | null;
+  credit_id: string | null;
+  data: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: CreatedAt;
+}
+
 export interface DB {
+  events: EventsTable;
   idempotency_keys: IdempotencyKeysTable;
   transactions: TransactionsTable;
   cashbacks: CashbacksTable;
@@ -304,3 +323,5 @@ export type LedgerEntryRow = Selectable<LedgerEntriesTable>;
 export type StatementCreditRow = Selectable<StatementCreditsTable>;
 export type EmailRow = Selectable<EmailsTable>;
 export type NewEmail = Insertable<EmailsTable>;
+export type EventRow = Selectable<EventsTable>;
+export type NewEvent = Insertable<EventsTable>;

@@ -22,6 +22,8 @@ import { useCardNumberScrubbing } from './server/scrub-errors.js';
 import type { Security } from './security.js';
 import { startJobRunner, type Job, type JobRunner } from './jobs/job-runner.js';
 import { expireStaleAuths, issueDueStatementCredits } from './modules/cashback/cashback.service.js';
+import { announceOfferTransitions } from './modules/offers/offers.repository.js';
+import { startEventRelay, type EventRelay } from './events/relay.js';
 import { createSmtpMailer, deliverDueEmails } from './modules/emails/email-delivery.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -36,6 +38,8 @@ export interface App {
   listen(port?: number, host?: string): Promise<string>;
   /** Background jobs of this instance (running on a timer when JOBS is on). */
   jobs: JobRunner;
+  /** Live events of this instance (unless LIVE_EVENTS is off). */
+  events: EventRelay | undefined;
   /** Stops accepting work, drains requests and sockets, then closes the database. */
   close(): Promise<void>;
 }
@@ -44,6 +48,7 @@ export interface App {
 function jobsOf(config: Config, database: Database, logger: Logger): Job[] {
   const { db } = database;
   const jobs: Job[] = [
+    { name: 'offer-transitions', run: (now) => announceOfferTransitions(db, now) },
     { name: 'expire-auths', run: (now) => expireStaleAuths(db, now) },
     { name: 'statement-credits', run: (now) => issueDueStatementCredits(db, now) },
   ];
@@ -62,6 +67,8 @@ function jobsOf(config: Config, database: Database, logger: Logger): Job[] {
 
 interface ServerContext {
   req?: http.IncomingMessage;
+  /** Set for WebSocket operations: the client's socket. */
+  socket?: import('ws').WebSocket;
   /** Set for WebSocket operations: graphql-ws `connection_init` payload. */
   connectionParams?: Record<string, unknown>;
 }
@@ -107,10 +114,23 @@ function useOperationLog(): Plugin<Context> {
 
 const requestIds = new WeakMap<Request, string>();
 
+/** After a mutation commits, events it wrote are sequenced and delivered now, not at the next poll. */
+function usePokeAfterMutations(poke: () => void): Plugin<Context> {
+  return {
+    onExecute({ args }) {
+      if (getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return;
+      return { onExecuteDone: () => poke() };
+    },
+  };
+}
+
 export function createApp(options: { config: Config; database: Database; logger: Logger; security: Security }): App {
   const { config, database, logger, security } = options;
   const { db } = database;
   let shuttingDown = false;
+
+  const relay = config.liveEvents ? startEventRelay({ config, database, logger: logger.child({ component: 'events' }) }) : undefined;
+  const poke = () => relay?.poke();
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -132,12 +152,13 @@ export function createApp(options: { config: Config; database: Database; logger:
       useOperationLimits({ production: config.nodeEnv === 'production' }),
       useCardNumberScrubbing(),
       useOperationLog(),
+      usePokeAfterMutations(poke),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => !shuttingDown && (await pendingMigrations(db)).length === 0,
       }),
     ],
-    context: async ({ request, connectionParams, req }): Promise<Context> => {
+    context: async ({ request, connectionParams, req, socket }): Promise<Context> => {
       let requestId: string;
       let authorization: string | null | undefined;
       if (connectionParams) {
@@ -151,12 +172,16 @@ export function createApp(options: { config: Config; database: Database; logger:
       }
       const principal: Principal = authorization ? await authenticate(db, security, authorization) : ANONYMOUS;
       const clientAddress = req?.socket.remoteAddress ?? 'unknown';
-      return { db, principal, requestId, clientAddress, security, config, logger: logger.child({ requestId }) };
+      const connection = socket
+        ? { close: (code: number, reason: string) => socket.close(code, reason), bufferedAmount: () => socket.bufferedAmount }
+        : undefined;
+      return { db, principal, requestId, clientAddress, security, config, events: relay, connection, logger: logger.child({ requestId }) };
     },
   });
 
   const jobs = startJobRunner({
     jobs: jobsOf(config, database, logger),
+    afterRound: poke,
     intervalMs: config.jobIntervalMs,
     logger: logger.child({ component: 'jobs' }),
     autostart: config.jobs,
@@ -218,6 +243,7 @@ export function createApp(options: { config: Config; database: Database; logger:
     server,
     yoga: yoga as unknown as App['yoga'],
     jobs,
+    events: relay,
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -244,6 +270,7 @@ export function createApp(options: { config: Config; database: Database; logger:
         await httpClosed;
         clearTimeout(timer);
         await jobs.stop();
+        await relay?.close();
         await yoga.dispose();
         await database.close();
         logger.info('shut down');

@@ -65,7 +65,19 @@ const smtpUrl = z
     return v;
   });
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'TOKEN_SECRET', 'CARD_ENCRYPTION_KEYS', 'CARD_FINGERPRINT_KEY', 'SMTP_URL']);
+const redisUrl = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '') return undefined;
+    if (!/^rediss?:\/\//.test(v)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a URL like redis://host:6379' });
+      return z.NEVER;
+    }
+    return v;
+  });
+
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'TOKEN_SECRET', 'CARD_ENCRYPTION_KEYS', 'CARD_FINGERPRINT_KEY', 'SMTP_URL', 'REDIS_URL']);
 
 const schema = z.object({
   NODE_ENV: z
@@ -90,6 +102,11 @@ const schema = z.object({
   JOBS: flag(true),
   JOB_INTERVAL_MS: integer(1000, 50, 3_600_000),
   EMAIL_MAX_ATTEMPTS: integer(8, 1, 100),
+  REDIS_URL: redisUrl,
+  LIVE_EVENTS: flag(true),
+  EVENT_POLL_MS: integer(1000, 20, 60_000),
+  SUBSCRIPTION_BUFFER: integer(1000, 10, 100_000),
+  SUBSCRIPTION_AUTH_CHECK_MS: integer(2000, 100, 60_000),
 });
 
 export interface Config {
@@ -121,6 +138,16 @@ export interface Config {
   jobIntervalMs: number;
   /** Delivery attempts before an e-mail is marked FAILED. */
   emailMaxAttempts: number;
+  /** Redis for the live-event signal across instances; without it Postgres NOTIFY (or in-process on PGlite). */
+  redisUrl: string | undefined;
+  /** Whether this instance relays live events to subscriptions (off only in tests that count statements). */
+  liveEvents: boolean;
+  /** Fallback poll of the event log (the signal usually comes first). */
+  eventPollMs: number;
+  /** Events a subscription may fall behind before it is disconnected. */
+  subscriptionBufferLimit: number;
+  /** How often a live stream re-checks that its key is not revoked. */
+  subscriptionAuthCheckMs: number;
 }
 
 export class ConfigError extends Error {
@@ -167,6 +194,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobs: c.JOBS,
     jobIntervalMs: c.JOB_INTERVAL_MS,
     emailMaxAttempts: c.EMAIL_MAX_ATTEMPTS,
+    redisUrl: c.REDIS_URL,
+    liveEvents: c.LIVE_EVENTS,
+    eventPollMs: c.EVENT_POLL_MS,
+    subscriptionBufferLimit: c.SUBSCRIPTION_BUFFER,
+    subscriptionAuthCheckMs: c.SUBSCRIPTION_AUTH_CHECK_MS,
   };
 }
 

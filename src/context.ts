@@ -3,6 +3,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Config } from './config.js';
+import type { EventRelay } from './events/relay.js';
 import type { DB } from '../db/types.js';
 import type { Logger } from './logger.js';
 import type { Security } from './security.js';
@@ -15,7 +16,7 @@ export type Principal =
   | { kind: 'admin'; apiKeyId: string }
   | { kind: 'merchant'; apiKeyId: string; merchantId: string }
   | { kind: 'partner'; apiKeyId: string; scopes: PartnerScope[] }
-  | { kind: 'user'; userId: string };
+  | { kind: 'user'; userId: string; expiresAt?: Date };
 
 export interface Context {
   db: Kysely<DB>;
@@ -26,6 +27,10 @@ export interface Context {
   clientAddress: string;
   security: Security;
   config: Config;
+  /** Live events of this instance (subscriptions read from its bus). */
+  events?: EventRelay;
+  /** The WebSocket an operation arrived on, if any: live streams close it with a reason. */
+  connection?: { close(code: number, reason: string): void; bufferedAmount(): number };
 }
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' };

@@ -77,6 +77,8 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     GRAPHIQL: 'true',
     // Background jobs run only where a test starts them: files share one Postgres database.
     JOBS: 'false',
+    // Live events add statements after each mutation; tests of subscriptions turn them on.
+    LIVE_EVENTS: 'false',
     TOKEN_SECRET: randomBytes(32).toString('base64url'),
     CARD_ENCRYPTION_KEYS: keys.encryptionKeys,
     CARD_FINGERPRINT_KEY: keys.fingerprintKey,

@@ -6,11 +6,13 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as catalogue from './2026-11-23T1200_catalogue.js';
 import * as consumers from './2026-11-23T1400_consumers.js';
 import * as cashback from './2026-11-23T1600_cashback.js';
+import * as events from './2026-11-23T1800_events.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1200_catalogue': catalogue,
   '2026-11-23T1400_consumers': consumers,
   '2026-11-23T1600_cashback': cashback,
+  '2026-11-23T1800_events': events,
 };
 
 export const migrationProvider: MigrationProvider = {

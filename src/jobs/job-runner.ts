@@ -19,7 +19,14 @@ export interface JobRunner {
   stop(): Promise<void>;
 }
 
-export function startJobRunner(options: { jobs: readonly Job[]; intervalMs: number; logger: Logger; autostart?: boolean }): JobRunner {
+export function startJobRunner(options: {
+  jobs: readonly Job[];
+  intervalMs: number;
+  logger: Logger;
+  autostart?: boolean;
+  /** Called after each round (e.g. to deliver the events the jobs wrote). */
+  afterRound?: () => void;
+}): JobRunner {
   const { jobs, intervalMs, logger } = options;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -35,6 +42,7 @@ export function startJobRunner(options: { jobs: readonly Job[]; intervalMs: numb
         logger.error({ err: error, job: job.name }, 'job failed; retrying next round');
       }
     }
+    options.afterRound?.();
     return done;
   };
 

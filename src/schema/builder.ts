@@ -91,3 +91,4 @@ export const builder = new SchemaBuilder<SchemaTypes>({
 
 builder.queryType({ description: 'Reading the catalogue and, with credentials, your own data.' });
 builder.mutationType({ description: 'Changes; each takes one `input` and answers a payload with `userErrors`.' });
+builder.subscriptionType({ description: 'Live streams over graphql-ws (WebSocket) or SSE: offers for everyone, confirmations and redemptions with credentials.' });

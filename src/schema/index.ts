@@ -16,6 +16,7 @@ import '../modules/transactions/transactions.schema.js';
 import '../modules/cashback/cashback.schema.js';
 import '../modules/credits/credits.schema.js';
 import '../modules/emails/emails.schema.js';
+import '../events/events.schema.js';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -17,8 +17,8 @@ export async function authenticate(db: Kysely<DB>, security: Security, authoriza
   if (secret) {
     const key = await findApiKeyBySecret(db, secret);
     if (key) return principalOf(key);
-    const userId = key === undefined && !secret.startsWith('hbk_') ? await verifyToken(security, secret) : null;
-    if (userId) return { kind: 'user', userId };
+    const session = key === undefined && !secret.startsWith('hbk_') ? await verifyToken(security, secret) : null;
+    if (session) return { kind: 'user', userId: session.userId, expiresAt: session.expiresAt };
   }
   throw new GraphQLError('The credentials are not valid: send "Authorization: Bearer <API key or user token>".', {
     extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },

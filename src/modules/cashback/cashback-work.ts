@@ -15,12 +15,14 @@ import type {
   NewCashback,
   NewCashbackChange,
   NewEmail,
+  NewEvent,
   NewLedgerEntry,
   OfferRow,
 } from '../../../db/types.js';
 import type { Transaction } from 'kysely';
 import { composeCashbackEmail } from '../emails/email-content.js';
 import { insertEmails } from '../emails/emails.repository.js';
+import { insertEvents, offerEvent } from '../../events/events.repository.js';
 import { insertLedgerEntries, posting } from '../ledger/ledger.js';
 import {
   applyBudgetDeltas,
@@ -190,6 +192,30 @@ export class CashbackWork {
     await insertCashbackChanges(trx, this.changes);
     await insertLedgerEntries(trx, this.entries);
     await this.flushEmails(trx);
+    await insertEvents(trx, [...this.cashbackEvents(), ...this.exhaustedOffers()]);
+  }
+
+  /** The outbox: one event per change, for the user's confirmations and the merchant's redemptions. */
+  private cashbackEvents(): NewEvent[] {
+    return this.changes.map((change) => {
+      const cashback = this.created.get(change.cashback_id) ?? this.updated.get(change.cashback_id)!;
+      return {
+        topic: 'CASHBACK',
+        type: change.type,
+        user_id: cashback.user_id,
+        merchant_id: cashback.merchant_id,
+        offer_id: cashback.offer_id,
+        cashback_id: cashback.id,
+        data: JSON.stringify({ status: change.status, amount: change.amount, currency: cashback.currency, reason: change.reason }),
+      };
+    });
+  }
+
+  /** Offers this work spent down to zero. */
+  private exhaustedOffers(): NewEvent[] {
+    return [...this.budgetDeltas]
+      .filter(([id, delta]) => delta < 0 && this.offers.get(id)?.budget_remaining === 0)
+      .map(([id]) => offerEvent(this.offers.get(id)!, 'EXHAUSTED'));
   }
 
   private async flushEmails(trx: Transaction<DB>): Promise<void> {

@@ -12,7 +12,7 @@ import { CashbackRef, MerchantRef, OfferRef, UserRef } from '../../schema/refs.j
 import { CASHBACK_REASONS, type CashbackReason } from './cashback-work.js';
 import { cardLast4Of, cashbackTotalsOf, changesOf, listCashbackOfUser, redemptionFigures, type CashbackTotals, type RedemptionFigures } from './cashback.service.js';
 
-const CashbackStatusRef = builder.enumType('CashbackStatus', {
+export const CashbackStatusRef = builder.enumType('CashbackStatus', {
   description: 'Where cashback is in its life: PENDING → CONFIRMED → CREDITED, or REVERSED.',
   values: {
     PENDING: { description: 'Earned on a card authorisation; waits for the clearing.' },
@@ -22,7 +22,7 @@ const CashbackStatusRef = builder.enumType('CashbackStatus', {
   },
 });
 
-const CashbackChangeTypeRef = builder.enumType('CashbackChangeType', {
+export const CashbackChangeTypeRef = builder.enumType('CashbackChangeType', {
   description: 'What happened to cashback at one point of its history.',
   values: {
     PENDING: { description: 'Created on an auth.' },

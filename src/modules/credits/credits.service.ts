@@ -4,8 +4,9 @@
  * FAILED leaves it owed and the credit can be settled again. A settlement call is all or
  * nothing: one bad item changes nothing.
  */
-import type { StatementCreditStatus } from '../../../db/types.js';
+import type { NewEvent, StatementCreditStatus } from '../../../db/types.js';
 import type { Context } from '../../context.js';
+import { insertEvents } from '../../events/events.repository.js';
 import { principalKey, requirePartnerScope } from '../../lib/authorization.js';
 import { DomainError, fail, type UserError } from '../../lib/errors.js';
 import { idempotent } from '../../lib/idempotency.js';
@@ -77,6 +78,7 @@ export async function settleStatementCredits(
         const credits = new Map((await lockCredits(trx, [...seen])).map((c) => [c.id, c]));
         const cashbacks = new Map((await lockCashbacks(trx, [...credits.values()].map((c) => c.cashback_id))).map((c) => [c.id, c]));
         const work = new CashbackWork(new Map(offers.map((o) => [o.id, o])));
+        const events: NewEvent[] = [];
         for (const item of items) {
           const credit = credits.get(item.id);
           if (!credit) {
@@ -88,11 +90,23 @@ export async function settleStatementCredits(
             errors.push({ code: 'INVALID_STATE', message: `A ${credit.status} credit cannot be settled ${item.status}.`, field: item.field('status') });
             continue;
           }
-          if (item.status === 'ISSUED') work.credit(cashbacks.get(credit.cashback_id)!, credit.amount);
+          const cashback = cashbacks.get(credit.cashback_id)!;
+          if (item.status === 'ISSUED') work.credit(cashback, credit.amount);
           await setCreditSettlement(trx, credit.id, { status: item.status, reference: item.reference });
+          events.push({
+            topic: 'STATEMENT_CREDIT',
+            type: item.status,
+            credit_id: credit.id,
+            cashback_id: cashback.id,
+            user_id: cashback.user_id,
+            merchant_id: cashback.merchant_id,
+            offer_id: cashback.offer_id,
+            data: JSON.stringify({ amount: credit.amount, currency: credit.currency }),
+          });
         }
         if (errors.length > 0) throw new DomainError(errors);
         await work.flush(trx);
+        await insertEvents(trx, events);
         return items.map((i) => i.id);
       },
     ),

@@ -197,3 +197,26 @@ export async function findLiveOfferWithHashtag(
 export async function lockHashtag(trx: Transaction<DB>, hashtag: string): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtext(lower(${hashtag})))`.execute(trx);
 }
+
+/**
+ * Time-based transitions as events, each once: published offers whose window has begun (LIVE)
+ * or ended (EXPIRED). The flag and the event are one statement, and the row lock makes a second
+ * instance running the same job skip what the first announced.
+ */
+export async function announceOfferTransitions(db: Kysely<DB>, now: Date): Promise<number> {
+  const live = await sql`
+    with flipped as (
+      update offers set announced_live = true
+      where state = 'PUBLISHED' and not announced_live and starts_at <= ${now} and ends_at > ${now}
+      returning id, merchant_id
+    )
+    insert into events (topic, type, offer_id, merchant_id) select 'OFFER', 'LIVE', id, merchant_id from flipped`.execute(db);
+  const ended = await sql`
+    with flipped as (
+      update offers set announced_ended = true
+      where state <> 'DRAFT' and not announced_ended and ends_at <= ${now}
+      returning id, merchant_id
+    )
+    insert into events (topic, type, offer_id, merchant_id) select 'OFFER', 'EXPIRED', id, merchant_id from flipped`.execute(db);
+  return Number(live.numAffectedRows ?? 0) + Number(ended.numAffectedRows ?? 0);
+}

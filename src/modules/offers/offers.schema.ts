@@ -26,7 +26,7 @@ import {
   type UpdateOfferInput,
 } from './offers.service.js';
 
-const OfferKindRef = builder.enumType('OfferKind', {
+export const OfferKindRef = builder.enumType('OfferKind', {
   description: 'What an offer is.',
   values: {
     CASHBACK: { description: 'Card-linked: a purchase with a linked card earns a reward.' },

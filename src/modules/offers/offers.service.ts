@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { DB, MerchantRow, NewOffer, OfferRow, OfferUpdate } from '../../../db/types.js';
 import type { Transaction } from 'kysely';
 import type { Context } from '../../context.js';
+import { insertEvents, offerEvent } from '../../events/events.repository.js';
 import { requireRole, visibilityOf } from '../../lib/authorization.js';
 import { DomainError, fail, notFound, type UserError } from '../../lib/errors.js';
 import { decodeGlobalId, parseGlobalId } from '../../lib/ids.js';
@@ -205,7 +206,9 @@ export async function createOffer(ctx: Context, input: CreateOfferInput): Promis
   });
   const offer = await ctx.db.transaction().execute(async (trx) => {
     const locationIds = await resolveLocationIds(trx, merchantId, fields.locationIds);
-    return insertOffer(trx, { ...toColumns(fields), merchant_id: merchantId }, locationIds);
+    const created = await insertOffer(trx, { ...toColumns(fields), merchant_id: merchantId }, locationIds);
+    await insertEvents(trx, [offerEvent(created, 'CREATED')]);
+    return created;
   });
   ctx.logger.info({ offerId: offer.id }, 'offer created');
   return { offer };
@@ -227,9 +230,12 @@ export async function updateOffer(ctx: Context, input: UpdateOfferInput): Promis
       // A draft has no reservations: its whole budget and stock remain.
       const row = await updateOfferRow(trx, current.id, toColumns(merged));
       if (locationIds) await replaceOfferLocations(trx, current.id, await resolveLocationIds(trx, merchantId, merged.locationIds));
+      await insertEvents(trx, [offerEvent(row, 'UPDATED')]);
       return row;
     }
-    return updatePublishedOffer(trx, current, given);
+    const row = await updatePublishedOffer(trx, current, given);
+    await insertEvents(trx, [offerEvent(row, 'UPDATED')]);
+    return row;
   });
   return { offer };
 }
@@ -286,7 +292,11 @@ export async function publishOffer(ctx: Context, input: { offerId: string }): Pr
         fail('HASHTAG_TAKEN', `${current.hashtag} is used by another live offer.`, ['offerId']);
       }
     }
-    return updateOfferRow(trx, current.id, { state: 'PUBLISHED', published_at: now });
+    // An offer already in its window goes live now: the transitions job must not announce it again.
+    const live = current.starts_at.getTime() <= now.getTime();
+    const row = await updateOfferRow(trx, current.id, { state: 'PUBLISHED', published_at: now, announced_live: live });
+    await insertEvents(trx, [offerEvent(row, 'PUBLISHED')]);
+    return row;
   });
   ctx.logger.info({ offerId: offer.id }, 'offer published');
   return { offer };
@@ -302,7 +312,9 @@ async function moveOffer(ctx: Context, offerGlobalId: string, to: 'PAUSED' | 'PU
     if (!from.includes(status)) {
       fail('INVALID_STATE', `A ${status} offer cannot be ${to === 'PAUSED' ? 'paused' : 'resumed'}.`, ['offerId']);
     }
-    return updateOfferRow(trx, current.id, { state: to });
+    const row = await updateOfferRow(trx, current.id, { state: to });
+    await insertEvents(trx, [offerEvent(row, to === 'PAUSED' ? 'PAUSED' : 'RESUMED')]);
+    return row;
   });
   return { offer };
 }

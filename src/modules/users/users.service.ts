@@ -55,10 +55,12 @@ export async function issueToken(security: Security, userId: string): Promise<st
 }
 
 /** The user id a token speaks for, or null when it is not one of ours or has expired. */
-export async function verifyToken(security: Security, token: string): Promise<string | null> {
+/** The user a valid token names, and when the token expires; null for anything else. */
+export async function verifyToken(security: Security, token: string): Promise<{ userId: string; expiresAt: Date } | null> {
   try {
     const { payload } = await jwtVerify(token, security.tokenKey, { issuer: TOKEN_ISSUER, algorithms: ['HS256'] });
-    return typeof payload.sub === 'string' ? payload.sub : null;
+    if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') return null;
+    return { userId: payload.sub, expiresAt: new Date(payload.exp * 1000) };
   } catch {
     return null;
   }

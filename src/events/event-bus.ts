@@ -1,0 +1,144 @@
+/**
+ * The instance's live fan-out. The bus follows the event log in position order (the sequencer
+ * guarantees a reader never finds a lower position later) and hands each event to the
+ * subscriptions of this process; how it learns that there is more to read is the pubsub's job
+ * (in-process, Postgres NOTIFY or Redis), and a slow poll covers anything a pubsub missed.
+ * Each subscription has a bounded queue: a consumer that falls too far behind is dropped with a
+ * reason instead of growing memory or slowing the others.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/types.js';
+import type { Logger } from '../logger.js';
+import { fetchEventsAfter, headPosition, type SequencedEvent } from './events.repository.js';
+
+export class SlowConsumerError extends Error {
+  constructor(readonly limit: number) {
+    super(`The client fell more than ${limit} events behind and was disconnected; reconnect with its last cursor.`);
+    this.name = 'SlowConsumerError';
+  }
+}
+
+export interface EventQueue extends AsyncIterableIterator<SequencedEvent> {
+  /** Stops the subscription; pending `next()` calls resolve as done. */
+  close(): void;
+}
+
+interface Listener {
+  accepts(event: SequencedEvent): boolean;
+  push(event: SequencedEvent): void;
+}
+
+export class EventBus {
+  private readonly listeners = new Set<Listener>();
+  private delivered = 0;
+  private pumping: Promise<void> | null = null;
+  private again = false;
+  private started = false;
+  private starting: Promise<void> | null = null;
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly logger: Logger,
+    private readonly queueLimit = 1000,
+  ) {}
+
+  /** Starts following the log from its current head: earlier events are for replay, not live delivery. */
+  start(): Promise<void> {
+    this.starting ??= headPosition(this.db).then((head) => {
+      this.delivered = head;
+      this.started = true;
+    });
+    return this.starting;
+  }
+
+  /** Position of the last event delivered live. */
+  get position(): number {
+    return this.delivered;
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Reads and delivers everything after the last delivered position; coalesces concurrent calls. */
+  pump(): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    if (this.pumping) {
+      this.again = true;
+      return this.pumping;
+    }
+    this.pumping = (async () => {
+      try {
+        do {
+          this.again = false;
+          for (;;) {
+            const events = await fetchEventsAfter(this.db, this.delivered, 1000);
+            for (const event of events) {
+              this.delivered = event.position;
+              for (const listener of this.listeners) if (listener.accepts(event)) listener.push(event);
+            }
+            if (events.length < 1000) break;
+          }
+        } while (this.again);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'event delivery paused; retrying on the next signal');
+      } finally {
+        this.pumping = null;
+      }
+    })();
+    return this.pumping;
+  }
+
+  /** A live queue of the events `accepts` lets through, from now on. */
+  subscribe(accepts: (event: SequencedEvent) => boolean): EventQueue {
+    const buffer: SequencedEvent[] = [];
+    const waiting: ((result: IteratorResult<SequencedEvent>) => void)[] = [];
+    let failure: Error | null = null;
+    let closed = false;
+    const limit = this.queueLimit;
+
+    const finish = () => {
+      closed = true;
+      this.listeners.delete(listener);
+      for (const resolve of waiting.splice(0)) resolve({ value: undefined, done: true });
+    };
+    const listener: Listener = {
+      accepts,
+      push: (event) => {
+        if (closed) return;
+        const resolve = waiting.shift();
+        if (resolve) return resolve({ value: event, done: false });
+        if (buffer.length >= limit) {
+          failure = new SlowConsumerError(limit);
+          buffer.length = 0;
+          finish();
+          return;
+        }
+        buffer.push(event);
+      },
+    };
+    this.listeners.add(listener);
+
+    const queue: EventQueue = {
+      next: () => {
+        const event = buffer.shift();
+        if (event) return Promise.resolve({ value: event, done: false });
+        if (failure) {
+          const error = failure;
+          failure = null;
+          return Promise.reject(error);
+        }
+        if (closed) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => waiting.push(resolve));
+      },
+      return: () => {
+        finish();
+        buffer.length = 0;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      close: () => void queue.return!(),
+      [Symbol.asyncIterator]: () => queue,
+    };
+    return queue;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The event log (outbox): written in the transaction of the change it records, given its
+ * position by the sequencer after commit, read back by position for live delivery and replay.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB, EventRow, NewEvent, OfferRow } from '../../db/types.js';
+
+export type SequencedEvent = EventRow & { position: number };
+
+export async function insertEvents(trx: Transaction<DB>, events: readonly NewEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 1000) await trx.insertInto('events').values(events.slice(i, i + 1000)).execute();
+}
+
+export type OfferEventType = 'CREATED' | 'UPDATED' | 'PUBLISHED' | 'PAUSED' | 'RESUMED' | 'LIVE' | 'EXPIRED' | 'EXHAUSTED';
+
+export function offerEvent(offer: Pick<OfferRow, 'id' | 'merchant_id'>, type: OfferEventType): NewEvent {
+  return { topic: 'OFFER', type, offer_id: offer.id, merchant_id: offer.merchant_id };
+}
+
+/** Arbitrary constant naming the sequencer's advisory lock. */
+const SEQUENCER_LOCK = 7_215_004;
+
+/**
+ * Gives committed, unsequenced events their positions, in id order, and returns the highest
+ * position now assigned (0 when none). Only one sequencer runs at a time (an advisory lock held
+ * for the transaction); a caller that does not get the lock returns null and lets the holder work.
+ */
+export async function sequenceEvents(db: Kysely<DB>, limit = 5000): Promise<{ sequenced: number; head: number } | null> {
+  return db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${SEQUENCER_LOCK}) as locked`.execute(trx);
+    if (!rows[0]?.locked) return null;
+    const assigned = await sql<{ position: string | number }>`
+      update events e set position = s.position
+      from (
+        select id, nextval('event_positions') as position
+        from (select id from events where position is null order by id limit ${limit}) pending
+        order by id
+      ) s
+      where e.id = s.id
+      returning e.position`.execute(trx);
+    const head = await headPosition(trx);
+    return { sequenced: assigned.rows.length, head };
+  });
+}
+
+export async function headPosition(db: Kysely<DB>): Promise<number> {
+  const row = await db.selectFrom('events').select(sql<number>`coalesce(max(position), 0)::bigint`.as('head')).executeTakeFirst();
+  return Number(row?.head ?? 0);
+}
+
+export interface EventFilter {
+  userId?: string;
+  merchantId?: string;
+  topic?: EventRow['topic'];
+}
+
+/** Sequenced events after `position`, in order, optionally only those a filter allows. */
+export async function fetchEventsAfter(db: Kysely<DB>, position: number, limit: number, filter: EventFilter = {}): Promise<SequencedEvent[]> {
+  let query = db.selectFrom('events').selectAll().where('position', '>', position);
+  if (filter.userId) query = query.where('user_id', '=', filter.userId);
+  if (filter.merchantId) query = query.where('merchant_id', '=', filter.merchantId);
+  if (filter.topic) query = query.where('topic', '=', filter.topic);
+  return (await query.orderBy('position').limit(limit).execute()) as SequencedEvent[];
+}

@@ -1,0 +1,162 @@
+/**
+ * The relay: after commit, events get their positions from the sequencer and every instance's
+ * bus learns there is more to read. Across instances the signal travels by Postgres
+ * LISTEN/NOTIFY (a dedicated connection with heartbeat, reconnect and re-LISTEN) or by Redis
+ * when REDIS_URL is set; a slow poll backs both up, and every (re)connection starts with a
+ * backfill from the log, so a missed signal delays an event but never loses it. The signal is
+ * sent by the sequencer, never from inside the transaction that wrote the event.
+ */
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { Config } from '../config.js';
+import type { Database } from '../database.js';
+import type { Logger } from '../logger.js';
+import { EventBus } from './event-bus.js';
+import { sequenceEvents } from './events.repository.js';
+import { sql } from 'kysely';
+
+export const EVENTS_CHANNEL = 'hashback_events';
+
+export type RelayTransport = 'in-process' | 'postgres' | 'redis';
+
+export interface EventRelay {
+  bus: EventBus;
+  transport: RelayTransport;
+  /** Something was committed here: sequence and deliver now rather than at the next poll. */
+  poke(): void;
+  close(): Promise<void>;
+}
+
+interface Signal {
+  publish(head: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A dedicated LISTEN connection: heartbeat, reconnect with backoff, re-LISTEN and backfill. */
+function listenOnPostgres(url: string, onSignal: () => void, logger: Logger, database: Database): Signal {
+  let client: pg.Client | null = null;
+  let closed = false;
+  let retry = 0;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+
+  const drop = (reason: unknown) => {
+    if (closed) return;
+    logger.warn({ err: reason }, 'event listener connection lost; reconnecting');
+    clearInterval(heartbeat);
+    const old = client;
+    client = null;
+    old?.end().catch(() => undefined);
+    clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(connect, Math.min(200 * 2 ** retry++, 5000));
+    reconnectTimer.unref();
+  };
+  const connect = async () => {
+    if (closed) return;
+    const next = new pg.Client({ connectionString: url });
+    next.on('error', drop);
+    next.on('notification', () => onSignal());
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${EVENTS_CHANNEL}`);
+    } catch (error) {
+      next.removeAllListeners('error');
+      next.on('error', () => undefined);
+      next.end().catch(() => undefined);
+      return drop(error);
+    }
+    if (closed) return void next.end().catch(() => undefined);
+    client = next;
+    retry = 0;
+    heartbeat = setInterval(() => void next.query('select 1').catch(drop), 10_000);
+    heartbeat.unref();
+    onSignal(); // backfill whatever was committed while we were away
+  };
+  void connect();
+  return {
+    publish: async (head) => {
+      await sql`select pg_notify(${EVENTS_CHANNEL}, ${String(head)})`.execute(database.db);
+    },
+    close: async () => {
+      closed = true;
+      clearInterval(heartbeat);
+      clearTimeout(reconnectTimer);
+      await client?.end().catch(() => undefined);
+    },
+  };
+}
+
+function listenOnRedis(url: string, onSignal: () => void, logger: Logger): Signal {
+  const options = { maxRetriesPerRequest: 3, lazyConnect: false, retryStrategy: (times: number) => Math.min(times * 200, 5000) };
+  const publisher = new Redis(url, options);
+  const subscriber = new Redis(url, options);
+  for (const connection of [publisher, subscriber]) connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  subscriber.on('message', () => onSignal());
+  // ioredis re-subscribes after a reconnect; every "ready" also backfills from the log.
+  subscriber.on('ready', () => onSignal());
+  void subscriber.subscribe(EVENTS_CHANNEL).catch((error: unknown) => logger.warn({ err: error }, 'redis subscribe failed'));
+  return {
+    publish: async (head) => {
+      await publisher.publish(EVENTS_CHANNEL, String(head));
+    },
+    close: async () => {
+      subscriber.disconnect();
+      publisher.disconnect();
+    },
+  };
+}
+
+export function startEventRelay(options: { config: Config; database: Database; logger: Logger }): EventRelay {
+  const { config, database, logger } = options;
+  const bus = new EventBus(database.db, logger, config.subscriptionBufferLimit);
+  void bus.start().catch((error: unknown) => logger.error({ err: error }, 'event bus could not start'));
+  const transport: RelayTransport = config.redisUrl ? 'redis' : database.kind === 'postgres' && config.databaseUrl ? 'postgres' : 'in-process';
+  const onSignal = () => void bus.pump();
+  const signal: Signal | null =
+    transport === 'redis'
+      ? listenOnRedis(config.redisUrl!, onSignal, logger)
+      : transport === 'postgres'
+        ? listenOnPostgres(config.databaseUrl!, onSignal, logger, database)
+        : null;
+
+  let closed = false;
+  let running: Promise<void> | null = null;
+  let rerun = false;
+  const cycle = (): Promise<void> => {
+    if (running) {
+      rerun = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        rerun = false;
+        try {
+          const result = await sequenceEvents(database.db);
+          if (result && result.sequenced > 0) await signal?.publish(result.head);
+        } catch (error) {
+          if (!closed) logger.warn({ err: error }, 'event sequencing failed; retrying');
+        }
+        await bus.pump();
+      } while (rerun && !closed);
+    })().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+  const timer = setInterval(() => void cycle(), config.eventPollMs);
+  timer.unref();
+
+  return {
+    bus,
+    transport,
+    poke: () => {
+      if (!closed) void cycle();
+    },
+    close: async () => {
+      closed = true;
+      clearInterval(timer);
+      await running;
+      await signal?.close();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Live streams for subscriptions. A stream registers its live queue first, then replays from the
+ * log what came after the client's cursor, then goes live, skipping anything at or below the
+ * last position it yielded: no gap and no duplicate at the seam. Authorization holds per event
+ * (the filter is the caller's own id) and for the stream's life: an expired token or a revoked
+ * key ends it with close code 4403; a consumer that falls behind is closed with 4008.
+ */
+import type { Context, Principal } from '../context.js';
+import { findApiKeysByIds } from '../modules/api-keys/api-keys.repository.js';
+import { decodeCursor, encodeCursor } from '../lib/pagination.js';
+import { SlowConsumerError } from './event-bus.js';
+import { fetchEventsAfter, type EventFilter, type SequencedEvent } from './events.repository.js';
+
+export const CLOSE_FORBIDDEN = 4403;
+export const CLOSE_SLOW_CONSUMER = 4008;
+/** Bytes a WebSocket may have queued for a slow client before it is dropped. */
+const MAX_SOCKET_BUFFER = 4 * 1024 * 1024;
+
+export const eventCursor = (position: number) => encodeCursor([position]);
+
+function positionOf(cursor: string): number {
+  return decodeCursor(cursor, ['int'] as const)[0];
+}
+
+/** Ends the stream when the caller's credentials stop being valid. */
+function watchCredentials(ctx: Context, principal: Principal, end: (reason: string) => void): () => void {
+  if (principal.kind === 'user' && principal.expiresAt) {
+    const timer = setTimeout(() => end('Forbidden: the token expired'), Math.max(principal.expiresAt.getTime() - Date.now(), 0));
+    return () => clearTimeout(timer);
+  }
+  if (principal.kind === 'merchant' || principal.kind === 'partner' || principal.kind === 'admin') {
+    const timer = setInterval(() => {
+      void findApiKeysByIds(ctx.db, [principal.apiKeyId]).then(
+        ([key]) => {
+          if (!key || key.revoked_at) end('Forbidden: the API key was revoked');
+        },
+        () => undefined,
+      );
+    }, ctx.config.subscriptionAuthCheckMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+  return () => undefined;
+}
+
+export interface StreamOptions<T> {
+  /** Which events belong to the stream (also the replay query's filter). */
+  filter: EventFilter & { topic: SequencedEvent['topic'] };
+  /** Replay after this cursor first; without it, the stream starts live from now. */
+  after?: string | null;
+  /** Shapes an event for the client; null skips it (e.g. an offer the public may not see). */
+  present(event: SequencedEvent): Promise<T | null>;
+}
+
+export async function* eventStream<T>(ctx: Context, options: StreamOptions<T>): AsyncGenerator<T> {
+  const relay = ctx.events;
+  if (!relay) throw new Error('live events are not running');
+  const { filter } = options;
+  let last = options.after ? positionOf(options.after) : -1;
+  await relay.bus.start();
+  const queue = relay.bus.subscribe(
+    (e) =>
+      e.topic === filter.topic &&
+      (!filter.userId || e.user_id === filter.userId) &&
+      (!filter.merchantId || e.merchant_id === filter.merchantId),
+  );
+  if (last < 0) last = relay.bus.position;
+  const end = (code: number, reason: string) => {
+    ctx.connection?.close(code, reason);
+    queue.close();
+  };
+  const stopWatching = watchCredentials(ctx, ctx.principal, (reason) => end(CLOSE_FORBIDDEN, reason));
+  try {
+    if (options.after) {
+      for (;;) {
+        const missed = await fetchEventsAfter(ctx.db, last, 500, filter);
+        for (const event of missed) {
+          last = event.position;
+          const shown = await options.present(event);
+          if (shown !== null) yield shown;
+        }
+        if (missed.length < 500) break;
+      }
+    }
+    for await (const event of queue) {
+      if (event.position <= last) continue;
+      last = event.position;
+      if (ctx.connection && ctx.connection.bufferedAmount() > MAX_SOCKET_BUFFER) {
+        throw new SlowConsumerError(0);
+      }
+      const shown = await options.present(event);
+      if (shown !== null) yield shown;
+    }
+  } catch (error) {
+    if (error instanceof SlowConsumerError) {
+      ctx.logger.warn({ position: last }, 'slow subscriber disconnected');
+      end(CLOSE_SLOW_CONSUMER, 'Too slow: the event buffer is full; reconnect with your last cursor');
+      return;
+    }
+    throw error;
+  } finally {
+    stopWatching();
+    queue.close();
+  }
+}

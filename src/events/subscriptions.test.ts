@@ -1,0 +1,228 @@
+import { createClient, type Client } from 'graphql-ws';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ingest, item, newShop, newShopper } from '../../test/cashback-fixtures.js';
+import { startHarness, type Harness } from '../../test/harness.js';
+import { EventBus, SlowConsumerError } from './event-bus.js';
+import { insertEvents, sequenceEvents } from './events.repository.js';
+
+let h: Harness;
+let url: string;
+let partner: { id: string; key: string };
+
+beforeAll(async () => {
+  h = await startHarness({ LIVE_EVENTS: 'true', EVENT_POLL_MS: '200', SUBSCRIPTION_AUTH_CHECK_MS: '200' });
+  url = (await h.app.listen(0, '127.0.0.1')).replace('http', 'ws');
+  partner = await h.newPartner();
+});
+afterAll(() => h.close());
+
+const CONFIRMATIONS = `subscription($after: String) { purchaseConfirmations(after: $after) { type status amount { amount } cashback { id status } cursor } }`;
+
+interface Stream<T> {
+  events: T[];
+  closed: Promise<{ code: number; reason: string }>;
+  next(count: number, timeoutMs?: number): Promise<T[]>;
+  stop(): Promise<void>;
+}
+
+/** A real graphql-ws client; resolves once the server has registered the subscription. */
+async function subscribe<T = any>(query: string, variables: Record<string, unknown>, token: string | null): Promise<Stream<T>> {
+  const bus = h.app.events!.bus;
+  const before = bus.listenerCount;
+  let closedResolve!: (v: { code: number; reason: string }) => void;
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => (closedResolve = resolve));
+  const client: Client = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    on: { closed: (event) => closedResolve(event as { code: number; reason: string }) },
+  });
+  const events: T[] = [];
+  const waiters: (() => void)[] = [];
+  const unsubscribe = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) throw new Error(JSON.stringify(result.errors));
+        events.push(Object.values(result.data as Record<string, T>)[0]!);
+        for (const w of waiters.splice(0)) w();
+      },
+      error: () => undefined,
+      complete: () => undefined,
+    },
+  );
+  const deadline = Date.now() + 5000;
+  while (bus.listenerCount <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return {
+    events,
+    closed,
+    async next(count, timeoutMs = 5000) {
+      const end = Date.now() + timeoutMs;
+      while (events.length < count && Date.now() < end) await new Promise<void>((r) => (waiters.push(r), setTimeout(r, 50)));
+      return events.slice(0, count);
+    },
+    async stop() {
+      unsubscribe();
+      await client.dispose();
+    },
+  };
+}
+
+describe('purchaseConfirmations', () => {
+  it('delivers the user its cashback as it is confirmed after a clearing ingested over HTTP, in order', async () => {
+    const shop = await newShop(h);
+    const shopper = await newShopper(h);
+    const stream = await subscribe(CONFIRMATIONS, {}, shopper.token);
+    const auth = item(shop, shopper.card.number, { amount: 4000 });
+    await ingest(h, partner.key, [auth]);
+    await ingest(h, partner.key, [item(shop, shopper.card.number, { type: 'CLEARING', amount: 5000, authExternalId: auth.externalId })]);
+    const events = await stream.next(2);
+    expect(events.map((e: any) => [e.type, e.status, e.amount.amount])).toEqual([
+      ['PENDING', 'PENDING', 400],
+      ['CONFIRMED', 'CONFIRMED', 500],
+    ]);
+    expect(events[1].cashback).toMatchObject({ status: 'CONFIRMED' });
+    await stream.stop();
+  });
+
+  it("never delivers one user's events to another", async () => {
+    const shop = await newShop(h);
+    const a = await newShopper(h);
+    const b = await newShopper(h);
+    const streamB = await subscribe(CONFIRMATIONS, {}, b.token);
+    await ingest(h, partner.key, [item(shop, a.card.number), item(shop, a.card.number, { type: 'CLEARING' })]);
+    await ingest(h, partner.key, [item(shop, b.card.number, { amount: 2000 })]);
+    const [own] = await streamB.next(1);
+    expect(own).toMatchObject({ type: 'PENDING', amount: { amount: 200 } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(streamB.events).toHaveLength(1);
+    await streamB.stop();
+  });
+
+  it('replays exactly the missed events to a client that reconnects with its last cursor', async () => {
+    const shop = await newShop(h);
+    const shopper = await newShopper(h);
+    const first = await subscribe(CONFIRMATIONS, {}, shopper.token);
+    const auth = item(shop, shopper.card.number, { amount: 3000 });
+    await ingest(h, partner.key, [auth]);
+    const [seen] = await first.next(1);
+    await first.stop();
+    // While disconnected: a clearing and a partial refund.
+    await ingest(h, partner.key, [item(shop, shopper.card.number, { type: 'CLEARING', amount: 3000, authExternalId: auth.externalId })]);
+    await ingest(h, partner.key, [item(shop, shopper.card.number, { type: 'REFUND', amount: 1000, originalExternalId: auth.externalId })]);
+    const again = await subscribe(CONFIRMATIONS, { after: seen.cursor }, shopper.token);
+    await ingest(h, partner.key, [item(shop, shopper.card.number, { amount: 1000 })]);
+    const events = await again.next(3);
+    expect(events.map((e: any) => [e.type, e.amount.amount])).toEqual([
+      ['CONFIRMED', 300],
+      ['REVERSED', 200],
+      ['PENDING', 100],
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(again.events).toHaveLength(3);
+    await again.stop();
+  });
+
+  it('publishes nothing for work that rolled back', async () => {
+    const shop = await newShop(h);
+    const shopper = await newShopper(h);
+    const stream = await subscribe(CONFIRMATIONS, {}, shopper.token);
+    const { id: userId } = await h.db.selectFrom('users').select('id').where('email', '=', shopper.email).executeTakeFirstOrThrow();
+    await h.db
+      .transaction()
+      .execute(async (trx) => {
+        await insertEvents(trx, [{ topic: 'CASHBACK', type: 'PENDING', user_id: userId }]);
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    await sequenceEvents(h.db);
+    await ingest(h, partner.key, [item(shop, shopper.card.number, { amount: 7000 })]);
+    const [event] = await stream.next(1);
+    expect(event).toMatchObject({ type: 'PENDING', amount: { amount: 700 } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stream.events).toHaveLength(1);
+    await stream.stop();
+  });
+
+  it('is for signed-in users and ends with 4403 when the token expires', async () => {
+    const shopper = await newShopper(h);
+    const userId = (await h.db.selectFrom('users').select('id').where('email', '=', shopper.email).executeTakeFirstOrThrow()).id;
+    const shortLived = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(userId)
+      .setIssuer('hashback')
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(h.security.tokenKey);
+    const stream = await subscribe(CONFIRMATIONS, {}, shortLived);
+    const closed = await Promise.race([stream.closed, new Promise<null>((r) => setTimeout(() => r(null), 6000))]);
+    expect(closed?.code).toBe(4403);
+  });
+});
+
+describe('merchantRedemptions', () => {
+  it("gives the merchant its offers' redemptions without user data, and ends when its key is revoked", async () => {
+    const shop = await newShop(h);
+    const other = await newShop(h);
+    const shopper = await newShopper(h);
+    const stream = await subscribe(
+      `subscription { merchantRedemptions { type amount { amount } offer { id } cursor } }`,
+      {},
+      shop.merchant.key,
+    );
+    await ingest(h, partner.key, [item(other, shopper.card.number), item(shop, shopper.card.number, { amount: 9000 })]);
+    const [event] = await stream.next(1);
+    expect(event).toEqual({ type: 'PENDING', amount: { amount: 900 }, offer: { id: shop.offerId }, cursor: expect.any(String) });
+    const keys = await h.db.selectFrom('api_keys').select('id').where('merchant_id', '=', (await h.db.selectFrom('offers').select('merchant_id').where('id', '=', shop.offerDbId).executeTakeFirstOrThrow()).merchant_id).execute();
+    await h.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', 'in', keys.map((k) => k.id)).execute();
+    const closed = await Promise.race([stream.closed, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+    expect(closed?.code).toBe(4403);
+  });
+});
+
+describe('offerFeed', () => {
+  it('streams public changes of offers (not drafts) to anyone', async () => {
+    const merchant = await h.newMerchant();
+    const stream = await subscribe(`subscription($m: ID) { offerFeed(filter: { merchantId: $m }) { type offer { id status } } }`, { m: merchant.id }, null);
+    const offerId = await h.newOffer(merchant.key);
+    await h.mutate('pauseOffer', 'mutation($input: PauseOfferInput!) { pauseOffer(input: $input) { offer { id } userErrors { field message code } } }', { offerId }, merchant.key);
+    const events = await stream.next(2);
+    expect(events.map((e: any) => e.type)).toEqual(['PUBLISHED', 'PAUSED']);
+    expect(events[1].offer).toEqual({ id: offerId, status: 'PAUSED' });
+    await stream.stop();
+  });
+});
+
+describe('resources', () => {
+  it('leaves no listener behind after 1,000 subscribe/unsubscribe cycles', async () => {
+    const bus = h.app.events!.bus;
+    const baseline = bus.listenerCount;
+    for (let i = 0; i < 1000; i++) {
+      const queue = bus.subscribe(() => true);
+      if (i % 2 === 0) void queue.next();
+      queue.close();
+    }
+    expect(bus.listenerCount).toBe(baseline);
+    const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+    for (let i = 0; i < 50; i++) {
+      const stop = client.subscribe({ query: 'subscription { offerFeed { type } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+      stop();
+    }
+    await client.dispose();
+    const deadline = Date.now() + 3000;
+    while (bus.listenerCount !== baseline && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(bus.listenerCount).toBe(baseline);
+  });
+
+  it('drops a consumer that falls more than its buffer behind, with a reason', async () => {
+    const bus = new EventBus(h.db, h.app.events!.bus['logger'], 3);
+    await bus.start();
+    const queue = bus.subscribe(() => true);
+    for (let i = 1; i <= 4; i++) (bus as any).listeners.forEach((l: any) => l.push({ position: bus.position + i }));
+    await expect(queue.next()).rejects.toBeInstanceOf(SlowConsumerError);
+    expect(bus.listenerCount).toBe(0);
+  });
+});
