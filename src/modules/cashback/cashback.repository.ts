@@ -213,16 +213,22 @@ export async function lockExpiredAuthsOfOffer(trx: Transaction<DB>, offerId: str
 
 /**
  * Confirmed cashback past its hold period becomes a PENDING statement credit, once: the unique
- * cashback id makes concurrent runs on several instances harmless.
+ * cashback id makes concurrent runs on several instances harmless. Each cashback is locked while
+ * its credit is written (SKIP LOCKED: one being refunded right now waits for the next round), so
+ * a refund either sees the credit and shrinks it, or happens first and the credit is made from
+ * what is left.
  */
 export async function createDueStatementCredits(db: Kysely<DB>, now: Date, limit: number): Promise<number> {
   const result = await sql<{ id: string }>`
     insert into statement_credits (cashback_id, card_id, amount, currency)
-    select c.id, c.card_id, c.amount, c.currency from cashbacks c
-    where c.status = 'CONFIRMED' and c.expected_credit_at <= ${now}
-      and not exists (select 1 from statement_credits s where s.cashback_id = c.id)
-    order by c.expected_credit_at
-    limit ${limit}
+    select id, card_id, amount, currency from (
+      select c.id, c.card_id, c.amount, c.currency from cashbacks c
+      where c.status = 'CONFIRMED' and c.expected_credit_at <= ${now}
+        and not exists (select 1 from statement_credits s where s.cashback_id = c.id)
+      order by c.id
+      limit ${limit}
+      for update of c skip locked
+    ) due
     on conflict (cashback_id) do nothing
     returning id`.execute(db);
   return result.rows.length;
