@@ -226,13 +226,26 @@ async function runWorker(worker: number, items: number, seen: Observations): Pro
   const minutesAgo = (m: number) => new Date(Date.now() - m * MINUTE);
   const cardOf = (s: Shopper) => (rng.chance(0.2) ? { cardId: s.cardId } : { cardNumber: s.cardNumber });
 
-  function purchaseItem(kind: ItemKind, type: 'AUTH' | 'CLEARING', occurredAt: Date, extra: Record<string, unknown> = {}) {
-    const shop = rng.pick(shops);
-    const shopper = rng.pick(shoppers);
-    const p: Purchase = { externalId: newExternalId(kind), type, shop, shopper, amount: amount(), occurredAt };
+  /** The wire form of an item; the card as its number or, now and then, as its id. */
+  function wire(t: Omit<Purchase, 'type'> & { type: string }, extra: Record<string, unknown> = {}) {
+    return {
+      externalId: t.externalId,
+      type: t.type,
+      ...cardOf(t.shopper),
+      network: 'VISA',
+      mid: t.shop.mid,
+      amount: t.amount,
+      currency: t.shop.currency,
+      occurredAt: t.occurredAt.toISOString(),
+      ...extra,
+    };
+  }
+
+  function purchaseItem(kind: ItemKind, type: 'AUTH' | 'CLEARING', occurredAt: Date) {
+    const p: Purchase = { externalId: newExternalId(kind), type, shop: rng.pick(shops), shopper: rng.pick(shoppers), amount: amount(), occurredAt };
     if (type === 'AUTH') auths.push(p);
     purchases.push(p);
-    return { externalId: p.externalId, type, ...cardOf(shopper), network: 'VISA', mid: shop.mid, amount: p.amount, currency: shop.currency, occurredAt: occurredAt.toISOString(), ...extra };
+    return wire(p);
   }
 
   function nextItem(): { kind: ItemKind; input: Record<string, unknown> } {
@@ -256,23 +269,21 @@ async function runWorker(worker: number, items: number, seen: Observations): Pro
       case 'STANDALONE_CLEARING':
         return { kind, input: purchaseItem(kind, 'CLEARING', minutesAgo(rng.int(2, 600))) };
       case 'CLEARING_OF_AUTH': {
+        // The cleared amount is within ±20% of the authorised one.
         const auth = rng.pick(auths);
-        const cleared = Math.max(1, Math.round(auth.amount * (0.8 + 0.4 * rng.int(0, 100) / 100)));
-        const p: Purchase = { ...auth, externalId: newExternalId(kind), type: 'CLEARING', amount: cleared, occurredAt: new Date(auth.occurredAt.getTime() + MINUTE) };
+        const amount = Math.max(1, Math.round((auth.amount * (80 + rng.int(0, 40))) / 100));
+        const p: Purchase = { ...auth, externalId: newExternalId(kind), type: 'CLEARING', amount, occurredAt: new Date(auth.occurredAt.getTime() + MINUTE) };
         purchases.push(p);
-        return {
-          kind,
-          input: { externalId: p.externalId, type: 'CLEARING', ...cardOf(auth.shopper), network: 'VISA', mid: auth.shop.mid, amount: cleared, currency: auth.shop.currency, occurredAt: p.occurredAt.toISOString(), authExternalId: auth.externalId },
-        };
+        return { kind, input: wire(p, { authExternalId: auth.externalId }) };
       }
       case 'REFUND': {
+        // Part of the purchase, all of it, or more than it (which refunds what remains).
         const original = rng.pick(purchases);
         const part = rng.weighted({ some: 70, all: 20, more: 10 });
-        const refunded = part === 'some' ? rng.int(1, Math.max(1, Math.floor(original.amount / 2))) : part === 'all' ? original.amount : Math.ceil(original.amount * 1.5);
-        return {
-          kind,
-          input: { externalId: newExternalId(kind), type: 'REFUND', ...cardOf(original.shopper), network: 'VISA', mid: original.shop.mid, amount: refunded, currency: original.shop.currency, occurredAt: minutesAgo(1).toISOString(), originalExternalId: original.externalId },
-        };
+        const amount =
+          part === 'some' ? rng.int(1, Math.max(1, Math.floor(original.amount / 2))) : part === 'all' ? original.amount : Math.ceil(original.amount * 1.5);
+        const refund = { ...original, externalId: newExternalId(kind), type: 'REFUND', amount, occurredAt: minutesAgo(1) };
+        return { kind, input: wire(refund, { originalExternalId: original.externalId }) };
       }
       case 'REDELIVERY':
         return { kind, input: rng.pick(sent) };
@@ -283,11 +294,8 @@ async function runWorker(worker: number, items: number, seen: Observations): Pro
         return { kind, input: { ...input, currency: input.currency === 'EUR' ? 'USD' : 'EUR' } };
       }
       case 'UNKNOWN_ORIGINAL': {
-        const shop = rng.pick(shops);
-        return {
-          kind,
-          input: { externalId: newExternalId(kind), type: 'REFUND', ...cardOf(rng.pick(shoppers)), network: 'VISA', mid: shop.mid, amount: amount(), currency: shop.currency, occurredAt: minutesAgo(1).toISOString(), originalExternalId: `never-sent-${worker}-${serial}` },
-        };
+        const refund = { externalId: newExternalId(kind), type: 'REFUND', shop: rng.pick(shops), shopper: rng.pick(shoppers), amount: amount(), occurredAt: minutesAgo(1) };
+        return { kind, input: wire(refund, { originalExternalId: `never-sent-${worker}-${serial}` }) };
       }
     }
   }
@@ -304,7 +312,11 @@ async function runWorker(worker: number, items: number, seen: Observations): Pro
       .execute();
     const chosen = open.filter(() => rng.chance(0.7));
     if (chosen.length === 0) return;
-    const credits = chosen.map((c, i) => ({ id: encodeGlobalId('StatementCredit', c.id), status: rng.chance(0.7) ? 'ISSUED' : 'FAILED', reference: `ref-${worker}-${serial}-${i}` }));
+    const credits = chosen.map((c, i) => ({
+      id: encodeGlobalId('StatementCredit', c.id),
+      status: rng.chance(0.7) ? 'ISSUED' : 'FAILED',
+      reference: `ref-${worker}-${serial}-${i}`,
+    }));
     const res = await h.gql(SETTLE, { input: { credits } }, partner.key);
     const payload = res.data?.settleStatementCredits;
     if (res.errors || !payload || payload.userErrors.length > 0) {
@@ -321,7 +333,14 @@ async function runWorker(worker: number, items: number, seen: Observations): Pro
     remaining -= size;
     const batch = Array.from({ length: size }, () => nextItem());
     for (const { input } of batch) if (!sent.includes(input)) sent.push(input);
-    const answer = await ingest(h, partner.key, batch.map((b) => b.input));
+    let answer: Awaited<ReturnType<typeof ingest>>;
+    try {
+      answer = await ingest(h, partner.key, batch.map((b) => b.input));
+    } catch (error) {
+      // Rolled back as a whole: nothing of it is stored, and later re-deliveries are first deliveries.
+      seen.problems.push(`batch of ${batch.length} failed: ${(error as Error).message}; ${lastErrorLogged()}`);
+      continue;
+    }
     seen.count('batches');
     if (answer.userErrors.length > 0 || !answer.results || answer.results.length !== batch.length) {
       seen.problems.push(`batch of ${batch.length} answered ${JSON.stringify(answer.userErrors)} with ${answer.results?.length} results`);
@@ -359,6 +378,31 @@ async function runWorker(worker: number, items: number, seen: Observations): Pro
     seen.count('job:issue credits');
     seen.count('credits created (any file)', await issueDueStatementCredits(h.db, new Date()));
   }
+}
+
+const line = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+
+/** "AUTH 520 (QUALIFIED 374, BUDGET_EXHAUSTED 95, …); …; job:settle 22, …" from the raw counts. */
+function summarize(counts: Record<string, number>): string {
+  const kinds = new Map<string, Record<string, number>>();
+  const rest: Record<string, number> = {};
+  for (const [key, n] of Object.entries(counts)) {
+    const match = /^(\w+)→(\w+)(?::(\w+))?$/.exec(key);
+    if (!match) {
+      rest[key] = n;
+      continue;
+    }
+    const [, kind, outcome, reason] = match;
+    const outcomes = kinds.get(kind!) ?? {};
+    const label = outcome === 'NOT_QUALIFIED' ? reason! : outcome!;
+    outcomes[label] = (outcomes[label] ?? 0) + n;
+    kinds.set(kind!, outcomes);
+  }
+  const perKind = [...kinds].map(([kind, outcomes]) => `${kind} ${Object.values(outcomes).reduce((a, b) => a + b, 0)} (${line(outcomes)})`);
+  return `${perKind.join('; ')}; ${line(rest)}`;
 }
 
 async function snapshot(offerIds: string[]): Promise<LedgerSnapshot> {
@@ -420,14 +464,13 @@ describe('the cashback ledger under a random mix of operations', () => {
     const reasons = Object.fromEntries(changeReasons.map((r) => [r.reason ?? 'none', r.n]));
     const clawedBack = state.cashbacks.filter((c) => c.clawback_amount > 0).length;
     console.log(
-      `ledger property test (${databaseKind()}) seed=${SEED} in ${Date.now() - started} ms: ` +
-        `${JSON.stringify(seen.counts)} cashbacks=${JSON.stringify(cashbackStatuses)} credits=${JSON.stringify(creditStatuses)} ` +
-        `changeReasons=${JSON.stringify(reasons)} clawedBack=${clawedBack}`,
+      `ledger property test (${databaseKind()}) LEDGER_SEED=${SEED}, ${WORKERS} worker(s), ${Date.now() - started} ms — ${summarize(seen.counts)}` +
+        ` | cashbacks ${line(cashbackStatuses)} | credits ${line(creditStatuses)} | cashback changes ${line(reasons)}, clawed back ${clawedBack}`,
     );
 
     // The invariants.
-    expect(seen.problems).toEqual([]);
-    expect(ledgerViolations(state)).toEqual([]);
+    expect(seen.problems, `LEDGER_SEED=${SEED}`).toEqual([]);
+    expect(ledgerViolations(state), `LEDGER_SEED=${SEED}`).toEqual([]);
 
     // Re-deliveries: one first delivery per external id, every answer naming the same transaction.
     for (const [externalId, answers] of seen.deliveries) {
@@ -480,9 +523,15 @@ describe('the cashback ledger under a random mix of operations', () => {
   }, 120_000);
 
   it('refuses to update or delete a ledger entry', async () => {
-    const cashbackIds = (await h.db.selectFrom('cashbacks').select('id').where('offer_id', 'in', shops.map((s) => s.offerDbId)).limit(1).execute()).map((c) => c.id);
-    const entry = await h.db.selectFrom('ledger_entries').selectAll().where('cashback_id', 'in', cashbackIds).orderBy('id').limit(1).executeTakeFirstOrThrow();
-    await expect(h.db.updateTable('ledger_entries').set({ amount: entry.amount + 1 }).where('id', '=', entry.id).execute()).rejects.toThrow(/append-only/);
+    const entry = await h.db
+      .selectFrom('ledger_entries')
+      .selectAll()
+      .where('cashback_id', 'in', h.db.selectFrom('cashbacks').select('id').where('offer_id', 'in', shops.map((s) => s.offerDbId)))
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    const update = h.db.updateTable('ledger_entries').set({ amount: entry.amount + 1 }).where('id', '=', entry.id).execute();
+    await expect(update).rejects.toThrow(/append-only/);
     await expect(h.db.deleteFrom('ledger_entries').where('id', '=', entry.id).execute()).rejects.toThrow(/append-only/);
     expect(await h.db.selectFrom('ledger_entries').selectAll().where('id', '=', entry.id).executeTakeFirst()).toEqual(entry);
   });

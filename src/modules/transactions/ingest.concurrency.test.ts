@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, item, newShop, newShopper, type Shop } from '../../../test/cashback-fixtures.js';
 import { databaseKind, dbId, startHarness, unique, type Harness } from '../../../test/harness.js';
+import { fingerprintCardNumber } from '../cards/card-crypto.js';
 import { ledgerBalancesByCashback } from '../ledger/ledger.js';
+import { ingestBatch } from './ingest.js';
 
 let h: Harness;
 let partner: { id: string; key: string };
@@ -222,6 +224,29 @@ describe.runIf(databaseKind() === 'postgres')('ingest under concurrency, on real
     const kinds = await h.db.selectFrom('ledger_entries').select('kind').where('cashback_id', '=', cashback!.id).execute();
     expect(kinds.filter((k) => k.kind === 'RESERVE')).toHaveLength(2);
     expect(kinds.filter((k) => k.kind === 'ADJUST' || k.kind === 'RELEASE').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe.runIf(databaseKind() === 'postgres')('a purchase committed while a batch waits for its locks, on real Postgres', () => {
+  it('refunds it although the refund names another location than the purchase', async () => {
+    const [shop1, shop2] = [await newShop(h), await newShop(h)];
+    const shopper = await newShopper(h);
+    const fingerprint = fingerprintCardNumber(h.security.cards.fingerprintKey, shopper.card.number);
+    const purchaseId = unique('purchase');
+    let refunding: ReturnType<typeof ingest> | undefined;
+    await h.db.transaction().execute(async (trx) => {
+      // Batch A holds both offers' locks while it commits a purchase at shop 1 ...
+      const base = { card: { fingerprint }, network: 'VISA' as const, currency: 'USD', occurredAt: new Date(Date.now() - 60_000), authExternalId: null, originalExternalId: null, type: 'AUTH' as const, amount: 10_000 };
+      await ingestBatch(trx, partnerKeyId, [
+        { ...base, externalId: purchaseId, mid: shop1.mid },
+        { ...base, externalId: unique('other'), mid: shop2.mid },
+      ], { now: new Date(), authExpiryDays: 7 });
+      // ... while batch B refunds that purchase with shop 2's MID: its first read cannot see the purchase yet.
+      refunding = ingest(h, partner.key, [item(shop2, shopper.card.number, { type: 'REFUND', amount: 2_500, originalExternalId: purchaseId })]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    const res = await refunding!;
+    expect(res.results![0]).toMatchObject({ outcome: 'QUALIFIED', cashback: { status: 'PENDING', amount: { amount: 750 } } });
   });
 });
 

@@ -66,7 +66,10 @@ export interface IngestResult {
   cashbackId: string | null;
 }
 
-/** Thrown when another batch inserted one of ours first: the whole batch is retried and sees it. */
+/**
+ * Thrown when another batch committed something this one read too early (one of our transactions,
+ * or a purchase whose offer we did not lock): the whole batch is retried and sees it.
+ */
 export class ConcurrentDuplicate extends RetryTransaction {
   constructor() {
     super('a transaction of this batch was inserted concurrently');
@@ -114,7 +117,11 @@ export async function ingestBatch(
 
   // ---- lock, then re-read under the locks: whatever committed before is now visible ----
   const offers = new Map((await lockOffers(trx, [...offerIdsToLock])).map((o) => [o.id, o]));
-  const known = new Map<string, Known>((await findPartnerTransactions(trx, partnerKeyId, referenced)).map((t) => [t.external_id, t]));
+  const fresh = await findPartnerTransactions(trx, partnerKeyId, referenced);
+  // A purchase committed by another batch between the first read and the locks names an offer we
+  // did not lock: start again, and the first read will see it.
+  if (fresh.some((t) => t.cashback_offer_id && !offers.has(t.cashback_offer_id))) throw new ConcurrentDuplicate();
+  const known = new Map<string, Known>(fresh.map((t) => [t.external_id, t]));
   const cashbacks = new Map<string, CashbackRow>(
     (await lockCashbacks(trx, [...new Set([...known.values()].flatMap((t) => (t.cashback_id ? [t.cashback_id] : [])))])).map((c) => [c.id, c]),
   );
