@@ -16,16 +16,22 @@ function withCard(db: Kysely<DB>) {
     .select(['cards.network', 'cards.last4', 'transactions.external_id as transaction_external_id']);
 }
 
-export async function findCreditsByIds(db: Kysely<DB>, ids: readonly string[]): Promise<CreditWithCard[]> {
+/** Whose credits: a partner key sees those of purchases it ingested; null means all (admins). */
+export type CreditOwner = string | null;
+
+export async function findCreditsByIds(db: Kysely<DB>, ids: readonly string[], owner: CreditOwner): Promise<CreditWithCard[]> {
   if (ids.length === 0) return [];
-  return withCard(db).where('statement_credits.id', 'in', ids).execute();
+  let query = withCard(db).where('statement_credits.id', 'in', ids);
+  if (owner) query = query.where('transactions.partner_key_id', '=', owner);
+  return query.execute();
 }
 
 export async function listCredits(
   db: Kysely<DB>,
-  options: { status: StatementCreditStatus | null; limit: number; after: readonly [string, string] | null },
+  options: { owner: CreditOwner; status: StatementCreditStatus | null; limit: number; after: readonly [string, string] | null },
 ): Promise<CreditWithCard[]> {
   let query = withCard(db);
+  if (options.owner) query = query.where('transactions.partner_key_id', '=', options.owner);
   if (options.status) query = query.where('statement_credits.status', '=', options.status);
   if (options.after) {
     const [createdAt, id] = options.after;
@@ -34,9 +40,22 @@ export async function listCredits(
   return query.orderBy('statement_credits.created_at').orderBy('statement_credits.id').limit(options.limit).execute();
 }
 
-export async function lockCredits(trx: Transaction<DB>, ids: readonly string[]): Promise<StatementCreditRow[]> {
+export async function lockCredits(trx: Transaction<DB>, ids: readonly string[], owner: CreditOwner): Promise<StatementCreditRow[]> {
   if (ids.length === 0) return [];
-  return trx.selectFrom('statement_credits').selectAll().where('id', 'in', ids).orderBy('id').forUpdate().execute();
+  let query = trx.selectFrom('statement_credits').selectAll('statement_credits').where('statement_credits.id', 'in', ids);
+  if (owner) {
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('cashbacks')
+          .innerJoin('transactions', 'transactions.id', 'cashbacks.purchase_transaction_id')
+          .select('cashbacks.id')
+          .whereRef('cashbacks.id', '=', 'statement_credits.cashback_id')
+          .where('transactions.partner_key_id', '=', owner),
+      ),
+    );
+  }
+  return query.orderBy('statement_credits.id').forUpdate().execute();
 }
 
 export async function findOfferIdsOfCredits(trx: Transaction<DB>, ids: readonly string[]): Promise<string[]> {

@@ -15,27 +15,43 @@ import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/paginat
 import { inRetryingTransaction } from '../../lib/retry.js';
 import { CashbackWork } from '../cashback/cashback-work.js';
 import { lockCashbacks, lockOffers } from '../cashback/cashback.repository.js';
-import { findCreditsByIds, findOfferIdsOfCredits, listCredits, lockCredits, setCreditSettlement, type CreditWithCard } from './credits.repository.js';
+import {
+  findCreditsByIds,
+  findOfferIdsOfCredits,
+  listCredits,
+  lockCredits,
+  setCreditSettlement,
+  type CreditOwner,
+  type CreditWithCard,
+} from './credits.repository.js';
 
 export const MAX_SETTLEMENTS = 500;
 
-function canReadCredits(ctx: Context): boolean {
+/**
+ * Whose credits the caller may see: a partner with credits:write those of the purchases it
+ * ingested (DESIGN §2: a partner reads its own records), admins all; undefined for anyone else.
+ */
+function creditOwner(ctx: Context): CreditOwner | undefined {
   const p = ctx.principal;
-  return p.kind === 'admin' || (p.kind === 'partner' && p.scopes.includes('credits:write'));
+  if (p.kind === 'admin') return null;
+  if (p.kind === 'partner' && p.scopes.includes('credits:write')) return p.apiKeyId;
+  return undefined;
 }
 
 export function loadVisibleCredits(ctx: Context, ids: readonly string[]): Promise<CreditWithCard[]> {
-  return canReadCredits(ctx) ? findCreditsByIds(ctx.db, ids) : Promise.resolve([]);
+  const owner = creditOwner(ctx);
+  return owner === undefined ? Promise.resolve([]) : findCreditsByIds(ctx.db, ids, owner);
 }
 
 export async function listStatementCredits(
   ctx: Context,
   args: { first: number; after?: string | null; status?: StatementCreditStatus | null },
 ): Promise<Page<CreditWithCard>> {
+  const owner = creditOwner(ctx);
   // What a caller may not see is simply not there (DESIGN §2).
-  if (!canReadCredits(ctx)) return toPage([], args.first, args.after, () => '');
+  if (owner === undefined) return toPage([], args.first, args.after, () => '');
   const after = args.after ? decodeCursor(args.after, ['date', 'uuid'] as const) : null;
-  const rows = await listCredits(ctx.db, { status: args.status ?? null, limit: args.first + 1, after });
+  const rows = await listCredits(ctx.db, { owner, status: args.status ?? null, limit: args.first + 1, after });
   return toPage(rows, args.first, args.after, (c) => encodeCursor([c.created_at.toISOString(), c.id]));
 }
 
@@ -49,7 +65,7 @@ export async function settleStatementCredits(
   ctx: Context,
   input: { credits: readonly SettlementInput[]; idempotencyKey?: string | null },
 ): Promise<{ credits: CreditWithCard[] }> {
-  requirePartnerScope(ctx.principal, 'credits:write');
+  const { apiKeyId } = requirePartnerScope(ctx.principal, 'credits:write');
   if (input.credits.length < 1 || input.credits.length > MAX_SETTLEMENTS) {
     fail('OUT_OF_RANGE', `Settle 1 to ${MAX_SETTLEMENTS} credits per call.`, ['credits']);
   }
@@ -75,7 +91,7 @@ export async function settleStatementCredits(
       { principal: principalKey(ctx.principal), operation: 'settleStatementCredits', key: input.idempotencyKey, request: items },
       async () => {
         const offers = await lockOffers(trx, await findOfferIdsOfCredits(trx, [...seen]));
-        const credits = new Map((await lockCredits(trx, [...seen])).map((c) => [c.id, c]));
+        const credits = new Map((await lockCredits(trx, [...seen], apiKeyId)).map((c) => [c.id, c]));
         const cashbacks = new Map((await lockCashbacks(trx, [...credits.values()].map((c) => c.cashback_id))).map((c) => [c.id, c]));
         const work = new CashbackWork(new Map(offers.map((o) => [o.id, o])));
         const events: NewEvent[] = [];
@@ -111,7 +127,7 @@ export async function settleStatementCredits(
       },
     ),
   );
-  const byId = new Map((await findCreditsByIds(ctx.db, ids)).map((c) => [c.id, c]));
+  const byId = new Map((await findCreditsByIds(ctx.db, ids, apiKeyId)).map((c) => [c.id, c]));
   ctx.logger.info({ credits: ids.length }, 'statement credits settled');
   return { credits: ids.map((id) => byId.get(id)!).filter(Boolean) };
 }

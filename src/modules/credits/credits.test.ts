@@ -156,7 +156,7 @@ describe('statement credits', () => {
     expect(kinds.map((k) => k.kind).sort()).toEqual(['CLAWBACK', 'CREDIT', 'RESERVE']);
   });
 
-  it('is for partners with credits:write (and admins to read); others see no credits at all', async () => {
+  it('is for the partner that sent the purchase, with credits:write (and admins to read); others see no credits at all', async () => {
     const due = await dueCashback();
     await issueDueStatementCredits(h.db, new Date());
     const creditId = (await creditOf(due.cashbackId))!;
@@ -166,6 +166,12 @@ describe('statement credits', () => {
     expect((await h.gql(CREDIT, { id: creditId }, ingestOnly.key)).data.node).toBeNull();
     expect((await h.gql(CREDIT, { id: creditId }, due.shopper.token)).data.node).toBeNull();
     expect((await h.gql(CREDIT, { id: creditId }, h.adminKey)).data.node.id).toBe(creditId);
+    // Another card partner sees and settles only the credits of purchases it sent itself.
+    const otherPartner = await h.newPartner();
+    expect((await h.gql(CREDIT, { id: creditId }, otherPartner.key)).data.node).toBeNull();
+    expect((await settle([{ id: creditId, status: 'ISSUED' }], otherPartner.key)).userErrors).toMatchObject([{ code: 'NOT_FOUND' }]);
+    const theirs = await h.gql('{ statementCredits(first: 100) { edges { node { id } } } }', {}, otherPartner.key);
+    expect(theirs.data.statementCredits.edges).toEqual([]);
     const list = await h.gql('{ statementCredits(first: 1) { edges { node { id } } } }', {}, due.shopper.token);
     expect(list.data.statementCredits.edges).toEqual([]);
     const listed = await h.gql('{ statementCredits(first: 100, status: PENDING) { edges { node { id } } } }', {}, h.adminKey);
