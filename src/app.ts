@@ -60,6 +60,7 @@ function jobsOf(config: Config, database: Database, logger: Logger): Job[] {
         const result = await deliverDueEmails(db, mailer, { from: config.mailFrom, maxAttempts: config.emailMaxAttempts, logger });
         return result.sent + result.failed + result.retried;
       },
+      close: () => mailer.close(),
     });
   }
   return jobs;

@@ -10,6 +10,8 @@ export interface Job {
   name: string;
   /** Does one round of work; returns how many things it did. */
   run(now: Date): Promise<number>;
+  /** Releases what the job holds (connections) when the runner stops. */
+  close?(): void;
 }
 
 export interface JobRunner {
@@ -66,6 +68,7 @@ export function startJobRunner(options: {
       stopped = true;
       clearTimeout(timer);
       await round.catch(() => undefined);
+      for (const job of jobs) job.close?.();
     },
   };
 }
