@@ -19,6 +19,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatMoney } from '../src/lib/money.js';
+import { randomCardNumber } from '../src/modules/cards/card-number.js';
 
 const URL_ = process.env.HASHBACK_URL || 'http://localhost:4000/graphql';
 const DATA_DIR = process.env.DATA_DIR || './.hashback-data';
@@ -146,23 +147,8 @@ function check(condition: boolean, what: string, detail: string): void {
 // Test card: a fresh Luhn-valid Visa number (only ever printed as ••last4)
 // ---------------------------------------------------------------------------------------------
 
-function luhnCheckDigit(body: string): string {
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let d = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return String((10 - (sum % 10)) % 10);
-}
-
 function freshVisaNumber(): string {
-  let body = '4';
-  while (body.length < 15) body += String(randomInt(10));
-  return body + luhnCheckDigit(body);
+  return randomCardNumber('4', 16);
 }
 
 // ---------------------------------------------------------------------------------------------

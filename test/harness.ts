@@ -14,6 +14,7 @@ import { openDatabase, type Database } from '../src/database.js';
 import { createLogger } from '../src/logger.js';
 import { mintApiKey } from '../src/modules/api-keys/api-keys.service.js';
 import { generateCardKeys } from '../src/modules/cards/card-crypto.js';
+import { randomCardNumber } from '../src/modules/cards/card-number.js';
 import { loadSecurity } from '../src/security.js';
 
 export interface GraphQLResponse<T> {
@@ -37,20 +38,7 @@ export const codes = (errors: UserErrorShape[]) => errors.map((e) => ({ code: e.
 export const unique = (prefix = 'x') => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 /** A fresh Luhn-valid card number (Visa by default), unique enough for parallel tests. */
-export function randomCardNumber(prefix = '4', length = 16): string {
-  let body = prefix;
-  while (body.length < length - 1) body += String(randomBytes(1)[0]! % 10);
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let d = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return body + String((10 - (sum % 10)) % 10);
-}
+export { randomCardNumber };
 
 /** Which database this run's project uses. */
 export const databaseKind = (): 'pglite' | 'postgres' => inject('database').kind;

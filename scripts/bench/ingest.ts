@@ -27,6 +27,7 @@ import { Worker } from 'node:worker_threads';
 import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import { createApp, type App } from '../../src/app.js';
+import { randomCardNumber } from '../../src/modules/cards/card-number.js';
 import { loadConfigOrExit, type Config } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/database.js';
 import { decodeGlobalId } from '../../src/lib/ids.js';
@@ -188,20 +189,6 @@ function createClient(url: string) {
   };
 }
 
-function luhnCard(prefix: string): string {
-  let body = prefix;
-  while (body.length < 15) body += String(randomInt(10));
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let d = Number(body[body.length - 1 - i]);
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return body + String((10 - (sum % 10)) % 10);
-}
 
 const dbIdOf = (globalId: string) => {
   const decoded = decodeGlobalId(globalId);
@@ -297,7 +284,7 @@ async function createBenchData(url: string, adminKey: string): Promise<{ shops: 
       'mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } userErrors { code message } } }',
       { input: { email: `bench-${run.toLowerCase()}-${i}@example.com`, password: 'correct horse battery', displayName: `Bench ${i}`, country: 'US' } },
     );
-    const cardNumber = luhnCard(`4${String(i).padStart(5, '0')}`); // distinct issuer digits: no two users share a card
+    const cardNumber = randomCardNumber(`4${String(i).padStart(5, '0')}`); // distinct issuer digits: no two users share a card
     const { linkCard } = await gql<{ linkCard: { card: { id: string } } }>(
       'linkCard',
       'mutation($input: LinkCardInput!) { linkCard(input: $input) { card { id } userErrors { code message } } }',

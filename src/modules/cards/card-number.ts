@@ -3,6 +3,7 @@
  * number, expiry dates, and scrubbing numbers out of free text before it is logged. Pure
  * functions, no I/O; the only place that knows card number formats.
  */
+import { randomInt } from 'node:crypto';
 
 export type CardNetwork = 'VISA' | 'MASTERCARD' | 'AMEX' | 'DISCOVER';
 
@@ -32,6 +33,17 @@ export function luhnValid(digits: string): boolean {
     double = !double;
   }
   return sum % 10 === 0;
+}
+
+/**
+ * A fresh random Luhn-valid number starting with `prefix`: for the sandbox, tests and benchmarks.
+ * (It is no real card's number except by chance; never print more than its last four digits.)
+ */
+export function randomCardNumber(prefix = '4', length = 16): string {
+  let body = prefix;
+  while (body.length < length - 1) body += String(randomInt(10));
+  for (let check = 0; check < 10; check++) if (luhnValid(body + check)) return body + check;
+  throw new Error('unreachable: one check digit always fits');
 }
 
 const LENGTHS: Record<CardNetwork, readonly number[]> = {
