@@ -38,11 +38,11 @@ interface OfferFeedEvent {
 }
 
 const snapshot = (e: SequencedEvent) => e.data as unknown as Snapshot;
-type EventFieldBuilder = PayloadFieldBuilder<{ event: SequencedEvent }>;
-const cursorField = (t: EventFieldBuilder) =>
-  t.string({ description: 'Position of the event: pass it as `after` to resume right after it.', resolve: (p) => eventCursor(p.event.position) });
-const atField = (t: EventFieldBuilder) =>
-  t.field({ type: 'DateTime', description: 'When the change was committed.', resolve: (p) => p.event.created_at });
+/** `cursor` and `at`, the fields every event type has. */
+const eventFields = <T extends { event: SequencedEvent }>(t: PayloadFieldBuilder<T>) => ({
+  cursor: t.string({ description: 'Position of the event: pass it as `after` to resume right after it.', resolve: (p) => eventCursor(p.event.position) }),
+  at: t.field({ type: 'DateTime', description: 'When the change was committed.', resolve: (p) => p.event.created_at }),
+});
 
 const PurchaseConfirmationRef = builder.objectRef<Confirmation>('PurchaseConfirmation').implement({
   description: "A change of the signed-in user's cashback.",
@@ -51,8 +51,7 @@ const PurchaseConfirmationRef = builder.objectRef<Confirmation>('PurchaseConfirm
     status: t.field({ type: CashbackStatusRef, description: 'Status right after the change.', resolve: (p) => snapshot(p.event).status }),
     amount: t.field({ type: MoneyRef, description: 'Amount right after the change.', resolve: (p) => ({ amount: snapshot(p.event).amount, currency: snapshot(p.event).currency }) }),
     cashback: t.field({ type: CashbackRef, nullable: true, description: 'The cashback as it is now.', resolve: (p) => p.cashback }),
-    cursor: cursorField(t as unknown as EventFieldBuilder),
-    at: atField(t as unknown as EventFieldBuilder),
+    ...eventFields(t),
   }),
 });
 
@@ -62,8 +61,7 @@ const RedemptionRef = builder.objectRef<RedemptionEvent>('Redemption').implement
     type: t.field({ type: CashbackChangeTypeRef, description: 'What happened.', resolve: (p) => p.event.type as ChangeType }),
     amount: t.field({ type: MoneyRef, description: 'Reward right after the change.', resolve: (p) => ({ amount: snapshot(p.event).amount, currency: snapshot(p.event).currency }) }),
     offer: t.field({ type: OfferRef, nullable: true, description: 'The offer.', resolve: (p) => p.offer }),
-    cursor: cursorField(t as unknown as EventFieldBuilder),
-    at: atField(t as unknown as EventFieldBuilder),
+    ...eventFields(t),
   }),
 });
 
@@ -86,8 +84,7 @@ const OfferFeedEventRef = builder.objectRef<OfferFeedEvent>('OfferFeedEvent').im
   fields: (t) => ({
     type: t.field({ type: OfferEventTypeRef, description: 'What happened.', resolve: (p) => p.event.type as never }),
     offer: t.field({ type: OfferRef, description: 'The offer as it is now.', resolve: (p) => p.offer }),
-    cursor: cursorField(t as unknown as EventFieldBuilder),
-    at: atField(t as unknown as EventFieldBuilder),
+    ...eventFields(t),
   }),
 });
 
