@@ -8,7 +8,7 @@
 import type { Context, Principal } from '../context.js';
 import { findApiKeysByIds } from '../modules/api-keys/api-keys.repository.js';
 import { decodeCursor, encodeCursor } from '../lib/pagination.js';
-import { SlowConsumerError } from './event-bus.js';
+import { SlowConsumerError, type EventQueue } from './event-bus.js';
 import { fetchEventsAfter, type EventFilter, type SequencedEvent } from './events.repository.js';
 
 export const CLOSE_FORBIDDEN = 4403;
@@ -52,7 +52,36 @@ export interface StreamOptions<T> {
   present(event: SequencedEvent): Promise<T | null>;
 }
 
-export async function* eventStream<T>(ctx: Context, options: StreamOptions<T>): AsyncGenerator<T> {
+/**
+ * The stream as the GraphQL executor consumes it. An async generator would queue `return()`
+ * behind the `next()` that is waiting in the live queue for this caller's next event, so a
+ * client that leaves would keep its listener and credential watch until that event came, or
+ * forever. Here `return()` closes the live queue first: the waiting `next()` ends, the
+ * generator's `finally` runs, and the subscription lets go at once.
+ */
+export function eventStream<T>(ctx: Context, options: StreamOptions<T>): AsyncIterableIterator<T> {
+  const live: { queue?: EventQueue; left: boolean } = { left: false };
+  const inner = followEvents(ctx, options, live);
+  const leave = () => {
+    live.left = true;
+    live.queue?.close();
+  };
+  const stream: AsyncIterableIterator<T> = {
+    next: () => inner.next(),
+    return: (value?: unknown) => {
+      leave();
+      return inner.return(value as T);
+    },
+    throw: (error?: unknown) => {
+      leave();
+      return inner.throw(error);
+    },
+    [Symbol.asyncIterator]: () => stream,
+  };
+  return stream;
+}
+
+async function* followEvents<T>(ctx: Context, options: StreamOptions<T>, live: { queue?: EventQueue; left: boolean }): AsyncGenerator<T> {
   const relay = ctx.events;
   if (!relay) throw new Error('live events are not running');
   const { filter } = options;
@@ -64,6 +93,8 @@ export async function* eventStream<T>(ctx: Context, options: StreamOptions<T>): 
       (!filter.userId || e.user_id === filter.userId) &&
       (!filter.merchantId || e.merchant_id === filter.merchantId),
   );
+  live.queue = queue;
+  if (live.left) queue.close();
   if (last < 0) last = relay.bus.position;
   const end = (code: number, reason: string) => {
     ctx.connection?.close(code, reason);

@@ -197,23 +197,46 @@ describe('offerFeed', () => {
 });
 
 describe('resources', () => {
-  it('leaves no listener behind after 1,000 subscribe/unsubscribe cycles', async () => {
+  it('leaves no listener or timer behind after 1,000 subscribe/unsubscribe cycles', async () => {
     const bus = h.app.events!.bus;
+    const shopper = await newShopper(h);
     const baseline = bus.listenerCount;
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const timersBefore = timers();
+    const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, connectionParams: { authorization: `Bearer ${shopper.token}` } });
+    const waitFor = async (ok: () => boolean, what: string) => {
+      const deadline = Date.now() + 3000;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(what);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    try {
+      for (let i = 0; i < 1000; i++) {
+        // Half of them hold a token-expiry timer, half are the public feed.
+        const query = i % 2 === 0 ? CONFIRMATIONS : 'subscription { offerFeed { type } }';
+        const stop = client.subscribe({ query }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+        // Registered and waiting for its next event: the case a generator-based stream leaks.
+        await waitFor(() => bus.listenerCount === baseline + 1, `subscription ${i} was never registered`);
+        stop();
+        await waitFor(() => bus.listenerCount === baseline, `subscription ${i} kept its listener after the client completed it`);
+      }
+      // A client that just goes away with live subscriptions lets go of them too.
+      for (let i = 0; i < 3; i++) client.subscribe({ query: CONFIRMATIONS }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+      await waitFor(() => bus.listenerCount === baseline + 3, 'the last subscriptions were never registered');
+    } finally {
+      await client.dispose();
+    }
+    await waitFor(() => bus.listenerCount === baseline, 'listeners stayed after the socket closed');
+    expect(bus.listenerCount).toBe(baseline);
+    expect(timers(), 'credential-watch timers left behind').toBeLessThanOrEqual(timersBefore + 5);
+
+    // The bus's own queues, closed with and without a pending read.
     for (let i = 0; i < 1000; i++) {
       const queue = bus.subscribe(() => true);
       if (i % 2 === 0) void queue.next();
       queue.close();
     }
-    expect(bus.listenerCount).toBe(baseline);
-    const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
-    for (let i = 0; i < 50; i++) {
-      const stop = client.subscribe({ query: 'subscription { offerFeed { type } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
-      stop();
-    }
-    await client.dispose();
-    const deadline = Date.now() + 3000;
-    while (bus.listenerCount !== baseline && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(bus.listenerCount).toBe(baseline);
   });
 
