@@ -23,6 +23,9 @@ export interface EventQueue extends AsyncIterableIterator<SequencedEvent> {
   close(): void;
 }
 
+/** Subscribers served per turn of the event loop when one event goes to many. */
+const FANOUT_SLICE = 250;
+
 interface Listener {
   accepts(event: SequencedEvent): boolean;
   push(event: SequencedEvent): void;
@@ -75,7 +78,7 @@ export class EventBus {
             const events = await fetchEventsAfter(this.db, this.delivered, 1000);
             for (const event of events) {
               this.delivered = event.position;
-              for (const listener of this.listeners) if (listener.accepts(event)) listener.push(event);
+              await this.deliver(event);
             }
             if (events.length < 1000) break;
           }
@@ -87,6 +90,20 @@ export class EventBus {
       }
     })();
     return this.pumping;
+  }
+
+  /**
+   * Hands one event to its listeners, a slice at a time: each slice's subscribers run their
+   * GraphQL execution and send before the next slice starts, and the event loop gets a turn in
+   * between, so a large fan-out neither holds every socket back until the last subscriber is
+   * served nor stalls the instance's HTTP requests while it lasts.
+   */
+  private async deliver(event: SequencedEvent): Promise<void> {
+    const targets = [...this.listeners].filter((listener) => listener.accepts(event));
+    for (let from = 0; from < targets.length; from += FANOUT_SLICE) {
+      if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      for (const listener of targets.slice(from, from + FANOUT_SLICE)) listener.push(event);
+    }
   }
 
   /** A live queue of the events `accepts` lets through, from now on. */

@@ -97,14 +97,19 @@ const OfferFeedFilterRef = builder.inputType('OfferFeedFilter', {
   }),
 });
 
-/** The public offer behind an event, read once per event for every subscriber of this process. */
-const publicOffers = new Map<number, Promise<OfferRow | undefined>>();
+/**
+ * The public offer behind an event, read once per event for every subscriber of this instance
+ * (kept per relay: positions are only unique within one database).
+ */
+const publicOffers = new WeakMap<object, Map<number, Promise<OfferRow | undefined>>>();
 function publicOfferAt(ctx: Context, event: SequencedEvent): Promise<OfferRow | undefined> {
-  let offer = publicOffers.get(event.position);
+  let byPosition = publicOffers.get(ctx.events!);
+  if (!byPosition) publicOffers.set(ctx.events!, (byPosition = new Map()));
+  let offer = byPosition.get(event.position);
   if (!offer) {
     offer = findVisibleOffersByIds(ctx.db, [event.offer_id!], PUBLIC_VISIBILITY).then((rows) => rows[0]);
-    publicOffers.set(event.position, offer);
-    if (publicOffers.size > 1000) publicOffers.delete(publicOffers.keys().next().value!);
+    byPosition.set(event.position, offer);
+    if (byPosition.size > 1000) byPosition.delete(byPosition.keys().next().value!);
   }
   return offer;
 }
