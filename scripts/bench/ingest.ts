@@ -26,35 +26,17 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
-import { createApp, type App } from '../../src/app.js';
-import { randomCardNumber } from '../../src/modules/cards/card-number.js';
-import { loadConfigOrExit, type Config } from '../../src/config.js';
-import { openDatabase, type Database } from '../../src/database.js';
-import { decodeGlobalId } from '../../src/lib/ids.js';
+import type { Config } from '../../src/config.js';
+import type { Database } from '../../src/database.js';
 import { MAX_MINOR_UNITS } from '../../src/lib/money.js';
-import { createLogger } from '../../src/logger.js';
-import { migrateToLatest } from '../../src/migrate.js';
 import { mintApiKey } from '../../src/modules/api-keys/api-keys.service.js';
-import { generateCardKeys } from '../../src/modules/cards/card-crypto.js';
-import { loadSecurity } from '../../src/security.js';
+import { approvedMerchant, benchConfig, cashbackOfferInput, dbIdOf, gqlClient, int, loadBefore, log, pool, positiveInt, runBench, signUpShoppers, type BenchDatabase, type BenchShopper } from './bench-kit.js';
 
 const BATCH_SIZE = 500;
-const DAY = 24 * 60 * 60 * 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 // ---------------------------------------------------------------------------------------------
-
-function positiveInt(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw.replaceAll('_', ''));
-  if (!Number.isSafeInteger(n) || n < min) {
-    console.error(`${name} must be an integer >= ${min}, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const TOTAL = positiveInt('TOTAL', 20_000);
 const SINGLE = positiveInt('SINGLE', 2_000);
@@ -72,92 +54,8 @@ if (TX_TYPE !== 'CLEARING' && TX_TYPE !== 'AUTH') {
 /** 1% back: a purchase of at most $200 earns at most $2, so a budget of 10^9 minor units outlasts any run. */
 const REWARD_BASIS_POINTS = 100;
 
-// Throwaway secrets for this run; jobs off so nothing runs beside the load.
-const benchKeys = generateCardKeys();
-const config: Config = loadConfigOrExit({
-  ...process.env,
-  LOG_LEVEL: 'silent',
-  JOBS: 'false',
-  TOKEN_SECRET: randomBytes(32).toString('base64url'),
-  CARD_ENCRYPTION_KEYS: benchKeys.encryptionKeys,
-  CARD_FINGERPRINT_KEY: benchKeys.fingerprintKey,
-});
-const logger = createLogger({ logLevel: 'silent' });
-
-const benchStarted = performance.now();
-/** Other work on the machine skews every figure: the 1-minute load average before this run says how much. */
-const loadBefore = os.loadavg()[0]!;
-const log = (line: string) => {
-  const s = ((performance.now() - benchStarted) / 1000).toFixed(1).padStart(5);
-  console.log(`[${s}s] ${line}`);
-};
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
-
-// ---------------------------------------------------------------------------------------------
-// Database: a throwaway Postgres database, or in-memory PGlite
-// ---------------------------------------------------------------------------------------------
-
-interface BenchDatabase {
-  database: Database;
-  label: string;
-  /** The throwaway database's URL (Postgres only), for the baseline's own pg connections. */
-  url: string | undefined;
-  /** Drops the throwaway Postgres database (after the pool is closed). */
-  drop(): Promise<void>;
-}
-
-async function withAdminClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function openBenchDatabase(): Promise<BenchDatabase> {
-  if (!config.databaseUrl) {
-    const database = await openDatabase({ memory: true });
-    return { database, label: 'pglite (in-memory)', url: undefined, drop: async () => {} };
-  }
-  const adminUrl = config.databaseUrl;
-  const name = `hashback_bench_${Date.now()}_${randomBytes(2).toString('hex')}`;
-  await withAdminClient(adminUrl, (c) => c.query(`create database "${name}"`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  let dropped = false;
-  const drop = async () => {
-    if (dropped) return;
-    dropped = true;
-    await withAdminClient(adminUrl, async (c) => {
-      // A closed pg pool may still be hanging up its sockets: wait for them, so that FORCE does not
-      // terminate a connection the app's pool (which has no 'error' listener) still holds.
-      for (let i = 0; i < 50; i++) {
-        const { rows } = await c.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
-        if (rows[0]!.n === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      await c.query(`drop database if exists "${name}" with (force)`);
-    });
-    log(`dropped database ${name}`);
-  };
-  try {
-    const database = await openDatabase({ url: url.toString(), poolSize: config.databasePoolSize });
-    const version = await sql<{ v: string }>`select current_setting('server_version') as v`.execute(database.db);
-    const where = `${url.hostname}:${url.port || '5432'}`;
-    log(`created database ${name} on ${where}`);
-    return {
-      database,
-      label: `postgres ${version.rows[0]?.v ?? ''} @ ${where} (pool ${config.databasePoolSize})`,
-      url: url.toString(),
-      drop,
-    };
-  } catch (error) {
-    await drop();
-    throw error;
-  }
-}
+// Jobs off so nothing runs beside the load.
+const config: Config = benchConfig({ JOBS: 'false' });
 
 // ---------------------------------------------------------------------------------------------
 // Set-up through the API: merchants, locations, offers, a partner key, users with cards
@@ -168,69 +66,17 @@ interface Shop {
   locationId: string;
 }
 
-interface Shopper {
-  cardNumber: string;
-  cardId: string;
-  userId: string;
-}
-
-function createClient(url: string) {
-  return async function gql<T>(what: string, query: string, variables: Record<string, unknown>, key?: string): Promise<T> {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data?: Record<string, { userErrors?: { code: string; message: string }[] } | null>; errors?: { message: string }[] };
-    if (body.errors?.length) throw new Error(`${what}: ${body.errors.map((e) => e.message).join('; ')}`);
-    const payload = Object.values(body.data ?? {})[0];
-    if (payload?.userErrors?.length) throw new Error(`${what}: ${payload.userErrors.map((e) => `${e.code}: ${e.message}`).join('; ')}`);
-    return body.data as T;
-  };
-}
+type Shopper = BenchShopper;
 
 
-const dbIdOf = (globalId: string) => {
-  const decoded = decodeGlobalId(globalId);
-  if (!decoded) throw new Error(`not a global id: ${globalId}`);
-  return decoded.id;
-};
-
-async function pool<T>(count: number, concurrency: number, work: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(count);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count) {
-        const i = next++;
-        out[i] = await work(i);
-      }
-    }),
-  );
-  return out;
-}
 
 async function createBenchData(url: string, adminKey: string): Promise<{ shops: Shop[]; shoppers: Shopper[]; partnerKey: string; partnerKeyId: string }> {
-  const gql = createClient(url);
+  const gql = gqlClient(url);
   const run = randomBytes(3).toString('hex').toUpperCase();
 
   const shops = await pool(SHOPS, 2, async (i): Promise<Shop> => {
     const name = `Bench Shop ${i + 1}`;
-    const { createMerchant } = await gql<{ createMerchant: { merchant: { id: string } } }>(
-      'createMerchant',
-      'mutation($input: CreateMerchantInput!) { createMerchant(input: $input) { merchant { id } userErrors { code message } } }',
-      { input: { name, country: 'US', category: 'Coffee' } },
-      adminKey,
-    );
-    const merchantId = createMerchant.merchant.id;
-    await gql('approveMerchant', 'mutation($input: ApproveMerchantInput!) { approveMerchant(input: $input) { userErrors { code message } } }', { input: { merchantId } }, adminKey);
-    const { createApiKey } = await gql<{ createApiKey: { secret: string } }>(
-      'createApiKey',
-      'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { code message } } }',
-      { input: { name: `${name} key`, role: 'MERCHANT', merchantId } },
-      adminKey,
-    );
-    const merchantKey = createApiKey.secret;
+    const { merchantKey } = await approvedMerchant(gql, adminKey, name);
     const mid = `BENCH-${run}-${String(i + 1).padStart(3, '0')}`;
     const { createLocation } = await gql<{ createLocation: { location: { id: string } } }>(
       'createLocation',
@@ -242,20 +88,7 @@ async function createBenchData(url: string, adminKey: string): Promise<{ shops: 
     const { createOffer } = await gql<{ createOffer: { offer: { id: string } } }>(
       'createOffer',
       'mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } userErrors { code message } } }',
-      {
-        input: {
-          kind: 'CASHBACK',
-          title: `1% back at ${name}`,
-          currency: 'USD',
-          rewardType: 'PERCENT',
-          rewardBasisPoints: REWARD_BASIS_POINTS,
-          budget: MAX_MINOR_UNITS,
-          returnPeriodDays: 30,
-          startsAt: new Date(Date.now() - DAY).toISOString(),
-          endsAt: new Date(Date.now() + 30 * DAY).toISOString(),
-          locationIds: [locationId],
-        },
-      },
+      { input: cashbackOfferInput(`1% back at ${name}`, locationId, REWARD_BASIS_POINTS) },
       merchantKey,
     );
     await gql(
@@ -275,26 +108,7 @@ async function createBenchData(url: string, adminKey: string): Promise<{ shops: 
     adminKey,
   );
 
-  const signUpStarted = performance.now();
-  let signedUp = 0;
-  const progressEvery = Math.max(1, Math.ceil(USERS / 5));
-  const shoppers = await pool(USERS, 4, async (i): Promise<Shopper> => {
-    const { signUp } = await gql<{ signUp: { token: string; user: { id: string } } }>(
-      'signUp',
-      'mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } userErrors { code message } } }',
-      { input: { email: `bench-${run.toLowerCase()}-${i}@example.com`, password: 'correct horse battery', displayName: `Bench ${i}`, country: 'US' } },
-    );
-    const cardNumber = randomCardNumber(`4${String(i).padStart(5, '0')}`); // distinct issuer digits: no two users share a card
-    const { linkCard } = await gql<{ linkCard: { card: { id: string } } }>(
-      'linkCard',
-      'mutation($input: LinkCardInput!) { linkCard(input: $input) { card { id } userErrors { code message } } }',
-      { input: { number: cardNumber, expMonth: 12, expYear: new Date().getUTCFullYear() + 3 } },
-      signUp.token,
-    );
-    if (++signedUp % progressEvery === 0 && signedUp < USERS) log(`  ${signedUp}/${USERS} users signed up with a linked card`);
-    return { cardNumber, cardId: dbIdOf(linkCard.card.id), userId: dbIdOf(signUp.user.id) };
-  });
-  log(`signed up ${USERS} users with a linked Visa card each in ${((performance.now() - signUpStarted) / 1000).toFixed(1)}s (argon2 hashing)`);
+  const shoppers = await signUpShoppers(gql, USERS, 'bench');
   return { shops, shoppers, partnerKey: partner.secret, partnerKeyId: dbIdOf(partner.apiKey.id) };
 }
 
@@ -681,42 +495,17 @@ function summary(results: Measurement[], info: { database: string; baselineVia: 
 // Main
 // ---------------------------------------------------------------------------------------------
 
-let bench: BenchDatabase | undefined;
-let app: App | undefined;
-let executor: Executor | undefined;
-let cleaning: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await executor?.close();
-    if (app) await app.close(); // closes the database too
-    else await bench?.database.close();
-    await bench?.drop();
-  })();
-  return cleaning;
-}
-
-process.once('SIGINT', () => {
-  log('interrupted: cleaning up');
-  cleanup().finally(() => process.exit(130));
-});
-
-try {
-  log(`opening ${config.databaseUrl ? 'a fresh Postgres database' : 'an in-memory PGlite'}`);
-  bench = await openBenchDatabase();
+await runBench(config, async ({ bench, startApp, onCleanup }) => {
   const { database } = bench;
-  const applied = await migrateToLatest(database.db);
-  log(`migrated (${applied.length} migration${applied.length === 1 ? '' : 's'})`);
-
-  app = createApp({ config, database, logger, security: loadSecurity(config, () => {}) });
-  const url = await app.listen(0, '127.0.0.1');
+  const { url } = await startApp();
   log(`hashback at ${url} (in this process, jobs off)`);
 
   const adminKey = (await mintApiKey(database.db, { name: 'bench admin', role: 'ADMIN' })).secret;
   const { shops, shoppers, partnerKey, partnerKeyId } = await createBenchData(url, adminKey);
 
   await sql.raw(`create table ${BASELINE_TABLE} (like transactions including all)`).execute(database.db);
-  executor = await baselineExecutor(bench, CLIENTS);
+  const executor = await baselineExecutor(bench, CLIENTS);
+  onCleanup(() => executor.close());
 
   // Warm-up (JIT, caches, connections): qualifying items too, counted in the final check.
   let sent = 0;
@@ -756,10 +545,4 @@ try {
   const verified = `${int(answered)}/${int(measuredSent)} measured items answered QUALIFIED; the database holds ${int(transactions)} qualified transactions and ${int(cashbacks)} cashbacks for ${int(sent)} sent (warm-up included)${failures ? `; ${failures} failed requests` : ''}`;
   console.log(summary(results, { database: bench.label, baselineVia: executor.label, verified, ok }));
   if (!ok) process.exitCode = 1;
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-  log('closed');
-}
+});

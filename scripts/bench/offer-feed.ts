@@ -8,23 +8,17 @@
  * Database: a fresh database on the server of DATABASE_URL (created and dropped here), otherwise an
  * in-memory PGlite. Knobs: CLIENTS (20), REQUESTS (2000), WARMUP (100), OFFERS (240), MERCHANTS (16).
  */
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
-import { createApp, type App } from '../../src/app.js';
-import { loadConfigOrExit, type Config } from '../../src/config.js';
-import { generateCardKeys } from '../../src/modules/cards/card-crypto.js';
-import { loadSecurity } from '../../src/security.js';
-import { openDatabase, type Database } from '../../src/database.js';
+import type { Config } from '../../src/config.js';
+import type { Database } from '../../src/database.js';
 import type { DB, MerchantStatus, NewOffer } from '../../db/types.js';
 import { encodeGlobalId } from '../../src/lib/ids.js';
-import { createLogger } from '../../src/logger.js';
-import { migrateToLatest } from '../../src/migrate.js';
 import { offerStatus, rewardSummary } from '../../src/modules/offers/offers.rules.js';
 import { seedDemoData } from '../../src/seed.js';
+import { benchConfig, log, positiveInt, runBench, silentLogger } from './bench-kit.js';
 
 const PAGE_SIZE = 50;
 const QUERY = `{ offers(first: ${PAGE_SIZE}) { edges { node { id title rewardSummary status endsAt merchant { id name } } } } }`;
@@ -34,17 +28,6 @@ const DAY = 24 * 60 * 60 * 1000;
 // Settings
 // ---------------------------------------------------------------------------------------------
 
-function positiveInt(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min) {
-    console.error(`${name} must be an integer >= ${min}, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
-}
-
 const CLIENTS = positiveInt('CLIENTS', 20);
 const REQUESTS = positiveInt('REQUESTS', 2000);
 const WARMUP = positiveInt('WARMUP', 100, 0);
@@ -52,75 +35,7 @@ const EXTRA_OFFERS = positiveInt('OFFERS', 240, 200);
 const EXTRA_MERCHANTS = positiveInt('MERCHANTS', 16);
 
 // Throwaway secrets: the feed reads no cards and no tokens, but the app needs its keys.
-const benchKeys = generateCardKeys();
-const config: Config = loadConfigOrExit({
-  ...process.env,
-  LOG_LEVEL: 'silent',
-  TOKEN_SECRET: randomBytes(32).toString('base64url'),
-  CARD_ENCRYPTION_KEYS: benchKeys.encryptionKeys,
-  CARD_FINGERPRINT_KEY: benchKeys.fingerprintKey,
-});
-const logger = createLogger({ logLevel: 'silent' });
-
-const benchStarted = performance.now();
-const log = (line: string) => {
-  const s = ((performance.now() - benchStarted) / 1000).toFixed(1).padStart(5);
-  console.log(`[${s}s] ${line}`);
-};
-
-// ---------------------------------------------------------------------------------------------
-// Database: a throwaway Postgres database, or in-memory PGlite
-// ---------------------------------------------------------------------------------------------
-
-interface BenchDatabase {
-  database: Database;
-  label: string;
-  /** Drops the throwaway Postgres database (after the pool is closed). */
-  drop(): Promise<void>;
-}
-
-async function withAdminClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function openBenchDatabase(): Promise<BenchDatabase> {
-  if (!config.databaseUrl) {
-    const database = await openDatabase({ memory: true });
-    return { database, label: 'pglite (in-memory)', drop: async () => {} };
-  }
-  const adminUrl = config.databaseUrl;
-  const name = `hashback_bench_${randomBytes(4).toString('hex')}`;
-  await withAdminClient(adminUrl, (c) => c.query(`create database "${name}"`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  let dropped = false;
-  const drop = async () => {
-    if (dropped) return;
-    dropped = true;
-    await withAdminClient(adminUrl, (c) => c.query(`drop database if exists "${name}" with (force)`));
-    log(`dropped database ${name}`);
-  };
-  try {
-    const database = await openDatabase({ url: url.toString(), poolSize: config.databasePoolSize });
-    const version = await sql<{ v: string }>`select current_setting('server_version') as v`.execute(database.db);
-    const where = `${url.hostname}:${url.port || '5432'}`;
-    log(`created database ${name} on ${where}`);
-    return {
-      database,
-      label: `postgres ${version.rows[0]?.v ?? ''} @ ${where} (pool ${config.databasePoolSize})`,
-      drop,
-    };
-  } catch (error) {
-    await drop();
-    throw error;
-  }
-}
+const config: Config = benchConfig();
 
 // ---------------------------------------------------------------------------------------------
 // Data: demo catalogue + approved merchants with many live cashback offers (and some noise)
@@ -129,7 +44,7 @@ async function openBenchDatabase(): Promise<BenchDatabase> {
 const CATEGORIES = ['Coffee', 'Books', 'Groceries', 'Fuel', 'Dining', 'Travel', 'Fitness', 'Electronics'];
 
 async function createBenchData(db: Kysely<DB>): Promise<{ publicOffers: number }> {
-  await seedDemoData(db, logger);
+  await seedDemoData(db, silentLogger);
   const now = Date.now();
 
   const merchantRows = Array.from({ length: EXTRA_MERCHANTS }, (_, i) => ({
@@ -554,45 +469,20 @@ function summary(
 // Main
 // ---------------------------------------------------------------------------------------------
 
-let bench: BenchDatabase | undefined;
-let app: App | undefined;
-let baseline: http.Server | undefined;
-let cleaning: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    if (baseline) {
-      const server = baseline;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    }
-    if (app) await app.close(); // closes the database too
-    else await bench?.database.close();
-    await bench?.drop();
-  })();
-  return cleaning;
-}
-
-process.once('SIGINT', () => {
-  log('interrupted: cleaning up');
-  cleanup().finally(() => process.exit(130));
-});
-
-try {
-  log(`opening ${config.databaseUrl ? 'a fresh Postgres database' : 'an in-memory PGlite'}`);
-  bench = await openBenchDatabase();
+await runBench(config, async ({ bench, startApp, onCleanup }) => {
   const { database } = bench;
-  const applied = await migrateToLatest(database.db);
-  log(`migrated (${applied.length} migration${applied.length === 1 ? '' : 's'})`);
-
   const { publicOffers } = await createBenchData(database.db);
   log(`seeded demo data + ${EXTRA_MERCHANTS} merchants, ${EXTRA_OFFERS} live offers and noise: ${publicOffers} public offers`);
 
-  app = createApp({ config, database, logger, security: loadSecurity(config, () => {}) });
-  const hashbackUrl = await app.listen(0, '127.0.0.1');
-  baseline = createBaselineServer(database.db);
+  const { url: hashbackUrl } = await startApp();
+  const baseline = createBaselineServer(database.db);
+  onCleanup(
+    () =>
+      new Promise<void>((resolve) => {
+        baseline.close(() => resolve());
+        baseline.closeAllConnections();
+      }),
+  );
   const baselineUrl = await listen(baseline);
   log(`hashback at ${hashbackUrl}, baseline at ${baselineUrl}`);
 
@@ -606,10 +496,4 @@ try {
   ];
   console.log(summary(results, { database: bench.label, publicOffers, pageMerchants: check.merchants, same: check.same }));
   if (results.some((m) => m.failures > 0)) process.exitCode = 1;
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-  log('closed');
-}
+});

@@ -1,0 +1,283 @@
+/**
+ * What every benchmark in `scripts/bench/` shares: knobs read from the environment, a throwaway
+ * configuration, a progress log with elapsed time, a scratch database (a fresh one on the server
+ * of DATABASE_URL, created and dropped by the run, or an in-memory PGlite), and a small GraphQL
+ * client for setting data up through the API.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfigOrExit, type Config } from '../../src/config.js';
+import { openDatabase, type Database } from '../../src/database.js';
+import { decodeGlobalId } from '../../src/lib/ids.js';
+import { MAX_MINOR_UNITS } from '../../src/lib/money.js';
+import { createLogger } from '../../src/logger.js';
+import { migrateToLatest } from '../../src/migrate.js';
+import { generateCardKeys } from '../../src/modules/cards/card-crypto.js';
+import { randomCardNumber } from '../../src/modules/cards/card-number.js';
+import { loadSecurity } from '../../src/security.js';
+
+/** An integer knob from the environment (`20_000` allowed); exits with a message when it is not one. */
+export function positiveInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replaceAll('_', ''));
+  if (!Number.isSafeInteger(n) || n < min) {
+    console.error(`${name} must be an integer >= ${min}, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+/** The environment's configuration with throwaway secrets, silent logs and `overrides` on top. */
+export function benchConfig(overrides: Record<string, string> = {}): Config {
+  const keys = generateCardKeys();
+  return loadConfigOrExit({
+    ...process.env,
+    LOG_LEVEL: 'silent',
+    TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    CARD_ENCRYPTION_KEYS: keys.encryptionKeys,
+    CARD_FINGERPRINT_KEY: keys.fingerprintKey,
+    ...overrides,
+  });
+}
+
+export const silentLogger = createLogger({ logLevel: 'silent' });
+
+const benchStarted = performance.now();
+/** Other work on the machine skews every figure: the 1-minute load average before the run says how much. */
+export const loadBefore = os.loadavg()[0]!;
+
+/** A progress line prefixed with the seconds since the run started. */
+export function log(line: string): void {
+  const s = ((performance.now() - benchStarted) / 1000).toFixed(1).padStart(5);
+  console.log(`[${s}s] ${line}`);
+}
+
+/** 12345.6 → "12,346" */
+export const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+export interface BenchDatabase {
+  database: Database;
+  label: string;
+  /** The scratch database's URL (Postgres only). */
+  url: string | undefined;
+  /** Drops the scratch Postgres database (after the app's pool is closed). */
+  drop(): Promise<void>;
+}
+
+async function withAdminClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A fresh database on the server of `config.databaseUrl`, or an in-memory PGlite without one.
+ * `config.databaseUrl` is pointed at the scratch database, so that the app's other connections
+ * (the live-event relay's LISTEN) go there too.
+ */
+export async function openBenchDatabase(config: Config): Promise<BenchDatabase> {
+  if (!config.databaseUrl) {
+    const database = await openDatabase({ memory: true });
+    return { database, label: 'pglite (in-memory)', url: undefined, drop: async () => {} };
+  }
+  const adminUrl = config.databaseUrl;
+  const name = `hashback_bench_${Date.now()}_${randomBytes(2).toString('hex')}`;
+  await withAdminClient(adminUrl, (c) => c.query(`create database "${name}"`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    await withAdminClient(adminUrl, async (c) => {
+      // A closed pool may still be hanging up its sockets: wait for them before FORCE would
+      // terminate a connection the app still counts as its own.
+      for (let i = 0; i < 50; i++) {
+        const { rows } = await c.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+        if (rows[0]!.n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await c.query(`drop database if exists "${name}" with (force)`);
+    });
+    log(`dropped database ${name}`);
+  };
+  try {
+    config.databaseUrl = url.toString();
+    const database = await openDatabase({ url: url.toString(), poolSize: config.databasePoolSize });
+    const version = await sql<{ v: string }>`select current_setting('server_version') as v`.execute(database.db);
+    const where = `${url.hostname}:${url.port || '5432'}`;
+    log(`created database ${name} on ${where}`);
+    return { database, label: `postgres ${version.rows[0]?.v ?? ''} @ ${where} (pool ${config.databasePoolSize})`, url: url.toString(), drop };
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+}
+
+/** A GraphQL client for set-up: returns `data`, throws on errors or on the payload's userErrors. */
+export function gqlClient(url: string) {
+  return async function gql<T>(what: string, query: string, variables: Record<string, unknown>, key?: string): Promise<T> {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: Record<string, { userErrors?: { code: string; message: string }[] } | null>; errors?: { message: string }[] };
+    if (body.errors?.length) throw new Error(`${what}: ${body.errors.map((e) => e.message).join('; ')}`);
+    const payload = Object.values(body.data ?? {})[0];
+    if (payload?.userErrors?.length) throw new Error(`${what}: ${payload.userErrors.map((e) => `${e.code}: ${e.message}`).join('; ')}`);
+    return body.data as T;
+  };
+}
+
+/** Runs `work(0..count-1)` with at most `concurrency` in flight; results in index order. */
+export async function pool<T>(count: number, concurrency: number, work: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        out[i] = await work(i);
+      }
+    }),
+  );
+  return out;
+}
+
+export interface BenchRun {
+  bench: BenchDatabase;
+  /** The app on a free loopback port, closed (with the database) at the end of the run. */
+  startApp(): Promise<{ app: App; url: string }>;
+  /** Runs before the app and the database close, also when the run fails or is interrupted. */
+  onCleanup(step: () => Promise<void> | void): void;
+}
+
+/**
+ * Opens and migrates the scratch database, runs `body`, and always cleans up: the steps given to
+ * `onCleanup`, the app, the database, the scratch database. Ctrl-C cleans up too; a failure is
+ * printed and the exit code is 1.
+ */
+export async function runBench(config: Config, body: (run: BenchRun) => Promise<void>): Promise<void> {
+  let bench: BenchDatabase | undefined;
+  let app: App | undefined;
+  const steps: (() => Promise<void> | void)[] = [];
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      for (const step of steps.reverse()) await step();
+      if (app) await app.close(); // closes the database too
+      else await bench?.database.close();
+      await bench?.drop();
+    })());
+  process.once('SIGINT', () => {
+    log('interrupted: cleaning up');
+    void cleanup().finally(() => process.exit(130));
+  });
+  try {
+    log(`opening ${config.databaseUrl ? 'a fresh Postgres database' : 'an in-memory PGlite'}`);
+    bench = await openBenchDatabase(config);
+    const applied = await migrateToLatest(bench.database.db);
+    log(`migrated (${applied.length} migration${applied.length === 1 ? '' : 's'})`);
+    const { database } = bench;
+    await body({
+      bench,
+      startApp: async () => {
+        app = createApp({ config, database, logger: silentLogger, security: loadSecurity(config, () => {}) });
+        return { app, url: await app.listen(0, '127.0.0.1') };
+      },
+      onCleanup: (step) => void steps.push(step),
+    });
+  } catch (error) {
+    console.error(error);
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+    log('closed');
+  }
+}
+
+export interface BenchShopper {
+  token: string;
+  /** Database ids. */
+  userId: string;
+  cardId: string;
+  cardNumber: string;
+}
+
+/** Signs `count` users up through the API, each with a linked Visa card of its own, with progress. */
+export async function signUpShoppers(gql: ReturnType<typeof gqlClient>, count: number, label: string): Promise<BenchShopper[]> {
+  const run = randomBytes(3).toString('hex');
+  const started = performance.now();
+  let signedUp = 0;
+  const progressEvery = Math.max(1, Math.ceil(count / 5));
+  const shoppers = await pool(count, 4, async (i) => {
+    const { signUp } = await gql<{ signUp: { token: string; user: { id: string } } }>(
+      'signUp',
+      'mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } userErrors { code message } } }',
+      { input: { email: `${label}-${run}-${i}@example.com`, password: 'correct horse battery', displayName: `${label} ${i}`, country: 'US' } },
+    );
+    const cardNumber = randomCardNumber(`4${String(i).padStart(5, '0')}`); // distinct issuer digits: no two users share a card
+    const { linkCard } = await gql<{ linkCard: { card: { id: string } } }>(
+      'linkCard',
+      'mutation($input: LinkCardInput!) { linkCard(input: $input) { card { id } userErrors { code message } } }',
+      { input: { number: cardNumber, expMonth: 12, expYear: new Date().getUTCFullYear() + 3 } },
+      signUp.token,
+    );
+    if (++signedUp % progressEvery === 0 && signedUp < count) log(`  ${signedUp}/${count} users signed up with a linked card`);
+    return { token: signUp.token, userId: dbIdOf(signUp.user.id), cardId: dbIdOf(linkCard.card.id), cardNumber };
+  });
+  log(`signed up ${count} users with a linked Visa card each in ${((performance.now() - started) / 1000).toFixed(1)}s (argon2 hashing)`);
+  return shoppers;
+}
+
+/** The database id inside a global id. */
+export function dbIdOf(globalId: string): string {
+  const decoded = decodeGlobalId(globalId);
+  if (!decoded) throw new Error(`not a global id: ${globalId}`);
+  return decoded.id;
+}
+
+/** A CASHBACK offer's input for `createOffer`: percent back, a budget no run exhausts, live from yesterday for 30 days. */
+export function cashbackOfferInput(title: string, locationId: string, rewardBasisPoints: number): Record<string, unknown> {
+  const day = 24 * 60 * 60 * 1000;
+  return {
+    kind: 'CASHBACK',
+    title,
+    currency: 'USD',
+    rewardType: 'PERCENT',
+    rewardBasisPoints,
+    budget: MAX_MINOR_UNITS,
+    returnPeriodDays: 30,
+    startsAt: new Date(Date.now() - day).toISOString(),
+    endsAt: new Date(Date.now() + 30 * day).toISOString(),
+    locationIds: [locationId],
+  };
+}
+
+/** An approved merchant and a merchant key for it, through the API. */
+export async function approvedMerchant(gql: ReturnType<typeof gqlClient>, adminKey: string, name: string): Promise<{ merchantId: string; merchantKey: string }> {
+  const { createMerchant } = await gql<{ createMerchant: { merchant: { id: string } } }>(
+    'createMerchant',
+    'mutation($input: CreateMerchantInput!) { createMerchant(input: $input) { merchant { id } userErrors { code message } } }',
+    { input: { name, country: 'US', category: 'Coffee' } },
+    adminKey,
+  );
+  const merchantId = createMerchant.merchant.id;
+  await gql('approveMerchant', 'mutation($input: ApproveMerchantInput!) { approveMerchant(input: $input) { userErrors { code message } } }', { input: { merchantId } }, adminKey);
+  const { createApiKey } = await gql<{ createApiKey: { secret: string } }>(
+    'createApiKey',
+    'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { code message } } }',
+    { input: { name: `${name} key`, role: 'MERCHANT', merchantId } },
+    adminKey,
+  );
+  return { merchantId, merchantKey: createApiKey.secret };
+}
