@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../database.js';
 import type { Logger } from '../logger.js';
 import { EventBus } from './event-bus.js';
+import { ApiKeyWatch } from './key-watch.js';
 import { sequenceEvents } from './events.repository.js';
 import { sql } from 'kysely';
 
@@ -21,6 +22,8 @@ export type RelayTransport = 'in-process' | 'postgres' | 'redis';
 
 export interface EventRelay {
   bus: EventBus;
+  /** Revocation checks for the keys behind this instance's streams. */
+  keys: ApiKeyWatch;
   transport: RelayTransport;
   /** Something was committed here: sequence and deliver now rather than at the next poll. */
   poke(): void;
@@ -109,6 +112,7 @@ function listenOnRedis(url: string, onSignal: () => void, logger: Logger): Signa
 export function startEventRelay(options: { config: Config; database: Database; logger: Logger }): EventRelay {
   const { config, database, logger } = options;
   const bus = new EventBus(database.db, logger, config.subscriptionBufferLimit);
+  const keys = new ApiKeyWatch(database.db, config.subscriptionAuthCheckMs, logger);
   void bus.start().catch((error: unknown) => logger.error({ err: error }, 'event bus could not start'));
   const transport: RelayTransport = config.redisUrl ? 'redis' : database.kind === 'postgres' && config.databaseUrl ? 'postgres' : 'in-process';
   const onSignal = () => void bus.pump();
@@ -148,6 +152,7 @@ export function startEventRelay(options: { config: Config; database: Database; l
 
   return {
     bus,
+    keys,
     transport,
     poke: () => {
       if (!closed) void cycle();
@@ -155,6 +160,7 @@ export function startEventRelay(options: { config: Config; database: Database; l
     close: async () => {
       closed = true;
       clearInterval(timer);
+      keys.stop();
       await running;
       await signal?.close();
     },

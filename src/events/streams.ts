@@ -6,7 +6,6 @@
  * key ends it with close code 4403; a consumer that falls behind is closed with 4008.
  */
 import type { Context, Principal } from '../context.js';
-import { findApiKeysByIds } from '../modules/api-keys/api-keys.repository.js';
 import { decodeCursor, encodeCursor } from '../lib/pagination.js';
 import { SlowConsumerError, type EventQueue } from './event-bus.js';
 import { fetchEventsAfter, type EventFilter, type SequencedEvent } from './events.repository.js';
@@ -29,16 +28,7 @@ function watchCredentials(ctx: Context, principal: Principal, end: (reason: stri
     return () => clearTimeout(timer);
   }
   if (principal.kind === 'merchant' || principal.kind === 'partner' || principal.kind === 'admin') {
-    const timer = setInterval(() => {
-      void findApiKeysByIds(ctx.db, [principal.apiKeyId]).then(
-        ([key]) => {
-          if (!key || key.revoked_at) end('Forbidden: the API key was revoked');
-        },
-        () => undefined,
-      );
-    }, ctx.config.subscriptionAuthCheckMs);
-    timer.unref();
-    return () => clearInterval(timer);
+    return ctx.events!.keys.watch(principal.apiKeyId, () => end('Forbidden: the API key was revoked'));
   }
   return () => undefined;
 }

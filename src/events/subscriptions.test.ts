@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ingest, item, newShop, newShopper } from '../../test/cashback-fixtures.js';
-import { startHarness, type Harness } from '../../test/harness.js';
+import { dbId, startHarness, type Harness } from '../../test/harness.js';
 import { EventBus, SlowConsumerError } from './event-bus.js';
 import { insertEvents, sequenceEvents } from './events.repository.js';
 
@@ -180,6 +180,25 @@ describe('merchantRedemptions', () => {
     await h.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', 'in', keys.map((k) => k.id)).execute();
     const closed = await Promise.race([stream.closed, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
     expect(closed?.code).toBe(4403);
+  });
+
+  it('checks each key once per interval however many streams it holds, and ends only the revoked key\'s streams', async () => {
+    const watch = h.app.events!.keys;
+    const baseline = watch.keyCount;
+    const revoked = await h.newMerchant();
+    const kept = await h.newMerchant();
+    const query = `subscription { merchantRedemptions { type cursor } }`;
+    const streams = [await subscribe(query, {}, revoked.key), await subscribe(query, {}, revoked.key), await subscribe(query, {}, kept.key)];
+    expect(watch.keyCount, 'one watch entry per key, not per stream').toBe(baseline + 2);
+    await h.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('merchant_id', '=', dbId(revoked.id)).execute();
+    const timeout = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<null>((r) => setTimeout(() => r(null), ms))]);
+    const [first, second] = await Promise.all([timeout(streams[0]!.closed, 5000), timeout(streams[1]!.closed, 5000)]);
+    expect([first?.code, second?.code]).toEqual([4403, 4403]);
+    expect(await timeout(streams[2]!.closed, 600), "the other key's stream stays open").toBeNull();
+    await Promise.all(streams.map((s) => s.stop()));
+    const deadline = Date.now() + 3000;
+    while (watch.keyCount !== baseline && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(watch.keyCount).toBe(baseline);
   });
 });
 
