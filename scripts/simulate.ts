@@ -7,7 +7,7 @@
  * fresh test card and taps "Get Offer"; the partner posts the AUTH, a CLEARING for a slightly
  * different amount and a partial REFUND; the server's own job runner turns the confirmed cashback
  * into a statement credit, which the partner settles ISSUED; last, the consumer's timeline,
- * totals and e-mails. Every answer is checked (top-level errors, userErrors, the amounts the offer
+ * totals and e-mails, and the confirmations its app received live over graphql-ws. Every answer is checked (top-level errors, userErrors, the amounts the offer
  * rules promise), and the first surprise stops the story with a readable message.
  *
  * Settings: HASHBACK_URL (http://localhost:4000/graphql); keys from ADMIN_KEY / PARTNER_KEY, else
@@ -18,6 +18,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { formatMoney } from '../src/lib/money.js';
 import { randomCardNumber } from '../src/modules/cards/card-number.js';
 
@@ -243,6 +245,40 @@ async function findPendingCredit(partnerKey: string, externalIds: string[]): Pro
 // The story
 // ---------------------------------------------------------------------------------------------
 
+interface Confirmation {
+  type: string;
+  amount: { formatted: string };
+  cursor: string;
+}
+
+/**
+ * The consumer's app: follows its purchase confirmations live over graphql-ws, from `after` (the
+ * log's position when it started), so nothing is missed while the subscription registers.
+ */
+function followConfirmations(token: string, after: string): { events: Confirmation[]; waitFor(count: number, ms: number): Promise<void>; close(): Promise<void> } {
+  const client: Client = createClient({
+    url: URL_.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    connectionParams: { authorization: `Bearer ${token}` },
+    onNonLazyError: () => undefined,
+  });
+  const events: Confirmation[] = [];
+  client.subscribe<{ purchaseConfirmations: Confirmation }>(
+    { query: 'subscription($after: String) { purchaseConfirmations(after: $after) { type amount { formatted } cursor } }', variables: { after } },
+    { next: ({ data }) => void (data && events.push(data.purchaseConfirmations)), error: () => undefined, complete: () => undefined },
+  );
+  return {
+    events,
+    async waitFor(count, ms) {
+      const deadline = Date.now() + ms;
+      while (events.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    },
+    close: () => client.dispose() as Promise<void>,
+  };
+}
+
 async function simulate(): Promise<void> {
   const keys = loadKeys();
   console.log(`hashback simulation against ${URL_}`);
@@ -350,7 +386,9 @@ async function simulate(): Promise<void> {
     { email, password: `sim-password-${randomBytes(8).toString('hex')}`, displayName: 'Ada Simulated', country: 'US' },
   );
   const token = signUp.token;
-  step('Sign up', `${signUp.user.displayName} <${signUp.user.email}> (US) signed up and holds a token`);
+  step('Sign up', `${signUp.user.displayName} <${signUp.user.email}> (US) signed up and holds a token; the app follows purchaseConfirmations over graphql-ws`);
+  const { eventCursor } = await gql<{ eventCursor: string }>('reading the event cursor', '{ eventCursor }', {}, token);
+  const app = followConfirmations(token, eventCursor);
 
   let cardNumber = '';
   let card: { network: string; last4: string } | undefined;
@@ -550,6 +588,11 @@ async function simulate(): Promise<void> {
     ...emails.map((e) => `${e.status.padEnd(6)} "${e.subject}"`),
   );
   const queued = emails.filter((e) => e.status === 'QUEUED').length;
+  await app.waitFor(4, 3000);
+  await app.close();
+  const pushed = app.events.map((e) => e.type).join(', ');
+  check(pushed === 'PENDING, CONFIRMED, REVERSED, CREDITED', 'the live confirmations', `expected PENDING, CONFIRMED, REVERSED, CREDITED over graphql-ws, got "${pushed}" (is LIVE_EVENTS off on the server?)`);
+  step('Live push', `${app.events.length} confirmations reached the app as they happened: ${app.events.map((e) => `${e.type} ${e.amount.formatted}`).join(' → ')}`);
 
   // ---- summary ----
   const seconds = (performance.now() - started) / 1000;
@@ -563,6 +606,7 @@ async function simulate(): Promise<void> {
       `  purchase   auth ${usd(authAmount)} → cleared ${usd(clearingAmount)} → refunded ${usd(refundAmount)} = ${usd(remaining)} kept`,
       `  cashback   ${auth.cashback!.amount.formatted} PENDING → ${clearing.cashback!.amount.formatted} CONFIRMED → ${refund.cashback!.amount.formatted} after the refund → CREDITED`,
       `  credit     ${credit.amount.formatted} made by the server's job ${waited.toFixed(1)} s after the clearing, settled ISSUED by ${partnerNote}`,
+      `  live push  ${app.events.map((e) => e.type).join(', ')} over graphql-ws, each with a cursor to resume from`,
       `  e-mails    ${emails.length} (${sentCount} SENT, ${queued} QUEUED${queued > 0 ? ': stored; they go out once the server has an SMTP server (SMTP_URL)' : ''})`,
       `  took       ${seconds.toFixed(1)} s`,
       '',

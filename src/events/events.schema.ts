@@ -14,7 +14,7 @@ import { OfferKindRef } from '../modules/offers/offers.schema.js';
 import { builder } from '../schema/builder.js';
 import { MoneyRef, type PayloadFieldBuilder } from '../schema/common.js';
 import { CashbackRef, OfferRef } from '../schema/refs.js';
-import type { SequencedEvent } from './events.repository.js';
+import { headPosition, type SequencedEvent } from './events.repository.js';
 import { eventCursor, eventStream } from './streams.js';
 
 type ChangeType = 'PENDING' | 'CONFIRMED' | 'REVERSED' | 'CREDITED';
@@ -123,6 +123,14 @@ function requireMerchant(ctx: Context): string {
   if (ctx.principal.kind === 'merchant') return ctx.principal.merchantId;
   throw new GraphQLError('merchantRedemptions needs a merchant API key.', { extensions: { code: 'UNAUTHENTICATED' } });
 }
+
+builder.queryField('eventCursor', (t) =>
+  t.string({
+    description:
+      'Where the event log stands now, as a cursor. Subscribe to purchaseConfirmations or merchantRedemptions with `after:` it to receive everything from this moment on, however long the subscription takes to register.',
+    resolve: async (_root, _args, ctx) => eventCursor(await headPosition(ctx.db)),
+  }),
+);
 
 builder.subscriptionFields((t) => ({
   offerFeed: t.field({

@@ -29,8 +29,8 @@ interface Stream<T> {
 
 /** A real graphql-ws client; resolves once the server has registered the subscription. */
 async function subscribe<T = any>(query: string, variables: Record<string, unknown>, token: string | null): Promise<Stream<T>> {
-  const bus = h.app.events!.bus;
-  const before = bus.listenerCount;
+  const listeners = (h.app.events!.bus as unknown as { listeners: Set<object> }).listeners;
+  const before = new Set(listeners);
   let closedResolve!: (v: { code: number; reason: string }) => void;
   const closed = new Promise<{ code: number; reason: string }>((resolve) => (closedResolve = resolve));
   const client: Client = createClient({
@@ -54,8 +54,12 @@ async function subscribe<T = any>(query: string, variables: Record<string, unkno
       complete: () => undefined,
     },
   );
+  // Registered: a listener that was not there before (others may come and go meanwhile).
   const deadline = Date.now() + 5000;
-  while (bus.listenerCount <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while (![...listeners].some((l) => !before.has(l))) {
+    if (Date.now() > deadline) throw new Error('the subscription was never registered on the bus');
+    await new Promise((r) => setTimeout(r, 10));
+  }
   return {
     events,
     closed,
@@ -124,6 +128,17 @@ describe('purchaseConfirmations', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(again.events).toHaveLength(3);
     await again.stop();
+  });
+
+  it('delivers everything after eventCursor, even what happened before the subscription registered', async () => {
+    const shop = await newShop(h);
+    const shopper = await newShopper(h);
+    const res = await h.gql<{ eventCursor: string }>('{ eventCursor }', {}, shopper.token);
+    const cursor = res.data!.eventCursor;
+    await ingest(h, partner.key, [item(shop, shopper.card.number, { amount: 2500 })]);
+    const stream = await subscribe(CONFIRMATIONS, { after: cursor }, shopper.token);
+    expect((await stream.next(1)).map((e: any) => [e.type, e.amount.amount])).toEqual([['PENDING', 250]]);
+    await stream.stop();
   });
 
   it('publishes nothing for work that rolled back', async () => {
