@@ -27,55 +27,30 @@ const integer = (fallback: number, min: number, max: number) =>
       return n;
     });
 
-const postgresUrl = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    if (v === undefined || v === '') return undefined;
-    let url: URL;
-    try {
-      url = new URL(v);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a URL like postgres://user@host:5432/db' });
-      return z.NEVER;
-    }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-      ctx.addIssue({ code: 'custom', message: `must use the postgres:// scheme, got "${url.protocol}"` });
-      return z.NEVER;
-    }
-    return v;
-  });
+/** An optional URL with one of `schemes`; `named` is how the message names them, `example` shows the form. */
+const serviceUrl = (schemes: readonly string[], named: string, example: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      let url: URL;
+      try {
+        url = new URL(v);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be a URL like ${example}` });
+        return z.NEVER;
+      }
+      if (!schemes.includes(url.protocol.slice(0, -1))) {
+        ctx.addIssue({ code: 'custom', message: `must use the ${named} scheme, got "${url.protocol}"` });
+        return z.NEVER;
+      }
+      return v;
+    });
 
-const smtpUrl = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    if (v === undefined || v === '') return undefined;
-    let url: URL;
-    try {
-      url = new URL(v);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a URL like smtp://user:pass@host:587' });
-      return z.NEVER;
-    }
-    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
-      ctx.addIssue({ code: 'custom', message: `must use the smtp:// or smtps:// scheme, got "${url.protocol}"` });
-      return z.NEVER;
-    }
-    return v;
-  });
-
-const redisUrl = z
-  .string()
-  .optional()
-  .transform((v, ctx) => {
-    if (v === undefined || v === '') return undefined;
-    if (!/^rediss?:\/\//.test(v)) {
-      ctx.addIssue({ code: 'custom', message: 'must be a URL like redis://host:6379' });
-      return z.NEVER;
-    }
-    return v;
-  });
+const postgresUrl = serviceUrl(['postgres', 'postgresql'], 'postgres://', 'postgres://user@host:5432/db');
+const smtpUrl = serviceUrl(['smtp', 'smtps'], 'smtp:// or smtps://', 'smtp://user:pass@host:587');
+const redisUrl = serviceUrl(['redis', 'rediss'], 'redis:// or rediss://', 'redis://host:6379');
 
 const SECRET_VARIABLES = new Set(['DATABASE_URL', 'TOKEN_SECRET', 'CARD_ENCRYPTION_KEYS', 'CARD_FINGERPRINT_KEY', 'SMTP_URL', 'REDIS_URL']);
 

@@ -3,7 +3,7 @@
  * it, a user with a linked card, and `ingest` to post transactions as a partner.
  */
 import { randomBytes } from 'node:crypto';
-import { dbId, randomCardNumber, type Harness } from './harness.js';
+import { dbId, randomCardNumber, type ApiFixtures } from './harness.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -23,7 +23,7 @@ export interface Shop {
 }
 
 /** A merchant with one US in-store location and a published offer (10% unless overridden). */
-export async function newShop(h: Harness, offer: Record<string, unknown> = {}, location: Record<string, unknown> = {}): Promise<Shop> {
+export async function newShop(h: ApiFixtures, offer: Record<string, unknown> = {}, location: Record<string, unknown> = {}): Promise<Shop> {
   const merchant = await h.newMerchant();
   const mid = `MID${randomBytes(6).toString('hex').toUpperCase()}`;
   const locationId = await h.newLocation(merchant.key, { mids: [{ network: 'VISA', mid }], ...location });
@@ -32,7 +32,7 @@ export async function newShop(h: Harness, offer: Record<string, unknown> = {}, l
 }
 
 /** A user with a linked Visa card (and the offer activated, when given). */
-export async function newShopper(h: Harness, activate?: string) {
+export async function newShopper(h: ApiFixtures, activate?: string) {
   const user = await h.newUser();
   const card = await h.linkCard(user.token, randomCardNumber('4'));
   if (activate) {
@@ -64,7 +64,7 @@ export function item(shop: Pick<Shop, 'mid'>, cardNumber: string, overrides: Rec
   };
 }
 
-export async function ingest(h: Harness, partnerKey: string, transactions: Record<string, unknown>[], idempotencyKey?: string) {
+export async function ingest(h: ApiFixtures, partnerKey: string, transactions: Record<string, unknown>[], idempotencyKey?: string) {
   const res = await h.gql(INGEST, { input: { transactions, idempotencyKey } }, partnerKey);
   if (res.errors) throw new Error(JSON.stringify(res.errors));
   return res.data.ingestTransactions as {

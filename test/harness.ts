@@ -50,39 +50,17 @@ export async function openTestDatabase(poolSize = 5): Promise<Database> {
     : openDatabase({ memory: true, loadDataDir: new Blob([fs.readFileSync(target.templatePath)]) });
 }
 
-export type Harness = Awaited<ReturnType<typeof startHarness>>;
+/** A GraphQL request: a document, its variables and the caller's key or token. */
+export type Gql = <TData = any, TVars = Record<string, unknown>>(
+  document: TypedDocumentNode<TData, TVars> | DocumentNode | string,
+  variables?: TVars,
+  key?: string | null,
+) => Promise<GraphQLResponse<TData>>;
 
-/** The app on the run's database; `env` adds or overrides configuration variables. */
-export async function startHarness(env: Record<string, string> = {}, options: { poolSize?: number } = {}) {
-  const database = await openTestDatabase(options.poolSize);
-  const logs: string[] = [];
-  const logger = createLogger({ logLevel: 'debug' }, { write: (line: string) => void logs.push(line) });
-  const keys = generateCardKeys();
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'debug',
-    SHUTDOWN_TIMEOUT_MS: '2000',
-    GRAPHIQL: 'true',
-    // Background jobs run only where a test starts them: files share one Postgres database.
-    JOBS: 'false',
-    // Live events add statements after each mutation; tests of subscriptions turn them on.
-    LIVE_EVENTS: 'false',
-    TOKEN_SECRET: randomBytes(32).toString('base64url'),
-    CARD_ENCRYPTION_KEYS: keys.encryptionKeys,
-    CARD_FINGERPRINT_KEY: keys.fingerprintKey,
-    ...env,
-  });
-  const security = loadSecurity(config, (message) => logger.warn(message));
-  const app: App = createApp({ config, database, logger, security });
-  const { db } = database;
-  const adminKey = (await mintApiKey(db, { name: unique('test admin'), role: 'ADMIN' })).secret;
-
-  async function gql<TData = any, TVars = Record<string, unknown>>(
-    document: TypedDocumentNode<TData, TVars> | DocumentNode | string,
-    variables?: TVars,
-    key?: string | null,
-  ): Promise<GraphQLResponse<TData>> {
-    const response = await app.yoga.fetch('http://hashback.test/graphql', {
+/** `Gql` over HTTP to a server at `url` (another process), or through `fetcher`. */
+export function httpGql(url: string, fetcher: (url: string, init: RequestInit) => Promise<Response> = (u, i) => fetch(u, i)): Gql {
+  return async (document, variables, key) => {
+    const response = await fetcher(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -91,10 +69,15 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
       },
       body: JSON.stringify({ query: typeof document === 'string' ? document : print(document), variables }),
     });
-    const body = (await response.json()) as Omit<GraphQLResponse<TData>, 'status' | 'headers'>;
+    const body = (await response.json()) as Omit<GraphQLResponse<never>, 'status' | 'headers'>;
     return { status: response.status, headers: response.headers, ...body };
-  }
+  };
+}
 
+export type ApiFixtures = ReturnType<typeof apiFixtures>;
+
+/** Fixtures created through the API of whichever server `gql` reaches, as `adminKey`'s admin. */
+export function apiFixtures(gql: Gql, adminKey: string) {
   /** Runs a mutation that must succeed; returns its payload. */
   async function mutate<T = any>(name: string, document: string, input: Record<string, unknown>, key: string | null): Promise<T> {
     const res = await gql(document, { input }, key);
@@ -216,23 +199,47 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     return { id: apiKey.id, key: secret };
   }
 
+  return { gql, mutate, newMerchant, newLocation, offerInput, newOffer, newUser, linkCard, newPartner };
+}
+
+export type Harness = Awaited<ReturnType<typeof startHarness>>;
+
+/** The app on the run's database; `env` adds or overrides configuration variables. */
+export async function startHarness(env: Record<string, string> = {}, options: { poolSize?: number } = {}) {
+  const database = await openTestDatabase(options.poolSize);
+  const logs: string[] = [];
+  const logger = createLogger({ logLevel: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const keys = generateCardKeys();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'debug',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    GRAPHIQL: 'true',
+    // Background jobs run only where a test starts them: files share one Postgres database.
+    JOBS: 'false',
+    // Live events add statements after each mutation; tests of subscriptions turn them on.
+    LIVE_EVENTS: 'false',
+    TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    CARD_ENCRYPTION_KEYS: keys.encryptionKeys,
+    CARD_FINGERPRINT_KEY: keys.fingerprintKey,
+    ...env,
+  });
+  const security = loadSecurity(config, (message) => logger.warn(message));
+  const app: App = createApp({ config, database, logger, security });
+  const { db } = database;
+  const adminKey = (await mintApiKey(db, { name: unique('test admin'), role: 'ADMIN' })).secret;
+
+  const gql = httpGql('http://hashback.test/graphql', async (url, init) => app.yoga.fetch(url, init));
+
   return {
     app,
     config,
-    newPartner,
-    newUser,
-    linkCard,
     security,
     database,
     db,
     logs,
     adminKey,
-    gql,
-    mutate,
-    newMerchant,
-    newLocation,
-    newOffer,
-    offerInput,
+    ...apiFixtures(gql, adminKey),
     close: () => app.close(),
   };
 }

@@ -18,8 +18,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import WebSocket from 'ws';
-import { daysAgo, INGEST, ingest, item, newShop as newHarnessShop, newShopper as newHarnessShopper } from '../../test/cashback-fixtures.js';
-import { databaseKind, dbId, randomCardNumber, startHarness, unique, type Harness } from '../../test/harness.js';
+import { daysAgo, ingest, item, newShop, newShopper } from '../../test/cashback-fixtures.js';
+import { apiFixtures, databaseKind, dbId, httpGql, startHarness, unique, type Harness } from '../../test/harness.js';
 import { startServerProcess, stopAllServerProcesses, type ServerProcess } from '../../test/server-process.js';
 import { createApp, type App } from '../app.js';
 import { loadConfig } from '../config.js';
@@ -48,123 +48,20 @@ const summary = (events: Confirmation[]) => events.map((e) => [e.type, e.amount.
 const positionOf = (cursor: string) => decodeCursor(cursor, ['int'] as const)[0];
 
 // ---------------------------------------------------------------------------------------------
-// A small GraphQL client for an instance reached by URL (a child process, or an in-process app).
+// The harness's fixtures against an instance reached by URL (a child process, or an in-process app).
 
-type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
-
-function apiOf(url: string, adminKey: string, fetcher: Fetcher = (u, i) => fetch(u, i)) {
-  async function gql<T = any>(query: string, variables: Record<string, unknown>, key?: string | null): Promise<{ data?: T; errors?: unknown[] }> {
-    const response = await fetcher(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await response.json()) as { data?: T; errors?: unknown[] };
-  }
-  async function mutate<T = any>(name: string, query: string, input: Record<string, unknown>, key: string | null): Promise<T> {
-    const res = await gql(query, { input }, key);
-    const payload = res.data?.[name] as { userErrors?: unknown[] } | undefined;
-    if (res.errors || !payload || (payload.userErrors?.length ?? 0) > 0) throw new Error(`${name}: ${JSON.stringify(res)}`);
-    return payload as T;
-  }
-  const newMerchant = async () => {
-    const { merchant } = await mutate<{ merchant: { id: string } }>(
-      'createMerchant',
-      'mutation($input: CreateMerchantInput!) { createMerchant(input: $input) { merchant { id } userErrors { field message code } } }',
-      { name: unique('Merchant'), country: 'US', category: 'Coffee' },
-      adminKey,
-    );
-    await mutate(
-      'approveMerchant',
-      'mutation($input: ApproveMerchantInput!) { approveMerchant(input: $input) { merchant { id } userErrors { field message code } } }',
-      { merchantId: merchant.id },
-      adminKey,
-    );
-    const { secret } = await mutate<{ secret: string }>(
-      'createApiKey',
-      'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { field message code } } }',
-      { name: 'merchant key', role: 'MERCHANT', merchantId: merchant.id },
-      adminKey,
-    );
-    return { id: merchant.id, key: secret };
+function apiOf(url: string, adminKey: string, fetcher?: (url: string, init: RequestInit) => Promise<Response>) {
+  const api = apiFixtures(httpGql(url, fetcher), adminKey);
+  return {
+    ...api,
+    newShop: (offer: Record<string, unknown> = {}) => newShop(api, offer),
+    newShopper: () => newShopper(api),
+    ingest: async (partnerKey: string, transactions: Record<string, unknown>[]) => {
+      const { results, userErrors } = await ingest(api, partnerKey, transactions);
+      if (!results) throw new Error(`ingestTransactions: ${JSON.stringify(userErrors)}`);
+      return results;
+    },
   };
-  const newLocation = async (merchantKey: string, mid: string) => {
-    const { location } = await mutate<{ location: { id: string } }>(
-      'createLocation',
-      'mutation($input: CreateLocationInput!) { createLocation(input: $input) { location { id } userErrors { field message code } } }',
-      { name: unique('Store'), channel: 'IN_STORE', country: 'US', timezone: 'America/New_York', mids: [{ network: 'VISA', mid }] },
-      merchantKey,
-    );
-    return location.id;
-  };
-  const newOffer = async (merchantKey: string, locationId: string, overrides: Record<string, unknown> = {}) => {
-    const { offer } = await mutate<{ offer: { id: string } }>(
-      'createOffer',
-      'mutation($input: CreateOfferInput!) { createOffer(input: $input) { offer { id } userErrors { field message code } } }',
-      {
-        kind: 'CASHBACK',
-        title: unique('10% back'),
-        currency: 'USD',
-        rewardType: 'PERCENT',
-        rewardBasisPoints: 1000,
-        budget: 1_000_000,
-        startsAt: new Date(Date.now() - 24 * HOUR).toISOString(),
-        endsAt: new Date(Date.now() + 30 * 24 * HOUR).toISOString(),
-        returnPeriodDays: 30,
-        locationIds: [locationId],
-        ...overrides,
-      },
-      merchantKey,
-    );
-    await mutate(
-      'publishOffer',
-      'mutation($input: PublishOfferInput!) { publishOffer(input: $input) { offer { id } userErrors { field message code } } }',
-      { offerId: offer.id },
-      merchantKey,
-    );
-    return offer.id;
-  };
-  /** A merchant, one location with one MID, and a published 10% offer on it. */
-  const newShop = async (offer: Record<string, unknown> = {}) => {
-    const merchant = await newMerchant();
-    const mid = `MID${randomBytes(6).toString('hex').toUpperCase()}`;
-    const locationId = await newLocation(merchant.key, mid);
-    const offerId = await newOffer(merchant.key, locationId, offer);
-    return { merchant, mid, locationId, offerId, offerDbId: dbId(offerId) };
-  };
-  /** A signed-up user (token signed with the shared TOKEN_SECRET) with a linked Visa card. */
-  const newShopper = async () => {
-    const res = await gql(
-      'mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } userErrors { field message code } } }',
-      { input: { email: `${unique('user')}@example.com`, password: 'correct horse battery', displayName: 'Test User', country: 'US' } },
-    );
-    const token = res.data?.signUp?.token as string | undefined;
-    if (!token) throw new Error(`signUp: ${JSON.stringify(res)}`);
-    const number = randomCardNumber('4');
-    await mutate(
-      'linkCard',
-      'mutation($input: LinkCardInput!) { linkCard(input: $input) { card { id } userErrors { field message code } } }',
-      { number, expMonth: 12, expYear: new Date().getUTCFullYear() + 3 },
-      token,
-    );
-    return { id: res.data.signUp.user.id as string, token, card: { number } };
-  };
-  const newPartner = async () => {
-    const { secret } = await mutate<{ secret: string }>(
-      'createApiKey',
-      'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { field message code } } }',
-      { name: unique('partner'), role: 'PARTNER', scopes: ['TRANSACTIONS_WRITE', 'CREDITS_WRITE'] },
-      adminKey,
-    );
-    return { key: secret };
-  };
-  const ingest = async (partnerKey: string, transactions: Record<string, unknown>[]) => {
-    const res = await gql(INGEST, { input: { transactions } }, partnerKey);
-    const results = res.data?.ingestTransactions?.results as { outcome: string; cashback: { id: string; status: string } | null }[] | undefined;
-    if (res.errors || !results) throw new Error(`ingestTransactions: ${JSON.stringify(res)}`);
-    return results;
-  };
-  return { gql, mutate, newShop, newShopper, newPartner, newOffer, newLocation, ingest };
 }
 type Api = ReturnType<typeof apiOf>;
 
@@ -691,9 +588,9 @@ describe('purchaseConfirmations over Server-Sent Events', () => {
   }
 
   it('streams the signed-in user its confirmations over SSE', async () => {
-    const shop = await newHarnessShop(h);
-    const shopper = await newHarnessShopper(h);
-    const other = await newHarnessShopper(h);
+    const shop = await newShop(h);
+    const shopper = await newShopper(h);
+    const other = await newShopper(h);
     const before = new Set(listeners());
     const sse = openSse({ url, method: 'POST', variables: {}, token: shopper.token });
     try {
@@ -716,7 +613,7 @@ describe('purchaseConfirmations over Server-Sent Events', () => {
   });
 
   it('lets go of the subscription as soon as the SSE client leaves', async () => {
-    const shopper = await newHarnessShopper(h);
+    const shopper = await newShopper(h);
     const before = new Set(listeners());
     const sse = openSse({ url, method: 'POST', variables: {}, token: shopper.token });
     try {
@@ -734,8 +631,8 @@ describe('purchaseConfirmations over Server-Sent Events', () => {
   });
 
   it('replays after a cursor over SSE (GET with query parameters), then goes live', async () => {
-    const shop = await newHarnessShop(h);
-    const shopper = await newHarnessShopper(h);
+    const shop = await newShop(h);
+    const shopper = await newShopper(h);
     const before = new Set(listeners());
     const first = openSse({ url, method: 'POST', variables: {}, token: shopper.token });
     let again: SseStream | undefined;
