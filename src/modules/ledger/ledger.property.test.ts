@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CashbackRow, LedgerAccount, StatementCreditRow } from '../../../db/types.js';
 import { ingest, newShop, newShopper } from '../../../test/cashback-fixtures.js';
 import { databaseKind, dbId, startHarness, type Harness } from '../../../test/harness.js';
+import { actualBalances, impliedBalances } from '../../../test/ledger-checks.js';
 import { encodeGlobalId } from '../../lib/ids.js';
 import { expireStaleAuths, issueDueStatementCredits } from '../cashback/cashback.service.js';
 import { ledgerBalancesByCashback, ledgerTotals } from './ledger.js';
@@ -92,8 +93,8 @@ function ledgerViolations(s: LedgerSnapshot): string[] {
   for (const c of s.cashbacks) {
     spentByOffer.set(c.offer_id, (spentByOffer.get(c.offer_id) ?? 0) + c.amount);
     const b = s.balances.get(c.id) ?? {};
-    const actual = [b.OFFER_BUDGET ?? 0, b.CASHBACK_PAYABLE ?? 0, b.CREDITS_ISSUED ?? 0, b.CLAWBACK_RECEIVABLE ?? 0];
-    const expected = [0 - c.amount, c.amount + c.clawback_amount - c.credited_amount, c.credited_amount, 0 - c.clawback_amount];
+    const actual = Object.values(actualBalances(b));
+    const expected = Object.values(impliedBalances(c));
     if (actual.join() !== expected.join()) {
       problems.push(`cashback ${c.id}: ledger [budget, payable, issued, clawback] = [${actual.join(', ')}], row says [${expected.join(', ')}]`);
     }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, item, newShop, newShopper, type Shop } from '../../../test/cashback-fixtures.js';
 import { databaseKind, dbId, startHarness, unique, type Harness } from '../../../test/harness.js';
 import { fingerprintCardNumber } from '../cards/card-crypto.js';
-import { ledgerBalancesByCashback } from '../ledger/ledger.js';
+import { expectLedgerMatches as expectBalancesMatch } from '../../../test/ledger-checks.js';
 import { ingestBatch } from './ingest.js';
 
 let h: Harness;
@@ -63,22 +63,7 @@ async function transactionsOf(externalIds: string[]) {
  * given cashbacks only (the database is shared with other test files).
  */
 async function expectLedgerMatches(cashbackIds: string[]) {
-  const rows = await h.db.selectFrom('cashbacks').selectAll().where('id', 'in', cashbackIds).execute();
-  const balances = await ledgerBalancesByCashback(h.db, cashbackIds);
-  for (const c of rows) {
-    const b = balances.get(c.id) ?? {};
-    expect({
-      OFFER_BUDGET: b.OFFER_BUDGET ?? 0,
-      CASHBACK_PAYABLE: b.CASHBACK_PAYABLE ?? 0,
-      CREDITS_ISSUED: b.CREDITS_ISSUED ?? 0,
-      CLAWBACK_RECEIVABLE: b.CLAWBACK_RECEIVABLE ?? 0,
-    }).toEqual({
-      OFFER_BUDGET: 0 - c.amount,
-      CASHBACK_PAYABLE: c.amount + c.clawback_amount - c.credited_amount,
-      CREDITS_ISSUED: c.credited_amount,
-      CLAWBACK_RECEIVABLE: 0 - c.clawback_amount,
-    });
-  }
+  await expectBalancesMatch(h.db, cashbackIds);
   const unbalanced = await h.db
     .selectFrom('ledger_entries')
     .select('posting_id')

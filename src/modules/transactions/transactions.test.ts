@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daysAgo, externalId, ingest, item, newShop, newShopper, type Shop } from '../../../test/cashback-fixtures.js';
 import { dbId, randomCardNumber, startHarness, type Harness } from '../../../test/harness.js';
+import { expectLedgerMatches as expectLedgerMatchesFor } from '../../../test/ledger-checks.js';
 import { weekdayIn } from '../cashback/cashback.rules.js';
-import { ledgerBalancesByCashback } from '../ledger/ledger.js';
 
 let h: Harness;
 let partner: { id: string; key: string };
@@ -23,21 +23,7 @@ async function cashbackRow(globalId: string) {
 }
 
 /** The ledger of one cashback agrees with its row (see ledger.ts). */
-async function expectLedgerMatches(globalId: string) {
-  const row = await cashbackRow(globalId);
-  const balances = (await ledgerBalancesByCashback(h.db, [row.id])).get(row.id) ?? {};
-  expect({
-    OFFER_BUDGET: balances.OFFER_BUDGET ?? 0,
-    CASHBACK_PAYABLE: balances.CASHBACK_PAYABLE ?? 0,
-    CREDITS_ISSUED: balances.CREDITS_ISSUED ?? 0,
-    CLAWBACK_RECEIVABLE: balances.CLAWBACK_RECEIVABLE ?? 0,
-  }).toEqual({
-    OFFER_BUDGET: 0 - row.amount || 0,
-    CASHBACK_PAYABLE: row.amount + row.clawback_amount - row.credited_amount,
-    CREDITS_ISSUED: row.credited_amount,
-    CLAWBACK_RECEIVABLE: 0 - row.clawback_amount || 0,
-  });
-}
+const expectLedgerMatches = (globalId: string) => expectLedgerMatchesFor(h.db, [dbId(globalId)]);
 
 describe('the cashback lifecycle', () => {
   it('turns a qualifying auth into pending cashback and its clearing into confirmed cashback, recomputed on the cleared amount', async () => {
