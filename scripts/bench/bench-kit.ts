@@ -281,3 +281,26 @@ export async function approvedMerchant(gql: ReturnType<typeof gqlClient>, adminK
   );
   return { merchantId, merchantKey: createApiKey.secret };
 }
+
+/**
+ * For load generators written as plain JavaScript (worker threads, child processes), which have
+ * `http` from node:http in scope: `post(target, agent, headers, payload)` sends one POST to the
+ * URL `target` and resolves with the response's status and text.
+ */
+export const LOAD_POST_SOURCE = String.raw`
+function post(target, agent, headers, payload) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+`;

@@ -30,7 +30,7 @@ import type { Config } from '../../src/config.js';
 import type { Database } from '../../src/database.js';
 import { MAX_MINOR_UNITS } from '../../src/lib/money.js';
 import { mintApiKey } from '../../src/modules/api-keys/api-keys.service.js';
-import { approvedMerchant, benchConfig, cashbackOfferInput, dbIdOf, gqlClient, int, loadBefore, log, pool, positiveInt, runBench, signUpShoppers, type BenchDatabase, type BenchShopper } from './bench-kit.js';
+import { LOAD_POST_SOURCE, approvedMerchant, benchConfig, cashbackOfferInput, dbIdOf, gqlClient, int, loadBefore, log, pool, positiveInt, runBench, signUpShoppers, type BenchDatabase, type BenchShopper } from './bench-kit.js';
 
 const BATCH_SIZE = 500;
 
@@ -170,27 +170,7 @@ const http = require('node:http');
 const { url, key, bodies, clients, progressEvery } = workerData;
 const target = new URL(url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-function post(payload) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
-        headers: {
-          'content-type': 'application/json', accept: 'application/json',
-          authorization: 'Bearer ' + key, 'content-length': payload.length,
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+${LOAD_POST_SOURCE}
 const outcomes = {};
 const reasons = {};
 let items = 0, failures = 0, firstFailure = null, done = 0, next = 0;
@@ -203,7 +183,7 @@ async function client() {
     const payload = Buffer.from(bodies[i]);
     const t0 = performance.now();
     try {
-      const r = await post(payload);
+      const r = await post(target, agent, { 'content-type': 'application/json', accept: 'application/json', authorization: 'Bearer ' + key, 'content-length': payload.length }, payload);
       latencies[i] = performance.now() - t0;
       let json;
       try { json = JSON.parse(r.text); } catch { json = null; }

@@ -18,7 +18,7 @@ import type { DB, MerchantStatus, NewOffer } from '../../db/types.js';
 import { encodeGlobalId } from '../../src/lib/ids.js';
 import { offerStatus, rewardSummary } from '../../src/modules/offers/offers.rules.js';
 import { seedDemoData } from '../../src/seed.js';
-import { benchConfig, log, positiveInt, runBench, silentLogger } from './bench-kit.js';
+import { LOAD_POST_SOURCE, benchConfig, log, positiveInt, runBench, silentLogger } from './bench-kit.js';
 
 const PAGE_SIZE = 50;
 const QUERY = `{ offers(first: ${PAGE_SIZE}) { edges { node { id title rewardSummary status endsAt merchant { id name } } } } }`;
@@ -248,21 +248,7 @@ const headers = {
   accept: 'application/graphql-response+json, application/json',
   'content-length': payload.length,
 };
-function post() {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+${LOAD_POST_SOURCE}
 function problemOf(status, text) {
   if (status !== 200) return 'HTTP ' + status + ': ' + text.slice(0, 200);
   let json;
@@ -282,7 +268,7 @@ async function client() {
     const t0 = performance.now();
     let problem;
     try {
-      const r = await post();
+      const r = await post(target, agent, headers, payload);
       latencies[i] = performance.now() - t0;
       problem = problemOf(r.status, r.text);
     } catch (e) {
