@@ -43,6 +43,11 @@ export async function sequenceEvents(db: Kysely<DB>, limit = 5000): Promise<{ se
   });
 }
 
+/** Tells every listening instance that the log has grown to `head` (Postgres NOTIFY on `channel`). */
+export async function notifyHead(db: Kysely<DB>, channel: string, head: number): Promise<void> {
+  await sql`select pg_notify(${channel}, ${String(head)})`.execute(db);
+}
+
 export async function headPosition(db: Kysely<DB>): Promise<number> {
   const row = await db.selectFrom('events').select(sql<number>`coalesce(max(position), 0)::bigint`.as('head')).executeTakeFirst();
   return Number(row?.head ?? 0);

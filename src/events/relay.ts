@@ -13,8 +13,7 @@ import type { Database } from '../database.js';
 import type { Logger } from '../logger.js';
 import { EventBus } from './event-bus.js';
 import { ApiKeyWatch } from './key-watch.js';
-import { sequenceEvents } from './events.repository.js';
-import { sql } from 'kysely';
+import { notifyHead, sequenceEvents } from './events.repository.js';
 
 export const EVENTS_CHANNEL = 'hashback_events';
 
@@ -78,7 +77,7 @@ function listenOnPostgres(url: string, onSignal: () => void, logger: Logger, dat
   void connect();
   return {
     publish: async (head) => {
-      await sql`select pg_notify(${EVENTS_CHANNEL}, ${String(head)})`.execute(database.db);
+      await notifyHead(database.db, EVENTS_CHANNEL, head);
     },
     close: async () => {
       closed = true;

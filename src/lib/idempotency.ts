@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { DB } from '../../db/types.js';
 import { fail } from './errors.js';
+import { claimIdempotencyKey, findIdempotencyKey, saveIdempotentResponse } from './idempotency.repository.js';
 
 /** Canonical JSON: object keys sorted, so equal inputs hash equally. */
 function canonical(value: unknown): string {
@@ -39,30 +40,14 @@ export async function idempotent<T>(
   if (key === null || key === undefined) return work();
   if (key.length < 1 || key.length > 200) fail('INVALID_LENGTH', 'idempotencyKey must be 1 to 200 characters.', ['idempotencyKey']);
   const hash = requestHash({ operation, request: scope.request });
-  const claimed = await trx
-    .insertInto('idempotency_keys')
-    .values({ principal, key, operation, request_hash: hash, response: null })
-    .onConflict((oc) => oc.columns(['principal', 'key']).doNothing())
-    .returning('key')
-    .executeTakeFirst();
-  if (!claimed) {
-    const first = await trx
-      .selectFrom('idempotency_keys')
-      .select(['request_hash', 'response'])
-      .where('principal', '=', principal)
-      .where('key', '=', key)
-      .executeTakeFirstOrThrow();
+  if (!(await claimIdempotencyKey(trx, { principal, key, operation, requestHash: hash }))) {
+    const first = await findIdempotencyKey(trx, principal, key);
     if (first.request_hash !== hash) {
       fail('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used with a different input.', ['idempotencyKey']);
     }
     return first.response as T;
   }
   const answer = await work();
-  await trx
-    .updateTable('idempotency_keys')
-    .set({ response: JSON.stringify(answer) })
-    .where('principal', '=', principal)
-    .where('key', '=', key)
-    .execute();
+  await saveIdempotentResponse(trx, principal, key, answer);
   return answer;
 }
