@@ -279,6 +279,13 @@ export interface EventsTable {
   created_at: CreatedAt;
 }
 
+/** A rate-limit window: points taken by one (budget, key) until `expire` (ms since the epoch). */
+export interface RateLimitsTable {
+  key: string;
+  points: number;
+  expire: number | null;
+}
+
 export interface DB {
   events: EventsTable;
   idempotency_keys: IdempotencyKeysTable;
@@ -299,6 +306,7 @@ export interface DB {
   offers: OffersTable;
   offer_locations: OfferLocationsTable;
   posts: PostsTable;
+  rate_limits: RateLimitsTable;
 }
 
 export type MerchantRow = Selectable<MerchantsTable>;

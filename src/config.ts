@@ -82,7 +82,45 @@ const schema = z.object({
   EVENT_POLL_MS: integer(1000, 20, 60_000),
   SUBSCRIPTION_BUFFER: integer(1000, 10, 100_000),
   SUBSCRIPTION_AUTH_CHECK_MS: integer(2000, 100, 60_000),
+  MAX_REQUEST_BYTES: integer(1_048_576, 1024, 64 * 1_048_576),
+  MAX_OPERATION_COST: integer(1000, 10, 1_000_000),
+  CORS_ORIGINS: z.string().optional(),
+  TRUST_PROXY_HOPS: integer(0, 0, 10),
+  RATE_LIMIT_ANONYMOUS: integer(6000, 1, 100_000_000),
+  RATE_LIMIT_USER: integer(6000, 1, 100_000_000),
+  RATE_LIMIT_API_KEY: integer(60_000, 1, 100_000_000),
+  LOGIN_FAILURES_PER_EMAIL: integer(5, 1, 1_000_000),
+  LOGIN_FAILURES_PER_ADDRESS: integer(20, 1, 1_000_000),
+  SIGNUPS_PER_ADDRESS: integer(20, 1, 1_000_000),
+  CARD_LINK_FAILURES_PER_USER: integer(5, 1, 1_000_000),
+  CARD_LINK_FAILURES_PER_ADDRESS: integer(20, 1, 1_000_000),
+  INGEST_ITEMS_PER_MINUTE: integer(600_000, 1, 100_000_000),
+  WS_SUBSCRIPTIONS_PER_CONNECTION: integer(50, 1, 100_000),
+  WS_CONNECTIONS_PER_ADDRESS: integer(100, 1, 1_000_000),
+  WS_INIT_TIMEOUT_MS: integer(5000, 100, 600_000),
 });
+
+/** `CORS_ORIGINS`: `*`, or a comma list of `scheme://host[:port]` origins. */
+function parseOrigins(value: string | undefined, production: boolean): { origins: '*' | string[]; problem?: string } {
+  if (value === undefined || value.trim() === '') return { origins: production ? [] : '*' };
+  if (value.trim() === '*') {
+    return production ? { origins: [], problem: 'CORS_ORIGINS: "*" is for development; list the allowed origins in production' } : { origins: '*' };
+  }
+  const origins: string[] = [];
+  for (const item of value.split(',').map((v) => v.trim()).filter(Boolean)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== item.replace(/\/$/, '')) {
+      return { origins: [], problem: `CORS_ORIGINS: "${item.slice(0, 100)}" is not an origin like https://app.example.com` };
+    }
+    origins.push(url.origin);
+  }
+  return { origins };
+}
 
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
@@ -123,6 +161,39 @@ export interface Config {
   subscriptionBufferLimit: number;
   /** How often a live stream re-checks that its key is not revoked. */
   subscriptionAuthCheckMs: number;
+  /** Largest HTTP body, graphql-ws message or SSE request accepted, in bytes. */
+  maxRequestBytes: number;
+  /** Largest cost of one operation (see src/server/limits.ts); also what rate limits charge. */
+  maxOperationCost: number;
+  /** Origins allowed to call from a browser: `*` (development only) or a list; empty allows none. */
+  corsOrigins: '*' | string[];
+  /** How many proxies in front of the server append to X-Forwarded-For (0: use the socket address). */
+  trustProxyHops: number;
+  rateLimits: RateLimitConfig;
+  /** Subscriptions one graphql-ws connection may hold at once. */
+  wsSubscriptionsPerConnection: number;
+  /** WebSocket connections one client address may hold at once on this instance. */
+  wsConnectionsPerAddress: number;
+  /** How long a WebSocket may stay open without `connection_init`. */
+  wsInitTimeoutMs: number;
+}
+
+/** Budgets of the rate limits; see src/server/rate-limits.ts and README "Rate limits". */
+export interface RateLimitConfig {
+  /** Operation cost points per minute, by principal kind. */
+  anonymousPerMinute: number;
+  userPerMinute: number;
+  apiKeyPerMinute: number;
+  /** Failed log-ins per 15 minutes. */
+  loginFailuresPerEmail: number;
+  loginFailuresPerAddress: number;
+  /** Sign-ups per hour from one address. */
+  signUpsPerAddress: number;
+  /** Refused card links (invalid, expired, unavailable) per hour. */
+  cardLinkFailuresPerUser: number;
+  cardLinkFailuresPerAddress: number;
+  /** Transactions one partner may send per minute. */
+  ingestItemsPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -148,6 +219,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const c = parsed.data;
   const production = c.NODE_ENV === 'production';
+  const cors = parseOrigins(c.CORS_ORIGINS, production);
+  if (cors.problem) throw new ConfigError([cors.problem]);
   return {
     nodeEnv: c.NODE_ENV,
     host: c.HOST,
@@ -174,6 +247,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventPollMs: c.EVENT_POLL_MS,
     subscriptionBufferLimit: c.SUBSCRIPTION_BUFFER,
     subscriptionAuthCheckMs: c.SUBSCRIPTION_AUTH_CHECK_MS,
+    maxRequestBytes: c.MAX_REQUEST_BYTES,
+    maxOperationCost: c.MAX_OPERATION_COST,
+    corsOrigins: cors.origins,
+    trustProxyHops: c.TRUST_PROXY_HOPS,
+    rateLimits: {
+      anonymousPerMinute: c.RATE_LIMIT_ANONYMOUS,
+      userPerMinute: c.RATE_LIMIT_USER,
+      apiKeyPerMinute: c.RATE_LIMIT_API_KEY,
+      loginFailuresPerEmail: c.LOGIN_FAILURES_PER_EMAIL,
+      loginFailuresPerAddress: c.LOGIN_FAILURES_PER_ADDRESS,
+      signUpsPerAddress: c.SIGNUPS_PER_ADDRESS,
+      cardLinkFailuresPerUser: c.CARD_LINK_FAILURES_PER_USER,
+      cardLinkFailuresPerAddress: c.CARD_LINK_FAILURES_PER_ADDRESS,
+      ingestItemsPerMinute: c.INGEST_ITEMS_PER_MINUTE,
+    },
+    wsSubscriptionsPerConnection: c.WS_SUBSCRIPTIONS_PER_CONNECTION,
+    wsConnectionsPerAddress: c.WS_CONNECTIONS_PER_ADDRESS,
+    wsInitTimeoutMs: c.WS_INIT_TIMEOUT_MS,
   };
 }
 

@@ -7,6 +7,7 @@ import type { EventRelay } from './events/relay.js';
 import type { DB } from '../db/types.js';
 import type { Logger } from './logger.js';
 import type { Security } from './security.js';
+import type { RateLimits } from './server/rate-limits.js';
 
 export type PartnerScope = 'transactions:write' | 'credits:write' | 'posts:write';
 export const PARTNER_SCOPES: readonly PartnerScope[] = ['transactions:write', 'credits:write', 'posts:write'];
@@ -27,6 +28,8 @@ export interface Context {
   clientAddress: string;
   security: Security;
   config: Config;
+  /** Budgets that services charge (log-in, sign-up, card links, ingest); shared across instances. */
+  rateLimits: RateLimits;
   /** Live events of this instance (subscriptions read from its bus). */
   events?: EventRelay;
   /** The WebSocket an operation arrived on, if any: live streams close it with a reason. */

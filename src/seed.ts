@@ -123,6 +123,9 @@ function contextFor(db: Kysely<DB>, principal: Principal, logger: Logger): Conte
     get security(): never {
       throw new Error('Seeding the catalogue handles no credentials.');
     },
+    get rateLimits(): never {
+      throw new Error('Seeding the catalogue is not rate limited.');
+    },
     get config(): never {
       throw new Error('Seeding the catalogue reads no configuration.');
     },

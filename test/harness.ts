@@ -219,6 +219,15 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     JOBS: 'false',
     // Live events add statements after each mutation; tests of subscriptions turn them on.
     LIVE_EVENTS: 'false',
+    // Test files share one client address (and, on Postgres, one rate-limit table): budgets are
+    // lifted here; test/rate-limits.test.ts sets its own and gives each test its own address.
+    RATE_LIMIT_ANONYMOUS: '100000000',
+    RATE_LIMIT_USER: '100000000',
+    RATE_LIMIT_API_KEY: '100000000',
+    LOGIN_FAILURES_PER_ADDRESS: '1000000',
+    SIGNUPS_PER_ADDRESS: '1000000',
+    CARD_LINK_FAILURES_PER_USER: '1000000',
+    CARD_LINK_FAILURES_PER_ADDRESS: '1000000',
     TOKEN_SECRET: randomBytes(32).toString('base64url'),
     CARD_ENCRYPTION_KEYS: keys.encryptionKeys,
     CARD_FINGERPRINT_KEY: keys.fingerprintKey,

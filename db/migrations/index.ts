@@ -7,12 +7,14 @@ import * as catalogue from './2026-11-23T1200_catalogue.js';
 import * as consumers from './2026-11-23T1400_consumers.js';
 import * as cashback from './2026-11-23T1600_cashback.js';
 import * as events from './2026-11-23T1800_events.js';
+import * as rateLimits from './2026-12-02T0600_rate_limits.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1200_catalogue': catalogue,
   '2026-11-23T1400_consumers': consumers,
   '2026-11-23T1600_cashback': cashback,
   '2026-11-23T1800_events': events,
+  '2026-12-02T0600_rate_limits': rateLimits,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -8,9 +8,10 @@ import type { CardRow, DB } from '../../../db/types.js';
 import type { Context } from '../../context.js';
 import { requireRole } from '../../lib/authorization.js';
 import { isUniqueViolation } from '../../lib/db-errors.js';
-import { fail, notFound } from '../../lib/errors.js';
+import { DomainError, fail, notFound, type ErrorCode } from '../../lib/errors.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import type { Security } from '../../security.js';
+import { reserveAll, withinLimit } from '../../server/rate-limits.js';
 import { decryptCardNumber, encryptCardNumber, fingerprintCardNumber } from './card-crypto.js';
 import { isExpired, parseCardNumber, validExpiry } from './card-number.js';
 import {
@@ -24,8 +25,35 @@ import {
   unlinkUserCard,
 } from './cards.repository.js';
 
+/** Refusals that count against the card-link limits: what a card-testing run would see. */
+const COUNTED_REFUSALS = new Set<ErrorCode>(['INVALID_CARD_NUMBER', 'UNSUPPORTED_CARD_NETWORK', 'CARD_EXPIRED', 'CARD_UNAVAILABLE', 'OUT_OF_RANGE']);
+
+/**
+ * Links a card within the card-link limits: a point per user and per address is taken before the
+ * number is looked at and given back unless the link was refused, so a run of guessed numbers
+ * (and the CARD_UNAVAILABLE answer it fishes for) stops after a few tries, however concurrent.
+ */
 export async function linkCard(ctx: Context, input: { number: string; expMonth: number; expYear: number }): Promise<{ card: CardRow }> {
   const { userId } = requireRole(ctx.principal, 'user');
+  const { rateLimits } = ctx;
+  const giveBack = await withinLimit(ctx.logger, 'card link', () =>
+    reserveAll([
+      [rateLimits.cardLinkFailuresByAddress, ctx.clientAddress],
+      [rateLimits.cardLinkFailuresByUser, userId],
+    ]),
+  );
+  let counted = false;
+  try {
+    return await linkNewCard(ctx, userId, input);
+  } catch (error) {
+    counted = error instanceof DomainError && error.userErrors.some((e) => COUNTED_REFUSALS.has(e.code));
+    throw error;
+  } finally {
+    if (!counted) await giveBack();
+  }
+}
+
+async function linkNewCard(ctx: Context, userId: string, input: { number: string; expMonth: number; expYear: number }): Promise<{ card: CardRow }> {
   const parsed = parseCardNumber(input.number);
   if (!parsed.ok) {
     if (parsed.reason === 'UNKNOWN_NETWORK') {

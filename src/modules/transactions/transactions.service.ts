@@ -17,6 +17,7 @@ import { fingerprintCardNumber } from '../cards/card-crypto.js';
 import { parseCardNumber } from '../cards/card-number.js';
 import { ingestBatch, type IngestItem, type IngestResult } from './ingest.js';
 import { findTransactionsByIds } from './transactions.repository.js';
+import { withinLimit } from '../../server/rate-limits.js';
 
 export const MAX_BATCH_SIZE = 500;
 
@@ -99,6 +100,7 @@ export async function ingestTransactions(
   const partner = requirePartnerScope(ctx.principal, 'transactions:write');
   const count = input.transactions.length;
   if (count < 1 || count > MAX_BATCH_SIZE) fail('OUT_OF_RANGE', `Send 1 to ${MAX_BATCH_SIZE} transactions per call.`, ['transactions']);
+  await withinLimit(ctx.logger, 'ingest', () => ctx.rateLimits.ingestItemsByPartner.charge(partner.apiKeyId, count));
   const now = new Date();
   const items = input.transactions.map((t, i) => parseItem(ctx, t, i, now));
   const results = await inRetryingTransaction(ctx.db, (trx) =>

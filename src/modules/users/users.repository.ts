@@ -41,21 +41,3 @@ export async function recordLoginAttempt(
     .execute();
 }
 
-/** Failed attempts since `since` for that e-mail and for that client address, in one statement. */
-export async function countRecentFailures(
-  db: Kysely<DB>,
-  keys: { emailKey: string; clientKey: string },
-  since: Date,
-): Promise<{ byEmail: number; byClient: number }> {
-  const row = await db
-    .selectFrom('login_attempts')
-    .select((eb) => [
-      eb.fn.countAll<number>().filterWhere('email_key', '=', keys.emailKey).as('by_email'),
-      eb.fn.countAll<number>().filterWhere('client_key', '=', keys.clientKey).as('by_client'),
-    ])
-    .where('succeeded', '=', false)
-    .where('attempted_at', '>=', since)
-    .where((eb) => eb.or([eb('email_key', '=', keys.emailKey), eb('client_key', '=', keys.clientKey)]))
-    .executeTakeFirstOrThrow();
-  return { byEmail: Number(row.by_email), byClient: Number(row.by_client) };
-}

@@ -11,10 +11,8 @@ import type { Context } from '../../context.js';
 import { fail } from '../../lib/errors.js';
 import { countryCode, parseInput, text } from '../../lib/validation.js';
 import type { Security } from '../../security.js';
-import { countRecentFailures, findUserByEmailKey, findUsersByIds, insertUser, recordLoginAttempt } from './users.repository.js';
-
-/** Failed log-ins allowed per e-mail and per client address within the window. */
-export const LOGIN_LIMITS = { perEmail: 5, perClient: 20, windowMs: 15 * 60 * 1000 };
+import { hashedKey, reserveAll, withinLimit } from '../../server/rate-limits.js';
+import { findUserByEmailKey, findUsersByIds, insertUser, recordLoginAttempt } from './users.repository.js';
 
 const TOKEN_ISSUER = 'hashback';
 
@@ -67,6 +65,7 @@ export async function verifyToken(security: Security, token: string): Promise<{ 
 }
 
 export async function signUp(ctx: Context, input: z.input<typeof signUpInput>): Promise<Session> {
+  await withinLimit(ctx.logger, 'sign-up', () => ctx.rateLimits.signUpsByAddress.charge(ctx.clientAddress));
   const data = parseInput(signUpInput, input);
   const user = await insertUser(ctx.db, {
     email: data.email,
@@ -83,17 +82,22 @@ export async function signUp(ctx: Context, input: z.input<typeof signUpInput>): 
 export async function logIn(ctx: Context, input: { email: string; password: string }): Promise<Session> {
   const emailKey = emailKeyOf(input.email);
   const keys = { emailKey, clientKey: ctx.clientAddress };
-  const failures = await countRecentFailures(ctx.db, keys, new Date(Date.now() - LOGIN_LIMITS.windowMs));
-  if (failures.byEmail >= LOGIN_LIMITS.perEmail || failures.byClient >= LOGIN_LIMITS.perClient) {
-    ctx.logger.warn({ clientAddress: ctx.clientAddress }, 'log-in rate limited');
-    fail('RATE_LIMITED', 'Too many failed log-ins; try again in a few minutes.');
-  }
+  // A failure's point is taken before the password is checked and given back on success, so
+  // concurrent attempts can never check more passwords than the limits allow.
+  const { rateLimits } = ctx;
+  const giveBack = await withinLimit(ctx.logger, 'log-in', () =>
+    reserveAll([
+      [rateLimits.loginFailuresByAddress, ctx.clientAddress],
+      [rateLimits.loginFailuresByEmail, hashedKey(emailKey)],
+    ]),
+  );
   const user = await findUserByEmailKey(ctx.db, emailKey);
   let matches = false;
   if (user) matches = await verify(user.password_hash, input.password);
   else await verify(await decoyHash, input.password); // the same cost whether or not the e-mail exists
   await recordLoginAttempt(ctx.db, { ...keys, succeeded: matches });
   if (!user || !matches) fail('INVALID_CREDENTIALS', 'The e-mail or the password is not right.');
+  await giveBack();
   return { user, token: await issueToken(ctx.security, user.id) };
 }
 

@@ -1,0 +1,210 @@
+/**
+ * Rate limits, atomic under concurrency and shared by every instance: in Redis when REDIS_URL is
+ * set, else in Postgres (`rate_limits`, one upsert per check) when the server runs on one, else
+ * in memory (the embedded database serves one process). rate-limiter-flexible does the counting;
+ * this file names the budgets and the two ways services use them:
+ *
+ * - `charge`: count every attempt (operations, sign-ups, ingested items);
+ * - `reserve`: take a point before an attempt whose failure counts (a log-in, a card link) and
+ *   give it back when the attempt succeeds, so N concurrent attempts can never check more than
+ *   the budget allows, whatever their interleaving.
+ *
+ * When the store fails (database or Redis unreachable), a per-instance memory limiter stands in.
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import {
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+import type { Config } from '../config.js';
+import { fail } from '../lib/errors.js';
+import type { Logger } from '../logger.js';
+
+/** Where one budget stands after a check, for RateLimit headers. */
+export interface LimitState {
+  /** The budget's name and size, as RateLimit-Policy states them. */
+  policy: string;
+  limit: number;
+  windowSeconds: number;
+  remaining: number;
+  /** Seconds until the window resets. */
+  resetSeconds: number;
+}
+
+export class RateLimitExceeded extends Error {
+  constructor(readonly state: LimitState) {
+    super(`rate limit "${state.policy}" exceeded`);
+    this.name = 'RateLimitExceeded';
+  }
+}
+
+export interface Budget {
+  readonly policy: string;
+  readonly limit: number;
+  readonly windowSeconds: number;
+  /** Counts `points` against `key`; throws RateLimitExceeded when the budget is spent. */
+  charge(key: string, points?: number): Promise<LimitState>;
+  /** Gives back points taken for an attempt that turned out not to count. */
+  refund(key: string, points?: number): Promise<void>;
+}
+
+export interface RateLimits {
+  /** Operation cost per minute, by principal (API key, user, client address). */
+  operations: { anonymous: Budget; user: Budget; apiKey: Budget };
+  loginFailuresByEmail: Budget;
+  loginFailuresByAddress: Budget;
+  signUpsByAddress: Budget;
+  cardLinkFailuresByUser: Budget;
+  cardLinkFailuresByAddress: Budget;
+  ingestItemsByPartner: Budget;
+  /** Rejections since start, by policy (logged and, later, exported as metrics). */
+  rejections: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/** Keys that hold personal data (e-mail addresses) are stored hashed. */
+export const hashedKey = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32);
+
+type Store = (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
+
+function stateOf(budget: { policy: string; limit: number; windowSeconds: number }, res: RateLimiterRes): LimitState {
+  return {
+    policy: budget.policy,
+    limit: budget.limit,
+    windowSeconds: budget.windowSeconds,
+    remaining: Math.max(0, res.remainingPoints),
+    resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)),
+  };
+}
+
+function budget(store: Store, rejections: Map<string, number>, policy: string, limit: number, windowSeconds: number): Budget {
+  const limiter = store({ keyPrefix: `hb:${policy}`, points: limit, duration: windowSeconds });
+  const self = { policy, limit, windowSeconds };
+  return {
+    ...self,
+    charge: async (key, points = 1) => {
+      try {
+        return stateOf(self, await limiter.consume(key, points));
+      } catch (error) {
+        if (!(error instanceof RateLimiterRes)) throw error;
+        rejections.set(policy, (rejections.get(policy) ?? 0) + 1);
+        throw new RateLimitExceeded(stateOf(self, error));
+      }
+    },
+    refund: async (key, points = 1) => {
+      await limiter.reward(key, points);
+    },
+  };
+}
+
+/** Runs `run` (a charge or reservation); a spent budget becomes the user error RATE_LIMITED. */
+export async function withinLimit<T>(logger: Logger, what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof RateLimitExceeded)) throw error;
+    logger.warn({ policy: error.state.policy }, `${what} rate limited`);
+    const minutes = Math.max(1, Math.ceil(error.state.resetSeconds / 60));
+    return fail('RATE_LIMITED', `Too many attempts; try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`);
+  }
+}
+
+/** Takes one point from each (budget, key) in turn; gives back what it took if a later one is spent. */
+export async function reserveAll(parts: readonly [Budget, string][]): Promise<() => Promise<void>> {
+  const taken: [Budget, string][] = [];
+  try {
+    for (const [b, key] of parts) {
+      await b.charge(key);
+      taken.push([b, key]);
+    }
+  } catch (error) {
+    await Promise.all(taken.map(([b, key]) => b.refund(key)));
+    throw error;
+  }
+  return async () => {
+    await Promise.all(taken.map(([b, key]) => b.refund(key)));
+  };
+}
+
+export function createRateLimits(options: {
+  config: Pick<Config, 'rateLimits' | 'redisUrl'>;
+  /** The Postgres server the app runs on, if any (not the embedded database). */
+  postgresUrl: string | undefined;
+  logger: Logger;
+}): RateLimits {
+  const { config, postgresUrl, logger } = options;
+  const limits = config.rateLimits;
+  const closers: (() => Promise<unknown>)[] = [];
+  let store: Store;
+  let warned = false;
+  const insurance = (o: { keyPrefix: string; points: number; duration: number }) => new RateLimiterMemory(o);
+  const onStoreError = (error: unknown) => {
+    if (warned) return;
+    warned = true;
+    logger.warn({ err: error }, 'rate-limit store unreachable: limits are counted per instance until it is back');
+    setTimeout(() => (warned = false), 60_000).unref();
+  };
+
+  if (config.redisUrl) {
+    const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    redis.on('error', onStoreError);
+    closers.push(() => redis.quit().catch(() => redis.disconnect()));
+    store = (o) => new RateLimiterRedis({ ...o, storeClient: redis, insuranceLimiter: insurance(o) });
+  } else if (postgresUrl) {
+    // A small pool of its own: a limit check never queues behind the app's queries, and the
+    // app's statement counts stay those of its own work.
+    const pool = new pg.Pool({ connectionString: postgresUrl, max: 4 });
+    pool.on('error', onStoreError);
+    closers.push(() => pool.end());
+    let cleaner = true;
+    store = (o) => {
+      const limiter = new RateLimiterPostgres({
+        ...o,
+        storeClient: pool,
+        storeType: 'pool',
+        tableName: 'rate_limits',
+        tableCreated: true,
+        // One limiter is enough to delete rows whose window ended an hour ago.
+        clearExpiredByTimeout: cleaner,
+        insuranceLimiter: insurance(o),
+      } as ConstructorParameters<typeof RateLimiterPostgres>[0]);
+      cleaner = false;
+      return limiter;
+    };
+  } else {
+    store = insurance;
+  }
+
+  const rejections = new Map<string, number>();
+  const make = (policy: string, limit: number, windowSeconds: number) => budget(store, rejections, policy, limit, windowSeconds);
+  return {
+    operations: {
+      anonymous: make('anonymous', limits.anonymousPerMinute, 60),
+      user: make('user', limits.userPerMinute, 60),
+      apiKey: make('api-key', limits.apiKeyPerMinute, 60),
+    },
+    loginFailuresByEmail: make('login-email', limits.loginFailuresPerEmail, 15 * 60),
+    loginFailuresByAddress: make('login-address', limits.loginFailuresPerAddress, 15 * 60),
+    signUpsByAddress: make('signup-address', limits.signUpsPerAddress, 60 * 60),
+    cardLinkFailuresByUser: make('card-user', limits.cardLinkFailuresPerUser, 60 * 60),
+    cardLinkFailuresByAddress: make('card-address', limits.cardLinkFailuresPerAddress, 60 * 60),
+    ingestItemsByPartner: make('ingest', limits.ingestItemsPerMinute, 60),
+    rejections,
+    close: async () => {
+      await Promise.all(closers.map((close) => close()));
+    },
+  };
+}
+
+/** `RateLimit-Policy` and `RateLimit` header values (IETF draft "RateLimit header fields for HTTP"). */
+export function rateLimitHeaders(state: LimitState): Record<string, string> {
+  return {
+    'RateLimit-Policy': `"${state.policy}";q=${state.limit};w=${state.windowSeconds}`,
+    RateLimit: `"${state.policy}";r=${state.remaining};t=${state.resetSeconds}`,
+  };
+}
