@@ -148,6 +148,8 @@ export type ErrorCode =
   | 'CARD_ALREADY_LINKED'
   /** The card has expired. */
   | 'CARD_EXPIRED'
+  /** The field holds what looks like a card number (a Luhn-valid run of 13 to 19 digits); card numbers are accepted only where a card number is asked for. */
+  | 'CARD_NUMBER_NOT_ALLOWED'
   /** This card cannot be linked. */
   | 'CARD_UNAVAILABLE'
   /** The offer is not available in the user's country. */

@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   NO_CARD_LINKED: 'Link a card first.',
   COUNTRY_NOT_ELIGIBLE: "The offer is not available in the user's country.",
   IDEMPOTENCY_KEY_REUSED: 'The idempotency key was already used with a different input.',
+  CARD_NUMBER_NOT_ALLOWED:
+    'The field holds what looks like a card number (a Luhn-valid run of 13 to 19 digits); card numbers are accepted only where a card number is asked for.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,6 +3,7 @@
  */
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
+import { guardMutationsAgainstCardNumbers } from './card-number-guard.js';
 import './common.js';
 import '../modules/api-keys/api-keys.schema.js';
 import '../modules/merchants/merchants.schema.js';
@@ -18,7 +19,7 @@ import '../modules/credits/credits.schema.js';
 import '../modules/emails/emails.schema.js';
 import '../events/events.schema.js';
 
-export const schema: GraphQLSchema = builder.toSchema();
+export const schema: GraphQLSchema = guardMutationsAgainstCardNumbers(builder.toSchema());
 
 /** The SDL committed as schema/schema.graphql, sorted so diffs stay readable. */
 export function printSchemaSdl(): string {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CARD_REDACTED,
   cardNetworkOf,
+  containsCardNumber,
   isExpired,
   luhnValid,
   normalizeCardNumber,
@@ -232,16 +233,29 @@ describe('scrubCardNumbers', () => {
     ].join('\n');
     expect(scrubCardNumbers(text)).toBe(text);
   });
+  it('redacts numbers glued to letters, directly or through a dash', () => {
+    expect(scrubCardNumbers('x-request-id: req-5555555555554444')).toBe(`x-request-id: req-${R}`);
+    expect(scrubCardNumbers('abc4242424242424242xyz')).toBe(`abc${R}xyz`);
+    expect(scrubCardNumbers('trace ab4242424242424242')).toBe(`trace ab${R}`);
+    expect(scrubCardNumbers('slug offer-4242-4242-4242-4242-x')).toBe(`slug offer-${R}-x`);
+    expect(scrubCardNumbers('sha 4242424242424242abcdef0123')).toBe(`sha ${R}abcdef0123`);
+    expect(scrubCardNumbers('MID4111111111111111')).toBe(`MID${R}`);
+  });
   it('leaves uuids and hex digests alone, even when their digits line up as a card number', () => {
     const text = [
       '4f6c1a2e-8b1d-4c3e-9f00-123456789abc',
       '42424242-4242-4242-a234-123456789abc', // first three segments read 4242424242424242
       '12345678-4242-4242-4242-42424242abcd',
-      'sha 4242424242424242abcdef0123',
-      'trace ab4242424242424242',
-      'slug offer-4242424242424242-x',
+      'req-42424242-4242-4242-4242-424242424242',
+      `sha256 4242424242424242${'ab'.repeat(24)}`, // 64 hex digits
+      `md5 ${'AB'.repeat(8)}4242424242424242`, // 32 hex digits, upper case
     ].join('\n');
     expect(scrubCardNumbers(text)).toBe(text);
+  });
+  it('finds a number hidden next to a uuid or digest that is not one', () => {
+    // 31 hex digits is no digest, and a uuid with a letter too many is no uuid.
+    expect(scrubCardNumbers(`${'ab'.repeat(7)}a4242424242424242`)).toBe(`${'ab'.repeat(7)}a${R}`);
+    expect(scrubCardNumbers('42424242-4242-4242-a234-123456789abcg')).toBe(`${R}-a234-123456789abcg`);
   });
   it('redacts at the very start and end of the text and returns untouched text as is', () => {
     expect(scrubCardNumbers('4242424242424242')).toBe(R);
@@ -265,5 +279,35 @@ describe('scrubCardNumbers', () => {
     // Generous bounds: a backtracking scan would take minutes here, a linear one milliseconds.
     expect(logMs).toBeLessThan(2_000);
     expect(runsMs).toBeLessThan(5_000);
+  });
+});
+
+describe('containsCardNumber', () => {
+  it('finds a Luhn-valid 13–19 digit run anywhere in the text, with spaces, dashes or letters around', () => {
+    for (const text of [
+      '4242424242424242',
+      'call me on 4242 4242 4242 4242 please',
+      'req-5555555555554444',
+      'abc4242424242424242xyz',
+      'amex:3782-822463-10005',
+      `visa19 ${cardLike('4', 19)}`,
+      `short ${cardLike('4', 13)}.`,
+    ]) {
+      expect(containsCardNumber(text), text).toBe(true);
+    }
+  });
+  it('finds nothing in ordinary text, ids, amounts, timestamps or numbers failing the check digit', () => {
+    for (const text of [
+      '',
+      'Store 12, 5th Avenue',
+      'order 12345 paid 2500 on 2026-11-23',
+      'card 4242424242424241',
+      'ts 1732363200000',
+      'id 4242424242424242424242',
+      '42424242-4242-4242-a234-123456789abc',
+      'MID-0042',
+    ]) {
+      expect(containsCardNumber(text), text).toBe(false);
+    }
   });
 });

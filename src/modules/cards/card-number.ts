@@ -1,7 +1,7 @@
 /**
  * Card numbers as text: normalising what people type, the Luhn check, which network issued a
- * number, expiry dates, and scrubbing numbers out of free text before it is logged. Pure
- * functions, no I/O; the only place that knows card number formats.
+ * number, expiry dates, and finding numbers in free text (to refuse them in inputs and scrub them
+ * out of logs and errors). Pure functions, no I/O; the only place that knows card number formats.
  */
 import { randomInt } from 'node:crypto';
 
@@ -110,35 +110,48 @@ export function parseCardNumber(input: string): ParsedCardNumber {
 export const CARD_REDACTED = '[card redacted]';
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
-const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const SPACE = 32;
 const DASH = 45;
 
 interface Group {
   start: number;
   end: number;
-  /** Joined to the previous group by a dash (rather than a space). */
-  afterDash: boolean;
-  /** Part of a word: an id, a uuid, a hex digest. */
-  glued: boolean;
+  /** Inside a uuid or a hex digest: an identifier, never part of a card number. */
+  identifier: boolean;
 }
 
 /**
- * Replaces every card number in free text with `[card redacted]`: a Luhn-valid 13–19 digits,
- * written in one piece or in groups joined by single spaces or dashes. A hand-written scanner
- * rather than a regex, so a megabyte of digits and dashes costs one pass, never backtracking.
+ * Uuids (8-4-4-4-12 hex) and hex digests (32 or more hex digits of one case), standing alone
+ * between non-alphanumerics. Their digits can line up as a Luhn-valid number by chance (about
+ * one uuid in 10,000 and one SHA-256 digest in 1,000), and they are everywhere: request ids,
+ * row ids, key hashes, card fingerprints, idempotency keys. Matched once per text, and only for
+ * a text that has a candidate; linear, since each alternative can only start where a word does.
+ */
+const IDENTIFIERS =
+  /(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-f]{32,}|[0-9A-F]{32,})(?![0-9A-Za-z])/g;
+
+function identifierRanges(text: string): [number, number][] {
+  return Array.from(text.matchAll(IDENTIFIERS), (m) => [m.index, m.index + m[0].length] as [number, number]);
+}
+
+/**
+ * [from, to) offsets of every card number in free text, left to right: a Luhn-valid 13–19
+ * digits, written in one piece or in groups joined by single spaces or dashes, wherever it
+ * stands, glued to letters too ("req-5555555555554444", "abc4242424242424242xyz"): a number
+ * hidden in an id is still a card number. A hand-written scanner rather than a regex, so a
+ * megabyte of digits and dashes costs one pass, never backtracking.
  *
  * What is left alone, and why:
  * - a longer unbroken digit string (an id, an amount in minor units): no card hides in one;
  * - numbers starting with 0 or 1: none of the networks issues them, and epoch timestamps in
  *   milliseconds, microseconds and nanoseconds (13, 16, 19 digits) all start with 1 until 2286;
- * - digits glued to letters, directly or through a dash (uuids, hex digests, slugs): they are
- *   identifiers, and a uuid whose leading segments happen to be all digits must survive intact.
+ * - uuids and hex digests (see IDENTIFIERS): a uuid whose leading segments happen to be all
+ *   digits must survive intact, and a random key must not be refused as a card one time in 10,000.
  */
-export function scrubCardNumbers(text: string): string {
+export function* cardNumberSpans(text: string): Generator<[number, number]> {
   const n = text.length;
-  const parts: string[] = [];
-  let copied = 0;
+  let identifiers: [number, number][] | undefined;
+  let next = 0;
   let i = 0;
   while (i < n) {
     if (!isDigit(text.charCodeAt(i))) {
@@ -147,45 +160,45 @@ export function scrubCardNumbers(text: string): string {
     }
     // One run: digit groups separated by a single space or dash.
     const groups: Group[] = [];
-    let afterDash = false;
+    let digits = 0;
     for (;;) {
       const start = i;
       while (i < n && isDigit(text.charCodeAt(i))) i++;
-      groups.push({ start, end: i, afterDash, glued: false });
+      groups.push({ start, end: i, identifier: false });
+      digits += i - start;
       const sep = text.charCodeAt(i);
       if ((sep === SPACE || sep === DASH) && i + 1 < n && isDigit(text.charCodeAt(i + 1))) {
-        afterDash = sep === DASH;
         i++;
         continue;
       }
       break;
     }
-    markGlued(text, groups);
-    for (const [from, to] of cardSpans(text, groups)) {
-      parts.push(text.slice(copied, from), CARD_REDACTED);
-      copied = to;
+    if (digits < 13) continue;
+    identifiers ??= identifierRanges(text);
+    for (const g of groups) {
+      while (next < identifiers.length && identifiers[next]![1] <= g.start) next++;
+      g.identifier = next < identifiers.length && identifiers[next]![0] < g.end;
     }
+    yield* cardSpans(text, groups);
+  }
+}
+
+/** Whether free text holds a card number anywhere (see cardNumberSpans for what counts). */
+export function containsCardNumber(text: string): boolean {
+  return !cardNumberSpans(text).next().done;
+}
+
+/** Replaces every card number in free text (see cardNumberSpans) with `[card redacted]`. */
+export function scrubCardNumbers(text: string): string {
+  const parts: string[] = [];
+  let copied = 0;
+  for (const [from, to] of cardNumberSpans(text)) {
+    parts.push(text.slice(copied, from), CARD_REDACTED);
+    copied = to;
   }
   if (copied === 0) return text;
   parts.push(text.slice(copied));
   return parts.join('');
-}
-
-function markGlued(text: string, groups: Group[]): void {
-  const first = groups[0]!;
-  const last = groups[groups.length - 1]!;
-  const before = text.charCodeAt(first.start - 1);
-  const after = text.charCodeAt(last.end);
-  first.glued ||= isLetter(before) || (before === DASH && isLetter(text.charCodeAt(first.start - 2)));
-  last.glued ||= isLetter(after) || (after === DASH && isLetter(text.charCodeAt(last.end + 1)));
-  // A word spreads along dashes ("1234abcd-5678-9012") but stops at a space.
-  for (let k = 1; k < groups.length; k++) {
-    const g = groups[k]!;
-    if (g.afterDash && groups[k - 1]!.glued) g.glued = true;
-  }
-  for (let k = groups.length - 2; k >= 0; k--) {
-    if (groups[k + 1]!.afterDash && groups[k + 1]!.glued) groups[k]!.glued = true;
-  }
 }
 
 /** [from, to) offsets of the card numbers in one run, left to right, each as long as possible. */
@@ -195,7 +208,7 @@ function* cardSpans(text: string, groups: Group[]): Generator<[number, number]> 
     const first = groups[k]!;
     let best = -1;
     // No network issues numbers starting with 0 or 1 (see above), so no span starts there.
-    if (!first.glued && text.charCodeAt(first.start) >= 50) {
+    if (!first.identifier && text.charCodeAt(first.start) >= 50) {
       // Luhn sums for both parities, kept as digits are added, since which digits are doubled
       // depends on the final length: even lengths double even positions, odd lengths odd ones.
       let length = 0;
@@ -204,7 +217,7 @@ function* cardSpans(text: string, groups: Group[]): Generator<[number, number]> 
       // At most 19 groups fit in 19 digits, so each start costs a bounded amount of work.
       for (let j = k; j < groups.length; j++) {
         const g = groups[j]!;
-        if (g.glued || length + (g.end - g.start) > 19) break;
+        if (g.identifier || length + (g.end - g.start) > 19) break;
         for (let p = g.start; p < g.end; p++, length++) {
           const d = text.charCodeAt(p) - 48;
           const doubled = d * 2 > 9 ? d * 2 - 9 : d * 2;

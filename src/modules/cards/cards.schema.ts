@@ -4,6 +4,7 @@
 import type { CardRow } from '../../../db/types.js';
 import type { UserError } from '../../lib/errors.js';
 import { builder } from '../../schema/builder.js';
+import { CARD_NUMBER_ALLOWED } from '../../schema/card-number-guard.js';
 import { userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
 import { CardRef } from '../../schema/refs.js';
 import { CardNetworkRef } from '../locations/locations.schema.js';
@@ -35,7 +36,7 @@ builder.relayMutationField(
   {
     description: 'Input of linkCard. There is no CVV: hashback never asks for it.',
     inputFields: (t) => ({
-      number: t.string({ required: true, description: 'Card number; spaces and dashes are ignored.' }),
+      number: t.string({ required: true, description: 'Card number; spaces and dashes are ignored.', extensions: CARD_NUMBER_ALLOWED }),
       expMonth: t.int({ required: true, description: 'Expiry month, 1 to 12.' }),
       expYear: t.int({ required: true, description: 'Expiry year, four digits.' }),
     }),

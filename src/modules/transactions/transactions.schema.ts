@@ -3,6 +3,7 @@
  */
 import type { UserError } from '../../lib/errors.js';
 import { builder } from '../../schema/builder.js';
+import { CARD_NUMBER_ALLOWED } from '../../schema/card-number-guard.js';
 import { MoneyRef, UserErrorRef, userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
 import { CashbackRef, LocationRef, TransactionRef } from '../../schema/refs.js';
 import { TRANSACTION_REASONS } from '../cashback/cashback.rules.js';
@@ -91,7 +92,11 @@ const TransactionInputRef = builder.inputType('TransactionInput', {
   fields: (t) => ({
     externalId: t.string({ required: true, description: "The partner's unique id of the event, 1 to 128 characters. Sending it again is a DUPLICATE." }),
     type: t.field({ type: TransactionTypeRef, required: true, description: 'Auth, clearing or refund.' }),
-    cardNumber: t.string({ required: false, description: 'Full card number (PAN). Used only to find the linked card.' }),
+    cardNumber: t.string({
+      required: false,
+      description: 'Full card number (PAN). Used only to find the linked card.',
+      extensions: CARD_NUMBER_ALLOWED,
+    }),
     cardId: t.id({ required: false, description: 'Global id of the linked card, instead of the number.' }),
     network: t.field({ type: CardNetworkRef, required: true, description: 'Card network of the merchant id.' }),
     mid: t.string({ required: true, description: 'Network merchant id, 1 to 32 characters.' }),

@@ -4,6 +4,7 @@
 import type { UserRow } from '../../../db/types.js';
 import type { UserError } from '../../lib/errors.js';
 import { builder } from '../../schema/builder.js';
+import { CARD_NUMBER_ALLOWED } from '../../schema/card-number-guard.js';
 import { userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
 import { ActivationRef, CardRef, UserRef } from '../../schema/refs.js';
 import { activationsOf } from '../activations/activations.service.js';
@@ -57,7 +58,8 @@ builder.relayMutationField(
     description: 'Input of signUp.',
     inputFields: (t) => ({
       email: t.string({ required: true, description: 'E-mail address.' }),
-      password: t.string({ required: true, description: 'Password, 10 to 200 characters.' }),
+      // Hashed, never stored or logged as given: any characters are welcome.
+      password: t.string({ required: true, description: 'Password, 10 to 200 characters.', extensions: CARD_NUMBER_ALLOWED }),
       displayName: t.string({ required: true, description: 'Name shown to the user, 1 to 80 characters.' }),
       country: t.string({ required: true, description: 'ISO 3166-1 alpha-2 country of residence.' }),
     }),
@@ -72,7 +74,7 @@ builder.relayMutationField(
     description: 'Input of logIn.',
     inputFields: (t) => ({
       email: t.string({ required: true, description: 'E-mail address.' }),
-      password: t.string({ required: true, description: 'Password.' }),
+      password: t.string({ required: true, description: 'Password.', extensions: CARD_NUMBER_ALLOWED }),
     }),
   },
   {
