@@ -14,7 +14,7 @@ import type { Config } from './config.js';
 import { ANONYMOUS, type Context, type Principal } from './context.js';
 import type { Database } from './database.js';
 import type { Logger } from './logger.js';
-import { pendingMigrations } from './migrate.js';
+import { databaseReady } from './migrate.js';
 import { schema } from './schema/index.js';
 import { authenticate } from './server/authenticate.js';
 import { useOperationLimits } from './server/limits.js';
@@ -156,7 +156,9 @@ export function createApp(options: { config: Config; database: Database; logger:
       usePokeAfterMutations(poke),
       useReadinessCheck({
         endpoint: '/ready',
-        check: async () => !shuttingDown && (await pendingMigrations(db)).length === 0,
+        // 503 while shutting down, while the database does not answer `select 1` within 2 s, or
+        // while migrations are pending; 200 again by itself once the database answers.
+        check: async () => !shuttingDown && (await databaseReady(database)),
       }),
     ],
     context: async ({ request, connectionParams, req, socket }): Promise<Context> => {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
+import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -18,17 +18,24 @@ export type { DB };
 export interface Database {
   db: Kysely<DB>;
   kind: 'postgres' | 'pglite';
+  /** The server's URL (Postgres only), for components that keep connections of their own. */
+  url?: string;
   /** True when this call created the embedded database (first start on that data folder). */
   created: boolean;
   /** Number of SQL statements sent since the database was opened. */
   statementCount(): number;
+  /**
+   * Runs `select 1` and resolves once the database answered; rejects with the driver's error, or
+   * with a `DatabaseTimeoutError` when no answer came within `timeoutMs` (readiness, start-up).
+   */
+  probe(timeoutMs: number): Promise<void>;
   /** The embedded database's files as a tarball (PGlite only), to start others from. */
   dump?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
 export type DatabaseOptions =
-  | { url: string; poolSize?: number }
+  | { url: string; poolSize?: number; connectTimeoutMs?: number }
   /** Embedded database kept in `dataDir` (locked against a second process). */
   | { dataDir: string }
   /** Embedded database in memory, optionally starting from a dump (tests). */
@@ -36,11 +43,66 @@ export type DatabaseOptions =
 
 const INT8_OID = 20;
 
+/** How long opening a connection to a Postgres server may take before the attempt fails. */
+const CONNECT_TIMEOUT_MS = 5000;
+
+export class DatabaseTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`The database did not answer within ${timeoutMs} ms.`);
+    this.name = 'DatabaseTimeoutError';
+  }
+}
+
+function probeOf(db: Kysely<DB>): (timeoutMs: number) => Promise<void> {
+  return async (timeoutMs) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DatabaseTimeoutError(timeoutMs)), timeoutMs);
+    });
+    const query = sql`select 1`.execute(db);
+    // The query may still fail after the timeout won: nobody waits for it then.
+    query.catch(() => undefined);
+    try {
+      await Promise.race([query, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 /** bigint columns hold money in minor units and counts: small enough for a JS number, checked. */
 function parseInt8(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new RangeError('int8 value out of the safe integer range');
   return n;
+}
+
+/**
+ * A pg pool that no database fault can end the process through, for every pool of the app (the
+ * database's, and any component keeping connections of its own, e.g. a rate-limit store).
+ *
+ * pg emits 'error' on a client whose connection dies (restart, failover, pg_terminate_backend:
+ * 57P01). The pool listens only while a client is idle; a client checked out by a request or a
+ * transaction had no listener, and the unhandled 'error' event crashed the server. Here every
+ * client gets a listener for its whole life: the query in flight is rejected on its own (the
+ * request answers the masked error), the pool discards the broken client when it is released and
+ * opens another on demand. A server that does not answer (partition, host down) fails a connection
+ * attempt in seconds instead of the operating system's minutes, and keep-alive notices a peer
+ * that vanished without closing the connection.
+ */
+export function createPgPool(url: string, options: Omit<pg.PoolConfig, 'connectionString'> & { connectTimeoutMs?: number } = {}): pg.Pool {
+  const { connectTimeoutMs, ...config } = options;
+  const pool = new pg.Pool({
+    ...config,
+    connectionString: url,
+    connectionTimeoutMillis: connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+  });
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -50,23 +112,22 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 
   if ('url' in options) {
-    const pool = new pg.Pool({
-      connectionString: options.url,
+    const pool = createPgPool(options.url, {
       max: options.poolSize ?? 10,
+      connectTimeoutMs: options.connectTimeoutMs,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
-    // An idle connection closed by the server (restart, failover, pg_terminate_backend) must not
-    // crash the process: the pool drops it and opens another on demand.
-    pool.on('error', () => undefined);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
     return {
       db,
       kind: 'postgres',
+      url: options.url,
       created: false,
       statementCount: () => statements,
+      probe: probeOf(db),
       close: () => db.destroy(),
     };
   }
@@ -102,6 +163,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     kind: 'pglite',
     created,
     statementCount: () => statements,
+    probe: probeOf(db),
     dump: () => client.dumpDataDir('none'),
     close: async () => {
       // Kysely waits for queries in flight before the dialect closes PGlite.

@@ -1,9 +1,10 @@
 /**
- * Applies pending migrations and reports whether the schema is current (for /ready).
+ * Applies pending migrations, and answers /ready: the database reachable and its schema current.
  */
 import { Migrator, type Kysely } from 'kysely';
 import { migrationProvider } from '../db/migrations/index.js';
 import type { DB } from '../db/types.js';
+import type { Database } from './database.js';
 
 function migrator(db: Kysely<DB>): Migrator {
   return new Migrator({ db, provider: migrationProvider });
@@ -24,4 +25,30 @@ export async function migrateToLatest(db: Kysely<DB>): Promise<string[]> {
 export async function pendingMigrations(db: Kysely<DB>): Promise<string[]> {
   const all = await migrator(db).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
+/** Databases whose migrations were seen complete: they stay so, and /ready need not ask again. */
+const migrated = new WeakSet<Database>();
+
+/**
+ * For /ready: whether the database answers `select 1` within `timeoutMs` and has no migration
+ * pending. Never throws (a driver's message could name hosts): false while the database is
+ * unreachable or slow, true again by itself once it answers, since the pool opens connections
+ * on demand.
+ */
+export async function databaseReady(database: Database, timeoutMs = 2000): Promise<boolean> {
+  try {
+    await database.probe(timeoutMs);
+    if (!migrated.has(database)) {
+      const pending = await Promise.race([
+        pendingMigrations(database.db),
+        new Promise<null>((resolve) => setTimeout(resolve, timeoutMs, null).unref()),
+      ]);
+      if (pending === null || pending.length > 0) return false;
+      migrated.add(database);
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }

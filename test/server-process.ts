@@ -117,3 +117,33 @@ export async function startServerProcess(env: Record<string, string>, options: {
 export async function stopAllServerProcesses(graceMs = 5000): Promise<void> {
   await Promise.all([...running].map((server) => server.stop(graceMs)));
 }
+
+/**
+ * Runs `src/main.ts` with `env` (plus PATH/HOME/TMPDIR) until it exits on its own, for start-ups
+ * that must fail; resolves with the exit code and everything it wrote (stdout and stderr).
+ */
+export async function runServerProcessToExit(
+  env: Record<string, string>,
+  options: { timeoutMs?: number } = {},
+): Promise<{ code: number | string | null; output: string }> {
+  const inherited: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) inherited[name] = process.env[name]!;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...inherited, HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const code = await new Promise<number | string | null>((resolve) => child.once('close', (c, signal) => resolve(c ?? signal)));
+  clearTimeout(timer);
+  process.off('exit', killOnExit);
+  return { code, output };
+}

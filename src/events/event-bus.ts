@@ -45,12 +45,22 @@ export class EventBus {
     private readonly queueLimit = 1000,
   ) {}
 
-  /** Starts following the log from its current head: earlier events are for replay, not live delivery. */
+  /**
+   * Starts following the log from its current head: earlier events are for replay, not live
+   * delivery. When the database does not answer, a later `start()` (each pump calls it) tries
+   * again, so a bus created during an outage starts once the database is back.
+   */
   start(): Promise<void> {
-    this.starting ??= headPosition(this.db).then((head) => {
-      this.delivered = head;
-      this.started = true;
-    });
+    this.starting ??= headPosition(this.db).then(
+      (head) => {
+        this.delivered = head;
+        this.started = true;
+      },
+      (error: unknown) => {
+        this.starting = null;
+        throw error;
+      },
+    );
     return this.starting;
   }
 
@@ -65,7 +75,12 @@ export class EventBus {
 
   /** Reads and delivers everything after the last delivered position; coalesces concurrent calls. */
   pump(): Promise<void> {
-    if (!this.started) return Promise.resolve();
+    if (!this.started) {
+      return this.start().then(
+        () => this.pump(),
+        (error: unknown) => this.logger.warn({ err: error }, 'event bus could not start yet; retrying on the next signal'),
+      );
+    }
     if (this.pumping) {
       this.again = true;
       return this.pumping;

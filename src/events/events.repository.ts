@@ -24,6 +24,14 @@ const SEQUENCER_LOCK = 7_215_004;
  * Gives committed, unsequenced events their positions, in id order, and returns the highest
  * position now assigned (0 when none). Only one sequencer runs at a time (an advisory lock held
  * for the transaction); a caller that does not get the lock returns null and lets the holder work.
+ *
+ * Positions are gap-free: each is the head plus the event's rank, computed inside the locked
+ * transaction, so a sequencer that dies before commit (its process killed, its connection
+ * terminated) leaves nothing taken. The `event_positions` sequence the first migration created
+ * is no longer used for this: `nextval` is not transactional, and a rolled-back sequencer left
+ * a hole of as many positions as it had taken. The previous holder of the lock committed before
+ * releasing it, and each statement of this transaction reads what was committed before it
+ * began, so the head read here is the latest.
  */
 export async function sequenceEvents(db: Kysely<DB>, limit = 5000): Promise<{ sequenced: number; head: number } | null> {
   return db.transaction().execute(async (trx) => {
@@ -32,9 +40,8 @@ export async function sequenceEvents(db: Kysely<DB>, limit = 5000): Promise<{ se
     const assigned = await sql<{ position: string | number }>`
       update events e set position = s.position
       from (
-        select id, nextval('event_positions') as position
+        select id, (select coalesce(max(position), 0) from events) + row_number() over (order by id) as position
         from (select id from events where position is null order by id limit ${limit}) pending
-        order by id
       ) s
       where e.id = s.id
       returning e.position`.execute(trx);

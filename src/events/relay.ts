@@ -41,36 +41,45 @@ function listenOnPostgres(url: string, onSignal: () => void, logger: Logger, dat
   let retry = 0;
   let heartbeat: NodeJS.Timeout | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
+  /** The client being connected or in use; null while a reconnect waits. */
+  let latest: pg.Client | null = null;
 
-  const drop = (reason: unknown) => {
-    if (closed) return;
+  /** `from` lost its connection: forget it and connect again (once, however many ways it failed). */
+  const drop = (from: pg.Client, reason: unknown) => {
+    // Only the newest client's first failure counts: its later 'end', or an older client's
+    // events, must not schedule a second reconnect (two LISTEN connections).
+    if (closed || from !== latest) return;
+    latest = null;
     logger.warn({ err: reason }, 'event listener connection lost; reconnecting');
     clearInterval(heartbeat);
-    const old = client;
     client = null;
-    old?.end().catch(() => undefined);
-    clearTimeout(reconnectTimer);
-    reconnectTimer = setTimeout(connect, Math.min(200 * 2 ** retry++, 5000));
+    from.end().catch(() => undefined);
+    reconnectTimer = setTimeout(() => void connect(), Math.min(200 * 2 ** retry++, 5000));
     reconnectTimer.unref();
   };
   const connect = async () => {
     if (closed) return;
-    const next = new pg.Client({ connectionString: url });
-    next.on('error', drop);
+    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, keepAlive: true });
+    latest = next;
+    // Errors after the connection is up: the socket died (57P01, restart, network). Every
+    // error event has a listener, so none can end the process.
+    next.on('error', (error) => drop(next, error));
+    next.on('end', () => drop(next, new Error('connection ended')));
     next.on('notification', () => onSignal());
     try {
       await next.connect();
       await next.query(`LISTEN ${EVENTS_CHANNEL}`);
     } catch (error) {
       next.removeAllListeners('error');
+      next.removeAllListeners('end');
       next.on('error', () => undefined);
       next.end().catch(() => undefined);
-      return drop(error);
+      return drop(next, error);
     }
     if (closed) return void next.end().catch(() => undefined);
     client = next;
     retry = 0;
-    heartbeat = setInterval(() => void next.query('select 1').catch(drop), 10_000);
+    heartbeat = setInterval(() => void next.query('select 1').catch((error: unknown) => drop(next, error)), 10_000);
     heartbeat.unref();
     onSignal(); // backfill whatever was committed while we were away
   };
@@ -83,7 +92,9 @@ function listenOnPostgres(url: string, onSignal: () => void, logger: Logger, dat
       closed = true;
       clearInterval(heartbeat);
       clearTimeout(reconnectTimer);
-      await client?.end().catch(() => undefined);
+      const last = client;
+      client = null;
+      await last?.end().catch(() => undefined);
     },
   };
 }
@@ -112,7 +123,8 @@ export function startEventRelay(options: { config: Config; database: Database; l
   const { config, database, logger } = options;
   const bus = new EventBus(database.db, logger, config.subscriptionBufferLimit);
   const keys = new ApiKeyWatch(database.db, config.subscriptionAuthCheckMs, logger);
-  void bus.start().catch((error: unknown) => logger.error({ err: error }, 'event bus could not start'));
+  // If the database does not answer now, the bus starts on a later pump (see EventBus.start).
+  void bus.start().catch((error: unknown) => logger.warn({ err: error }, 'event bus could not start yet; retrying'));
   const transport: RelayTransport = config.redisUrl ? 'redis' : database.kind === 'postgres' && config.databaseUrl ? 'postgres' : 'in-process';
   const onSignal = () => void bus.pump();
   const signal: Signal | null =

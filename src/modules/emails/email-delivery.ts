@@ -14,6 +14,11 @@
  * What leases cannot rule out is a crash after the server accepted a message and before the row
  * was marked sent: the message is then sent again. It carries the same Message-ID each time,
  * derived from the row id, so the receiving side can drop the duplicate.
+ *
+ * An SMTP server that cannot be reached is not the e-mails' fault: such a failure never marks an
+ * e-mail FAILED, the claimed e-mails are handed back at once, and until the server answers again
+ * (checked with one connection per round, before claiming anything) no e-mail is claimed, so no
+ * attempt is spent on an outage, however long it lasts.
  */
 import { createTransport } from 'nodemailer';
 import type { Kysely } from 'kysely';
@@ -22,10 +27,26 @@ import type { Logger } from '../../logger.js';
 import { claimDueEmails, markEmailFailed, markEmailSent } from './emails.repository.js';
 
 export interface Mailer {
-  /** Resolves once the server accepted the message; rejects with an error safe to store. */
+  /**
+   * Resolves once the server accepted the message; rejects with an error safe to store, a
+   * `MailServerUnavailableError` when the server could not be reached or the connection broke.
+   */
   send(message: { to: string; from: string; subject: string; text: string; messageId: string }): Promise<void>;
+  /** False while the server is known to be unreachable and still does not answer (one check). */
+  available?(): Promise<boolean>;
   close(): void;
 }
+
+/** The mail server could not be reached, or the connection broke: no fault of the message. */
+export class MailServerUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MailServerUnavailableError';
+  }
+}
+
+/** nodemailer's codes for "no conversation with the server", as opposed to a refused message. */
+const UNREACHABLE_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNREFUSED', 'ECONNRESET']);
 
 const SMTP_TIMEOUT_MS = 10_000;
 const MAX_ERROR_LENGTH = 500;
@@ -43,7 +64,23 @@ export function createSmtpMailer(smtpUrl: string): Mailer {
   const secrets = [smtpUrl, url.password, decoded(url.password), url.username, decoded(url.username)]
     .filter((s) => s.length > 0)
     .sort((a, b) => b.length - a.length);
+  const redact = (error: unknown) => {
+    let text = describeError(error);
+    for (const secret of secrets) text = text.split(secret).join('[redacted]');
+    return text;
+  };
+  let unreachable = false;
   return {
+    async available() {
+      if (!unreachable) return true;
+      try {
+        await transport.verify();
+        unreachable = false;
+      } catch {
+        // still down
+      }
+      return !unreachable;
+    },
     async send(message) {
       try {
         await transport.sendMail({
@@ -56,9 +93,12 @@ export function createSmtpMailer(smtpUrl: string): Mailer {
           disableUrlAccess: true,
         });
       } catch (error) {
-        let text = describeError(error);
-        for (const secret of secrets) text = text.split(secret).join('[redacted]');
-        throw new Error(text);
+        const code = (error as { code?: unknown }).code;
+        if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) {
+          unreachable = true;
+          throw new MailServerUnavailableError(redact(error));
+        }
+        throw new Error(redact(error));
       }
     },
     close: () => transport.close(),
@@ -76,6 +116,22 @@ function decoded(component: string): string {
 /** The Message-ID of an e-mail: the same on every attempt, so receivers can drop a duplicate. */
 export function messageIdOf(emailId: string): string {
   return `<${emailId}@hashback.email>`;
+}
+
+/**
+ * Records an outcome, trying again when the database connection dropped meanwhile (the pool
+ * opens a new one): once a message went out, losing the record would send it again when the
+ * lease expires. The updates are conditional on the lease, so a repeat changes nothing twice.
+ */
+async function settle<T>(record: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await record();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
 }
 
 const BACKOFF_BASE_MS = 30_000;
@@ -135,10 +191,20 @@ export async function deliverDueEmails(db: Kysely<DB>, mailer: Mailer, options: 
   const now = options.now ?? (() => new Date());
   const { logger } = options;
   const result: DeliveryResult = { sent: 0, failed: 0, retried: 0 };
+  if (mailer.available && !(await mailer.available())) {
+    logger.debug('mail server unavailable; e-mails wait');
+    return result;
+  }
   const claimed = await claimDueEmails(db, { now: now(), limit: options.limit ?? 20, leaseMs: options.leaseMs ?? 10 * 60_000 });
 
+  let unavailable: string | undefined;
   for (const email of claimed) {
     const fields = { emailId: email.id, kind: email.kind, attempt: email.attempts };
+    if (unavailable !== undefined) {
+      // The server went away during this batch: hand the rest back, due now, not failed.
+      if (await settle(() => markEmailFailed(db, email.id, email.lease_token, { error: unavailable!, nextAttemptAt: now(), final: false }))) result.retried++;
+      continue;
+    }
     // Earlier sends of this batch were slow: another worker may already have this row.
     if (now().getTime() >= email.leased_until.getTime()) {
       logger.warn(fields, 'email lease expired before sending; left to the next claim');
@@ -155,10 +221,16 @@ export async function deliverDueEmails(db: Kysely<DB>, mailer: Mailer, options: 
       });
     } catch (error) {
       failure = describeError(error);
+      if (error instanceof MailServerUnavailableError) {
+        unavailable = failure;
+        logger.warn({ ...fields, error: failure }, 'mail server unavailable; e-mails wait until it answers');
+        if (await settle(() => markEmailFailed(db, email.id, email.lease_token, { error: failure!, nextAttemptAt: now(), final: false }))) result.retried++;
+        continue;
+      }
     }
 
     if (failure === undefined) {
-      if (await markEmailSent(db, email.id, email.lease_token, now())) {
+      if (await settle(() => markEmailSent(db, email.id, email.lease_token, now()))) {
         result.sent++;
         logger.info(fields, 'email sent');
       } else {
@@ -169,7 +241,7 @@ export async function deliverDueEmails(db: Kysely<DB>, mailer: Mailer, options: 
 
     const final = email.attempts >= options.maxAttempts;
     const nextAttemptAt = new Date(now().getTime() + retryDelayMs(email.attempts));
-    if (!(await markEmailFailed(db, email.id, email.lease_token, { error: failure, nextAttemptAt, final }))) {
+    if (!(await settle(() => markEmailFailed(db, email.id, email.lease_token, { error: failure, nextAttemptAt, final })))) {
       logger.warn({ ...fields, error: failure }, 'email send failed after its lease was taken over');
     } else if (final) {
       result.failed++;
