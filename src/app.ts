@@ -17,7 +17,9 @@ import type { Logger } from './logger.js';
 import { databaseReady } from './migrate.js';
 import { schema } from './schema/index.js';
 import { authenticate } from './server/authenticate.js';
+import { clientAddressOf, corsOf, originAllowed, requestIdOf, useRequestGuards } from './server/http-edge.js';
 import { useOperationLimits } from './server/limits.js';
+import { createRateLimits, type RateLimits } from './server/rate-limits.js';
 import { useCardNumberScrubbing } from './server/scrub-errors.js';
 import type { Security } from './security.js';
 import { startJobRunner, type Job, type JobRunner } from './jobs/job-runner.js';
@@ -36,6 +38,8 @@ export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   /** Starts listening; resolves with the URL of the GraphQL endpoint. */
   listen(port?: number, host?: string): Promise<string>;
+  /** The rate limits this instance checks (shared with other instances through their store). */
+  rateLimits: RateLimits;
   /** Background jobs of this instance (running on a timer when JOBS is on). */
   jobs: JobRunner;
   /** Live events of this instance (unless LIVE_EVENTS is off). */
@@ -72,11 +76,6 @@ interface ServerContext {
   socket?: import('ws').WebSocket;
   /** Set for WebSocket operations: graphql-ws `connection_init` payload. */
   connectionParams?: Record<string, unknown>;
-}
-
-function requestIdOf(headers: Headers | undefined): string {
-  const given = headers?.get('x-request-id');
-  return given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
 }
 
 /** One log line per operation, with the request id; unexpected errors are logged in full here, before masking. */
@@ -132,12 +131,15 @@ export function createApp(options: { config: Config; database: Database; logger:
 
   const relay = config.liveEvents ? startEventRelay({ config, database, logger: logger.child({ component: 'events' }) }) : undefined;
   const poke = () => relay?.poke();
+  const production = config.nodeEnv === 'production';
+  const rateLimits = createRateLimits({ config, postgresUrl: database.url, logger: logger.child({ component: 'rate-limits' }) });
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/health',
     landingPage: false,
+    cors: corsOf(config),
     graphiql: config.graphiql
       ? { title: 'hashback', defaultQuery: DEFAULT_QUERY, subscriptionsProtocol: 'WS' }
       : false,
@@ -150,7 +152,8 @@ export function createApp(options: { config: Config; database: Database; logger:
     // Unexpected errors never reach clients: they read "Unexpected error." and the request id.
     maskedErrors: { isDev: false },
     plugins: [
-      useOperationLimits({ production: config.nodeEnv === 'production' }),
+      useRequestGuards({ maxRequestBytes: config.maxRequestBytes }),
+      useOperationLimits({ production, maxCost: config.maxOperationCost, rateLimits }),
       useCardNumberScrubbing(),
       useOperationLog(),
       usePokeAfterMutations(poke),
@@ -169,16 +172,17 @@ export function createApp(options: { config: Config; database: Database; logger:
         const value = connectionParams.authorization ?? connectionParams.Authorization;
         authorization = typeof value === 'string' ? value : undefined;
       } else {
-        requestId = requestIdOf(request.headers);
+        requestId = requestIdOf(request.headers.get('x-request-id'));
         requestIds.set(request, requestId);
         authorization = request.headers.get('authorization');
       }
       const principal: Principal = authorization ? await authenticate(db, security, authorization) : ANONYMOUS;
-      const clientAddress = req?.socket.remoteAddress ?? 'unknown';
+      const forwardedFor = req ? req.headers['x-forwarded-for'] : request.headers.get('x-forwarded-for');
+      const clientAddress = clientAddressOf(Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor, req?.socket.remoteAddress, config.trustProxyHops);
       const connection = socket
         ? { close: (code: number, reason: string) => socket.close(code, reason), bufferedAmount: () => socket.bufferedAmount }
         : undefined;
-      return { db, principal, requestId, clientAddress, security, config, events: relay, connection, logger: logger.child({ requestId }) };
+      return { db, principal, requestId, clientAddress, security, config, events: relay, rateLimits, connection, logger: logger.child({ requestId }) };
     },
   });
 
@@ -191,7 +195,33 @@ export function createApp(options: { config: Config; database: Database; logger:
   });
 
   const server = http.createServer(yoga);
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  const wsServer = new WebSocketServer({
+    server,
+    path: GRAPHQL_PATH,
+    // One size limit for every transport: a larger message closes the socket (1009).
+    maxPayload: config.maxRequestBytes,
+    verifyClient: ({ origin }, done) => (originAllowed(config, origin) ? done(true) : done(false, 403, 'Origin not allowed')),
+  });
+  // Errors of the listening socket reach server.listen's caller; this keeps ws from reporting them again.
+  wsServer.on('error', () => undefined);
+  // Connections per client address on this instance: one more is closed at once (1013, try later).
+  const socketsPerAddress = new Map<string, number>();
+  wsServer.on('connection', (socket, req) => {
+    const forwardedFor = req.headers['x-forwarded-for'];
+    const address = clientAddressOf(Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor, req.socket.remoteAddress, config.trustProxyHops);
+    const open = socketsPerAddress.get(address) ?? 0;
+    if (open >= config.wsConnectionsPerAddress) {
+      logger.warn({ clientAddress: address }, 'too many WebSocket connections from one address');
+      socket.close(1013, 'Too many connections from this address');
+      return;
+    }
+    socketsPerAddress.set(address, open + 1);
+    socket.once('close', () => {
+      const left = (socketsPerAddress.get(address) ?? 1) - 1;
+      if (left > 0) socketsPerAddress.set(address, left);
+      else socketsPerAddress.delete(address);
+    });
+  });
 
   const wsCleanup = useServer<Record<string, unknown>>(
     {
@@ -199,7 +229,16 @@ export function createApp(options: { config: Config; database: Database; logger:
         (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
       subscribe: (args: ExecutionArgs & { rootValue?: unknown }) =>
         (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+      connectionInitWaitTimeout: config.wsInitTimeoutMs,
       onSubscribe: async (ctx, _id, payload) => {
+        // ctx.subscriptions already holds this one.
+        if (Object.keys(ctx.subscriptions).length > config.wsSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`This connection holds ${config.wsSubscriptionsPerConnection} operations, the most allowed; complete one first.`, {
+              extensions: { code: 'RATE_LIMITED' },
+            }),
+          ];
+        }
         const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -247,6 +286,7 @@ export function createApp(options: { config: Config; database: Database; logger:
     yoga: yoga as unknown as App['yoga'],
     jobs,
     events: relay,
+    rateLimits,
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -274,6 +314,7 @@ export function createApp(options: { config: Config; database: Database; logger:
         clearTimeout(timer);
         await jobs.stop();
         await relay?.close();
+        await rateLimits.close();
         await yoga.dispose();
         await database.close();
         logger.info('shut down');

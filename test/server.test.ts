@@ -111,13 +111,13 @@ describe('operation limits', () => {
     for (let i = 0; i < 7; i++) query = `merchant { offers(first: 1) { edges { node { ${query} } } } }`;
     const before = h.database.statementCount();
     const res = await h.gql(`{ offers(first: 1) { edges { node { ${query} } } } }`);
-    expect(res.errors?.[0]?.message).toMatch(/levels deep; the limit is 12/);
+    expect(res.errors?.[0]?.message).toMatch(/depth limit of 12 exceeded/);
     expect(h.database.statementCount()).toBe(before);
   });
 
   it('refuses a document with too many tokens', async () => {
     const res = await h.gql(`{ ${Array.from({ length: 3000 }, (_, i) => `a${i}: __typename`).join(' ')} }`);
-    expect(res.errors?.[0]?.message).toMatch(/more that 5000 tokens/);
+    expect(res.errors?.[0]?.message).toMatch(/Token limit of 5000 exceeded/);
   });
 
   it('hides introspection and field suggestions in production only', async () => {

@@ -13,7 +13,6 @@
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import {
   RateLimiterMemory,
   RateLimiterPostgres,
@@ -22,6 +21,7 @@ import {
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
+import { createPgPool } from '../database.js';
 import { fail } from '../lib/errors.js';
 import type { Logger } from '../logger.js';
 
@@ -158,8 +158,7 @@ export function createRateLimits(options: {
   } else if (postgresUrl) {
     // A small pool of its own: a limit check never queues behind the app's queries, and the
     // app's statement counts stay those of its own work.
-    const pool = new pg.Pool({ connectionString: postgresUrl, max: 4 });
-    pool.on('error', onStoreError);
+    const pool = createPgPool(postgresUrl, { max: 4 });
     closers.push(() => pool.end());
     let cleaner = true;
     store = (o) => {
