@@ -272,3 +272,46 @@ it('keeps its counts where every instance sees them (Postgres: the rate_limits t
   // E-mail addresses are not stored in the keys.
   expect(rows.some((r) => r.key.includes('@'))).toBe(false);
 });
+
+describe('shared across instances', () => {
+  /** Every store this run can reach: memory always; Postgres and Redis when the run has them. */
+  async function stores(): Promise<{ name: string; postgresUrl?: string; redisUrl?: string }[]> {
+    const found: { name: string; postgresUrl?: string; redisUrl?: string }[] = [];
+    if (h.database.url) found.push({ name: 'postgres', postgresUrl: h.database.url });
+    const redisUrl = process.env.TEST_REDIS_URL;
+    if (redisUrl) {
+      const { Redis } = await import('ioredis');
+      const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const up = await probe.connect().then(
+        () => true,
+        () => false,
+      );
+      probe.disconnect();
+      if (up) found.push({ name: 'redis', redisUrl });
+    }
+    return found;
+  }
+
+  it('two instances on one store admit exactly the budget between them, 200 attempts at once', async () => {
+    const { createRateLimits } = await import('../src/server/rate-limits.js');
+    const { createLogger } = await import('../src/logger.js');
+    const logger = createLogger({ logLevel: 'silent' });
+    const checked = await stores();
+    for (const store of checked) {
+      const config = { rateLimits: h.config.rateLimits, redisUrl: store.redisUrl };
+      const a = createRateLimits({ config, postgresUrl: store.postgresUrl, logger });
+      const b = createRateLimits({ config, postgresUrl: store.postgresUrl, logger });
+      try {
+        const key = unique(store.name);
+        const results = await Promise.allSettled(
+          Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).loginFailuresByEmail.charge(key)),
+        );
+        expect({ store: store.name, admitted: results.filter((r) => r.status === 'fulfilled').length }).toEqual({ store: store.name, admitted: 5 });
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    }
+    // Postgres runs always have that store; Redis is checked when TEST_REDIS_URL answers.
+    if (databaseKind() === 'postgres') expect(checked.map((s) => s.name)).toContain('postgres');
+  });
+});

@@ -151,7 +151,9 @@ export function createRateLimits(options: {
   };
 
   if (config.redisUrl) {
-    const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    // Commands wait while the client (re)connects, but give up after one retry, so an outage
+    // falls to the memory insurance quickly instead of holding requests.
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
     redis.on('error', onStoreError);
     closers.push(() => redis.quit().catch(() => redis.disconnect()));
     store = (o) => new RateLimiterRedis({ ...o, storeClient: redis, insuranceLimiter: insurance(o) });
