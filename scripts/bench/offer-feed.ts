@@ -35,9 +35,7 @@ const EXTRA_OFFERS = positiveInt('OFFERS', 240, 200);
 const EXTRA_MERCHANTS = positiveInt('MERCHANTS', 16);
 
 // Throwaway secrets: the feed reads no cards and no tokens, but the app needs its keys.
-// Every production plugin stays on, the rate limiter included: it is consulted (and, on Postgres,
-// written) for every request; only its budget is raised so one load generator's address can run.
-const config: Config = benchConfig({ RATE_LIMIT_ANONYMOUS: '1000000000' });
+const config: Config = benchConfig();
 
 // ---------------------------------------------------------------------------------------------
 // Data: demo catalogue + approved merchants with many live cashback offers (and some noise)
