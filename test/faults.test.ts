@@ -13,12 +13,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import WebSocket from 'ws';
 import { INGEST, item, newShop, newShopper } from './cashback-fixtures.js';
+import { openStream } from './confirmation-stream.js';
 import { apiFixtures, databaseKind, dbId, httpGql, unique, type Gql } from './harness.js';
 import { expectLedgerMatches } from './ledger-checks.js';
 import { freePort, startServerProcess, stopAllServerProcesses, type ServerProcess } from './server-process.js';
@@ -31,7 +30,6 @@ import { generateCardKeys } from '../src/modules/cards/card-crypto.js';
 const onPostgres = databaseKind() === 'postgres';
 const MASKED = 'Unexpected error.';
 const SEQUENCER_LOCK = 7_215_004; // src/events/events.repository.ts
-const CONFIRMATIONS = `subscription($after: String) { purchaseConfirmations(after: $after) { type amount { amount } cursor } }`;
 const OFFERS = `{ offers(first: 20) { edges { node { id title merchant { name } } } } }`;
 
 const positionOf = (cursor: string) => decodeCursor(cursor, ['int'] as const)[0];
@@ -145,45 +143,6 @@ class DatabaseRelay {
 
 // ---------------------------------------------------------------------------------------------
 // A confirmation stream over graphql-ws.
-
-interface Confirmation {
-  type: string;
-  amount: { amount: number };
-  cursor: string;
-}
-
-function openStream(wsUrl: string, token: string, variables: Record<string, unknown> = {}) {
-  let closedResolve!: () => void;
-  const closed = new Promise<void>((resolve) => (closedResolve = resolve));
-  const client: Client = createClient({
-    url: wsUrl,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: false,
-    connectionParams: { authorization: `Bearer ${token}` },
-    on: { closed: () => closedResolve() },
-    onNonLazyError: () => undefined,
-  });
-  const events: Confirmation[] = [];
-  const unsubscribe = client.subscribe<{ purchaseConfirmations: Confirmation }>(
-    { query: CONFIRMATIONS, variables },
-    {
-      next: (result) => {
-        if (result.data) events.push(result.data.purchaseConfirmations);
-      },
-      error: () => undefined,
-      complete: () => undefined,
-    },
-  );
-  return {
-    events,
-    closed,
-    async stop() {
-      unsubscribe();
-      await client.dispose();
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -43,15 +43,13 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** Starts the server with `env` (plus PATH/HOME/TMPDIR) and waits for `/ready`. */
-export async function startServerProcess(env: Record<string, string>, options: { port?: number; readyTimeoutMs?: number } = {}): Promise<ServerProcess> {
-  const port = options.port ?? (await freePort());
-  const host = '127.0.0.1';
+/** `node --import tsx src/main.ts` with `env` plus PATH/HOME/TMPDIR/LANG; keeps the last 64 KiB it writes. */
+function spawnMain(env: Record<string, string>): { child: ChildProcess; output: () => string } {
   const inherited: Record<string, string> = {};
   for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) inherited[name] = process.env[name]!;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...inherited, HOST: host, ...env, PORT: String(port) },
+    env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -60,6 +58,14 @@ export async function startServerProcess(env: Record<string, string>, options: {
   };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
+  return { child, output: () => output };
+}
+
+/** Starts the server with `env` (plus PATH/HOME/TMPDIR) and waits for `/ready`. */
+export async function startServerProcess(env: Record<string, string>, options: { port?: number; readyTimeoutMs?: number } = {}): Promise<ServerProcess> {
+  const port = options.port ?? (await freePort());
+  const host = '127.0.0.1';
+  const { child, output } = spawnMain({ HOST: host, ...env, PORT: String(port) });
   // If the test worker itself goes away, take the server with it.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -79,7 +85,7 @@ export async function startServerProcess(env: Record<string, string>, options: {
     url: `${base}/graphql`,
     wsUrl: `ws://${host}:${port}/graphql`,
     pid: child.pid!,
-    output: () => output,
+    output,
     exited,
     stop: async (graceMs = 5000) => {
       if (!hasExited) {
@@ -98,7 +104,7 @@ export async function startServerProcess(env: Record<string, string>, options: {
   for (;;) {
     if (hasExited) {
       running.delete(server);
-      throw new Error(`server on port ${port} exited before it was ready (${String(await exited)}):\n${output}`);
+      throw new Error(`server on port ${port} exited before it was ready (${String(await exited)}):\n${output()}`);
     }
     const status = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(1000) }).then(
       (res) => res.status,
@@ -107,7 +113,7 @@ export async function startServerProcess(env: Record<string, string>, options: {
     if (status === 200) return server;
     if (Date.now() > deadline) {
       await server.stop(1000);
-      throw new Error(`server on port ${port} was not ready in time (last status ${status}):\n${output}`);
+      throw new Error(`server on port ${port} was not ready in time (last status ${status}):\n${output()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -126,24 +132,12 @@ export async function runServerProcessToExit(
   env: Record<string, string>,
   options: { timeoutMs?: number } = {},
 ): Promise<{ code: number | string | null; output: string }> {
-  const inherited: Record<string, string> = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) inherited[name] = process.env[name]!;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...inherited, HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  const { child, output } = spawnMain({ HOST: '127.0.0.1', ...env });
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   const code = await new Promise<number | string | null>((resolve) => child.once('close', (c, signal) => resolve(c ?? signal)));
   clearTimeout(timer);
   process.off('exit', killOnExit);
-  return { code, output };
+  return { code, output: output() };
 }

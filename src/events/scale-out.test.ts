@@ -13,12 +13,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createClient, type Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import WebSocket from 'ws';
 import { daysAgo, ingest, item, newShop, newShopper } from '../../test/cashback-fixtures.js';
+import { CONFIRMATIONS, openStream, type Confirmation, type Stream } from '../../test/confirmation-stream.js';
 import { apiFixtures, databaseKind, dbId, httpGql, startHarness, unique, type Harness } from '../../test/harness.js';
 import { startServerProcess, stopAllServerProcesses, type ServerProcess } from '../../test/server-process.js';
 import { createApp, type App } from '../app.js';
@@ -32,16 +31,8 @@ import { generateCardKeys } from '../modules/cards/card-crypto.js';
 import { loadSecurity } from '../security.js';
 import { EVENTS_CHANNEL } from './relay.js';
 
-const CONFIRMATIONS = `subscription($after: String) { purchaseConfirmations(after: $after) { type status amount { amount } cashback { id status } cursor } }`;
 const HOUR = 60 * 60 * 1000;
 
-interface Confirmation {
-  type: string;
-  status: string;
-  amount: { amount: number };
-  cashback: { id: string; status: string } | null;
-  cursor: string;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const summary = (events: Confirmation[]) => events.map((e) => [e.type, e.amount.amount]);
@@ -67,56 +58,6 @@ type Api = ReturnType<typeof apiOf>;
 
 // ---------------------------------------------------------------------------------------------
 // graphql-ws streams against another process.
-
-interface Stream {
-  events: Confirmation[];
-  /** Resolves when the socket closes (code and reason). */
-  closed: Promise<{ code: number; reason: string }>;
-  /** Waits until `count` events arrived (or the timeout); returns the first `count`. */
-  next(count: number, timeoutMs?: number): Promise<Confirmation[]>;
-  stop(): Promise<void>;
-}
-
-function openStream(wsUrl: string, token: string, variables: Record<string, unknown> = {}): Stream {
-  let closedResolve!: (v: { code: number; reason: string }) => void;
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => (closedResolve = resolve));
-  const client: Client = createClient({
-    url: wsUrl,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: false,
-    connectionParams: { authorization: `Bearer ${token}` },
-    on: { closed: (event) => closedResolve(event as { code: number; reason: string }) },
-    onNonLazyError: () => undefined,
-  });
-  const events: Confirmation[] = [];
-  const waiters: (() => void)[] = [];
-  const unsubscribe = client.subscribe<{ purchaseConfirmations: Confirmation }>(
-    { query: CONFIRMATIONS, variables },
-    {
-      next: (result) => {
-        if (result.errors) throw new Error(JSON.stringify(result.errors));
-        events.push(result.data!.purchaseConfirmations);
-        for (const w of waiters.splice(0)) w();
-      },
-      error: () => undefined,
-      complete: () => undefined,
-    },
-  );
-  return {
-    events,
-    closed,
-    async next(count, timeoutMs = 5000) {
-      const end = Date.now() + timeoutMs;
-      while (events.length < count && Date.now() < end) await new Promise<void>((r) => (waiters.push(r), setTimeout(r, 25)));
-      return events.slice(0, count);
-    },
-    async stop() {
-      unsubscribe();
-      await client.dispose();
-    },
-  };
-}
 
 /**
  * A remote server gives no sign that it has registered a subscription, so instead of sleeping:
