@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import { EventBus } from './event-bus.js';
 import { ApiKeyWatch } from './key-watch.js';
 import { notifyHead, sequenceEvents } from './events.repository.js';
+import { backoffMs } from '../lib/backoff.js';
 
 export const EVENTS_CHANNEL = 'hashback_events';
 
@@ -54,7 +55,7 @@ function listenOnPostgres(url: string, onSignal: () => void, logger: Logger, dat
     clearInterval(heartbeat);
     client = null;
     from.end().catch(() => undefined);
-    reconnectTimer = setTimeout(() => void connect(), Math.min(200 * 2 ** retry++, 5000));
+    reconnectTimer = setTimeout(() => void connect(), backoffMs(++retry, { baseMs: 200, capMs: 5000, jitter: 0.2 }));
     reconnectTimer.unref();
   };
   const connect = async () => {
@@ -100,7 +101,7 @@ function listenOnPostgres(url: string, onSignal: () => void, logger: Logger, dat
 }
 
 function listenOnRedis(url: string, onSignal: () => void, logger: Logger): Signal {
-  const options = { maxRetriesPerRequest: 3, lazyConnect: false, retryStrategy: (times: number) => Math.min(times * 200, 5000) };
+  const options = { maxRetriesPerRequest: 3, lazyConnect: false, retryStrategy: (times: number) => backoffMs(times, { baseMs: 200, capMs: 5000, jitter: 0.2 }) };
   const publisher = new Redis(url, options);
   const subscriber = new Redis(url, options);
   for (const connection of [publisher, subscriber]) connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));

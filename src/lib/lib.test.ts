@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { backoffMs } from './backoff.js';
 import { DomainError } from './errors.js';
 import { decodeGlobalId, encodeGlobalId, idOfType } from './ids.js';
 import { currencyDigits, isCountry, isCurrency, isTimeZone } from './iso.js';
@@ -70,5 +71,17 @@ describe('parseInput', () => {
   });
   it('returns trimmed, typed data when valid', () => {
     expect(parseInput(schema, { name: ' ab ', currency: 'EUR', amount: 0, items: [] })).toEqual({ name: 'ab', currency: 'EUR', amount: 0, items: [] });
+  });
+});
+
+describe('backoff', () => {
+  const plan = { baseMs: 100, capMs: 1000 };
+  it('starts at the base, doubles per attempt and stops at the cap', () => {
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, plan, 0))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect(backoffMs(10_000, plan, 0)).toBe(1000);
+  });
+  it('takes up to its jitter off, never more', () => {
+    expect(backoffMs(2, { ...plan, jitter: 0.1 }, 0.999)).toBe(180);
+    expect(backoffMs(2, { ...plan, jitter: 1 }, 0.5)).toBe(100);
   });
 });

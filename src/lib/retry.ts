@@ -4,6 +4,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../../db/types.js';
+import { backoffMs, sleep } from './backoff.js';
 
 /** Thrown inside a transaction to have it rolled back and run again from the start. */
 export class RetryTransaction extends Error {}
@@ -26,7 +27,8 @@ export async function inRetryingTransaction<T>(
       return await db.transaction().execute(work);
     } catch (error) {
       if (attempt >= attempts || !retryable(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      // Short, fully jittered: the transaction that won the conflict is usually done by then.
+      await sleep(backoffMs(attempt, { baseMs: 5, capMs: 100, jitter: 1 }));
     }
   }
 }

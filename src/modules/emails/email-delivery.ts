@@ -25,6 +25,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../../db/types.js';
 import type { Logger } from '../../logger.js';
 import { claimDueEmails, markEmailFailed, markEmailSent } from './emails.repository.js';
+import { backoffMs, sleep, type Backoff } from '../../lib/backoff.js';
 
 export interface Mailer {
   /**
@@ -129,25 +130,16 @@ async function settle<T>(record: () => Promise<T>, attempts = 3): Promise<T> {
       return await record();
     } catch (error) {
       if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      await sleep(backoffMs(attempt, { baseMs: 100, capMs: 1000 }));
     }
   }
 }
 
-const BACKOFF_BASE_MS = 30_000;
-const BACKOFF_CAP_MS = 60 * 60 * 1000;
+/** After a failed send: 30 s doubling per attempt, capped at one hour, less up to 10% jitter. */
+export const EMAIL_BACKOFF: Backoff = { baseMs: 30_000, capMs: 60 * 60 * 1000, jitter: 0.1 };
 
-/**
- * How long to wait after the `attempts`-th failed attempt: 30 s doubling per attempt, capped at
- * one hour, minus up to 10% jitter so that e-mails failing together do not retry together.
- * `random` is in [0, 1).
- */
-export function retryDelayMs(attempts: number, random: number = Math.random()): number {
-  const exponent = Math.max(0, attempts - 1);
-  // 2^7 × 30 s already exceeds the cap: no need to compute (or overflow) larger powers.
-  const base = exponent >= 7 ? BACKOFF_CAP_MS : Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** exponent);
-  return Math.round(base * (1 - 0.1 * random));
-}
+/** How long to wait after the `attempts`-th failed attempt; `random` is in [0, 1). */
+export const retryDelayMs = (attempts: number, random: number = Math.random()) => backoffMs(attempts, EMAIL_BACKOFF, random);
 
 /**
  * A failure as stored in `last_error` and logged: one short line without URLs or addresses (an
