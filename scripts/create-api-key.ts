@@ -4,7 +4,8 @@
  * Mints a key in the configured database and prints it as the last line of output.
  */
 import { parseArgs } from 'node:util';
-import { PARTNER_SCOPES, type PartnerScope } from '../src/context.js';
+import type { PartnerScope } from '../src/context.js';
+import { PARTNER_SCOPES } from '../src/modules/index.js';
 import { decodeGlobalId, isUuid } from '../src/lib/ids.js';
 import { mintApiKey } from '../src/modules/api-keys/api-keys.service.js';
 import { findMerchantById } from '../src/modules/merchants/merchants.repository.js';

@@ -9,8 +9,12 @@ import type { Logger } from './logger.js';
 import type { Security } from './security.js';
 import type { RateLimits } from './server/rate-limits.js';
 
-export type PartnerScope = 'transactions:write' | 'credits:write' | 'posts:write';
-export const PARTNER_SCOPES: readonly PartnerScope[] = ['transactions:write', 'credits:write', 'posts:write'];
+/**
+ * Scopes a partner key may hold. Each module that checks one adds it here by declaration merging
+ * (see src/modules/module.ts), e.g. `interface PartnerScopeRegistry { 'transactions:write': true }`.
+ */
+export interface PartnerScopeRegistry {}
+export type PartnerScope = keyof PartnerScopeRegistry & string;
 
 export type Principal =
   | { kind: 'anonymous' }

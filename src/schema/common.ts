@@ -3,10 +3,11 @@
  */
 import { GraphQLError, Kind } from 'graphql';
 import { z } from 'zod';
-import { ERROR_CODES, DomainError, type UserError } from '../lib/errors.js';
+import { DomainError, type ErrorCode, type UserError } from '../lib/errors.js';
 import { formatMoney, type Money } from '../lib/money.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../lib/pagination.js';
 import { builder, type SchemaTypes } from './builder.js';
+import { lateEnum } from './late-enum.js';
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -37,12 +38,8 @@ export const MoneyRef = builder.objectRef<Money>('Money').implement({
   }),
 });
 
-export const ErrorCodeRef = builder.enumType('ErrorCode', {
-  description: 'Why a mutation refused its input. The list is closed: clients can switch on it.',
-  values: Object.fromEntries(
-    Object.entries(ERROR_CODES).map(([code, description]) => [code, { description }]),
-  ) as Record<keyof typeof ERROR_CODES, { description: string }>,
-});
+/** Every error code, the common ones and the modules' own; defined in src/schema/index.ts. */
+export const ErrorCodeEnum = lateEnum<ErrorCode>('ErrorCode', 'Why a mutation refused its input. The list is closed: clients can switch on it.');
 
 export const UserErrorRef = builder.objectRef<UserError>('UserError').implement({
   description: 'An expected failure of a mutation; nothing was changed.',
@@ -52,7 +49,7 @@ export const UserErrorRef = builder.objectRef<UserError>('UserError').implement(
       description: 'Path of the input field at fault, from the mutation input (e.g. ["mids", "0", "mid"]).',
     }),
     message: t.exposeString('message', { description: 'What went wrong, for people.' }),
-    code: t.expose('code', { type: ErrorCodeRef, description: 'What went wrong, for programs.' }),
+    code: t.expose('code', { type: ErrorCodeEnum.ref(), description: 'What went wrong, for programs.' }),
   }),
 });
 

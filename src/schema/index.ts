@@ -1,23 +1,23 @@
 /**
- * Builds the schema: imports every domain's types, then lets Pothos assemble them.
+ * Builds the schema: the modules' types (importing the module list registers them), the enums
+ * whose values the modules declare, then Pothos assembles them.
  */
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import { guardMutationsAgainstCardNumbers } from './card-number-guard.js';
-import './common.js';
-import '../modules/api-keys/api-keys.schema.js';
-import '../modules/merchants/merchants.schema.js';
-import '../modules/locations/locations.schema.js';
-import '../modules/offers/offers.schema.js';
-import '../modules/posts/posts.schema.js';
-import '../modules/users/users.schema.js';
-import '../modules/cards/cards.schema.js';
-import '../modules/activations/activations.schema.js';
-import '../modules/transactions/transactions.schema.js';
-import '../modules/cashback/cashback.schema.js';
-import '../modules/credits/credits.schema.js';
-import '../modules/emails/emails.schema.js';
+import { COMMON_ERROR_CODES } from '../lib/errors.js';
+import { MODULES } from '../modules/index.js';
+import { PartnerScopeEnum } from '../modules/api-keys/api-keys.schema.js';
+import { ErrorCodeEnum } from './common.js';
 import '../events/events.schema.js';
+
+// The enums whose values the modules declare.
+ErrorCodeEnum.define(
+  Object.fromEntries(
+    [COMMON_ERROR_CODES, ...MODULES.map((m) => m.errorCodes ?? {})].flatMap((codes) => Object.entries(codes)).map(([code, description]) => [code, { description }]),
+  ),
+);
+PartnerScopeEnum.define(Object.fromEntries(MODULES.flatMap((m) => Object.entries(m.partnerScopes ?? {}))) as never);
 
 export const schema: GraphQLSchema = guardMutationsAgainstCardNumbers(builder.toSchema());
 

@@ -3,6 +3,7 @@
  */
 import type { PartnerScope } from '../../context.js';
 import { builder } from '../../schema/builder.js';
+import { lateEnum } from '../../schema/late-enum.js';
 import { userErrorsField, withUserErrors } from '../../schema/common.js';
 import { ApiKeyRef, MerchantRef } from '../../schema/refs.js';
 import { createApiKey, revokeApiKey } from './api-keys.service.js';
@@ -16,14 +17,8 @@ const ApiKeyRoleRef = builder.enumType('ApiKeyRole', {
   },
 });
 
-const PartnerScopeRef = builder.enumType('PartnerScope', {
-  description: 'What a partner key may do.',
-  values: {
-    TRANSACTIONS_WRITE: { value: 'transactions:write' as PartnerScope, description: 'Post card transactions.' },
-    CREDITS_WRITE: { value: 'credits:write' as PartnerScope, description: 'List and settle statement credits.' },
-    POSTS_WRITE: { value: 'posts:write' as PartnerScope, description: 'Post social posts.' },
-  },
-});
+/** The scopes modules declare (`partnerScopes` in their `*.module.ts`); defined in src/schema/index.ts. */
+export const PartnerScopeEnum = lateEnum<PartnerScope>('PartnerScope', 'What a partner key may do.');
 
 ApiKeyRef.implement({
   description: 'An API key. The secret is shown once, when created; only its hash is kept.',
@@ -36,7 +31,7 @@ ApiKeyRef.implement({
       description: 'The merchant a MERCHANT key acts for.',
       resolve: (k) => k.merchant_id,
     }),
-    scopes: t.field({ type: [PartnerScopeRef], description: 'Scopes of a PARTNER key.', resolve: (k) => k.scopes as PartnerScope[] }),
+    scopes: t.field({ type: [PartnerScopeEnum.ref()], description: 'Scopes of a PARTNER key.', resolve: (k) => k.scopes as PartnerScope[] }),
     prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
     createdAt: t.expose('created_at', { type: 'DateTime', description: 'When the key was created.' }),
     revokedAt: t.expose('revoked_at', { type: 'DateTime', nullable: true, description: 'When the key was revoked; it no longer works.' }),
@@ -51,7 +46,7 @@ builder.relayMutationField(
       name: t.string({ required: true, description: 'What the key is for, 1 to 120 characters.' }),
       role: t.field({ type: ApiKeyRoleRef, required: true, description: 'What the key may do.' }),
       merchantId: t.id({ required: false, description: 'The merchant a MERCHANT key acts for (required for MERCHANT).' }),
-      scopes: t.field({ type: [PartnerScopeRef], required: false, description: 'Scopes of a PARTNER key.' }),
+      scopes: t.field({ type: [PartnerScopeEnum.ref()], required: false, description: 'Scopes of a PARTNER key.' }),
     }),
   },
   {

@@ -203,7 +203,7 @@ export async function lockHashtag(trx: Transaction<DB>, hashtag: string): Promis
  * or ended (EXPIRED). The flag and the event are one statement, and the row lock makes a second
  * instance running the same job skip what the first announced.
  */
-export async function announceOfferTransitions(db: Kysely<DB>, now: Date): Promise<number> {
+export async function markOfferTransitionsAnnounced(db: Kysely<DB>, now: Date): Promise<number> {
   const live = await sql`
     with flipped as (
       update offers set announced_live = true

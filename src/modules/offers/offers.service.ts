@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { DB, MerchantRow, NewOffer, OfferRow, OfferUpdate } from '../../../db/types.js';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Context } from '../../context.js';
 import { insertEvents, offerEvent } from '../../events/events.repository.js';
 import { requireRole, visibilityOf } from '../../lib/authorization.js';
@@ -23,6 +23,7 @@ import {
   listMerchantOffers,
   listPublicOffers,
   lockHashtag,
+  markOfferTransitionsAnnounced,
   OFFER_ORDERS,
   replaceOfferLocations,
   updateOfferRow,
@@ -375,4 +376,12 @@ export async function listOffersOfMerchant(
   const after = args.after ? decodeCursor(args.after, ['date', 'uuid'] as const) : null;
   const rows = await listMerchantOffers(ctx.db, merchantId, visibilityOf(ctx.principal), { limit: args.first + 1, after });
   return toPage(rows, args.first, args.after, offerCursor('NEWEST'));
+}
+
+/**
+ * The job: announces offers that went live or ended since the last round, each once however many
+ * instances run it (the flag and the event are one statement).
+ */
+export function announceOfferTransitions(db: Kysely<DB>, now: Date): Promise<number> {
+  return markOfferTransitionsAnnounced(db, now);
 }
