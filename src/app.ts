@@ -23,10 +23,8 @@ import { createRateLimits, type RateLimits } from './server/rate-limits.js';
 import { useCardNumberScrubbing } from './server/scrub-errors.js';
 import type { Security } from './security.js';
 import { startJobRunner, type Job, type JobRunner } from './jobs/job-runner.js';
-import { expireStaleAuths, issueDueStatementCredits } from './modules/cashback/cashback.service.js';
-import { announceOfferTransitions } from './modules/offers/offers.repository.js';
 import { startEventRelay, type EventRelay } from './events/relay.js';
-import { createSmtpMailer, deliverDueEmails } from './modules/emails/email-delivery.js';
+import { MODULES } from './modules/index.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -48,27 +46,9 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** The instance's jobs: e-mails only when an SMTP server is configured (otherwise they stay stored). */
-function jobsOf(config: Config, database: Database, logger: Logger): Job[] {
-  const { db } = database;
-  const jobs: Job[] = [
-    { name: 'offer-transitions', run: (now) => announceOfferTransitions(db, now) },
-    { name: 'expire-auths', run: (now) => expireStaleAuths(db, now) },
-    { name: 'statement-credits', run: (now) => issueDueStatementCredits(db, now) },
-  ];
-  if (config.smtpUrl) {
-    const mailer = createSmtpMailer(config.smtpUrl);
-    jobs.push({
-      name: 'emails',
-      run: async () => {
-        const result = await deliverDueEmails(db, mailer, { from: config.mailFrom, maxAttempts: config.emailMaxAttempts, logger });
-        return result.sent + result.failed + result.retried;
-      },
-      close: () => mailer.close(),
-    });
-  }
-  return jobs;
-}
+/** The instance's jobs: what each module runs (e-mails only when an SMTP server is configured). */
+const jobsOf = (config: Config, database: Database, logger: Logger): Job[] =>
+  MODULES.flatMap((module) => module.jobs?.({ db: database.db, config, logger }) ?? []);
 
 interface ServerContext {
   req?: http.IncomingMessage;
