@@ -13,7 +13,8 @@ import { findVisibleOffersByIds } from '../modules/offers/offers.repository.js';
 import { OfferKindRef } from '../modules/offers/offers.schema.js';
 import { builder } from '../schema/builder.js';
 import { MoneyRef, type PayloadFieldBuilder } from '../schema/common.js';
-import { CashbackRef, OfferRef } from '../schema/refs.js';
+import { CashbackRef } from '../modules/cashback/cashback.refs.js';
+import { OfferRef } from '../modules/offers/offers.refs.js';
 import { headPosition, type SequencedEvent } from './events.repository.js';
 import { eventCursor, eventStream } from './streams.js';
 

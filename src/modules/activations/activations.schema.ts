@@ -5,7 +5,8 @@ import type { ActivationRow, OfferRow } from '../../../db/types.js';
 import type { UserError } from '../../lib/errors.js';
 import { builder } from '../../schema/builder.js';
 import { userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
-import { ActivationRef, OfferRef } from '../../schema/refs.js';
+import { ActivationRef } from './activations.refs.js';
+import { OfferRef } from '../offers/offers.refs.js';
 import { activateOffer, activationCounts, deactivateOffer, viewerActivated } from './activations.service.js';
 
 ActivationRef.implement({

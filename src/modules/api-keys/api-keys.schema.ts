@@ -5,7 +5,8 @@ import type { PartnerScope } from '../../context.js';
 import { builder } from '../../schema/builder.js';
 import { lateEnum } from '../../schema/late-enum.js';
 import { userErrorsField, withUserErrors } from '../../schema/common.js';
-import { ApiKeyRef, MerchantRef } from '../../schema/refs.js';
+import { ApiKeyRef } from './api-keys.refs.js';
+import { MerchantRef } from '../merchants/merchants.refs.js';
 import { createApiKey, revokeApiKey } from './api-keys.service.js';
 
 const ApiKeyRoleRef = builder.enumType('ApiKeyRole', {

@@ -6,7 +6,7 @@ import type { UserError } from '../../lib/errors.js';
 import { builder } from '../../schema/builder.js';
 import { CARD_NUMBER_ALLOWED } from '../../schema/card-number-guard.js';
 import { userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
-import { CardRef } from '../../schema/refs.js';
+import { CardRef } from './cards.refs.js';
 import { CardNetworkRef } from '../locations/locations.schema.js';
 import { linkCard, unlinkCard } from './cards.service.js';
 

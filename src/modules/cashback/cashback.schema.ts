@@ -8,7 +8,10 @@ import type { CashbackChangeRow, OfferRow } from '../../../db/types.js';
 import type { Context } from '../../context.js';
 import { builder } from '../../schema/builder.js';
 import { MoneyRef, pageArgs } from '../../schema/common.js';
-import { CashbackRef, MerchantRef, OfferRef, UserRef } from '../../schema/refs.js';
+import { CashbackRef } from './cashback.refs.js';
+import { MerchantRef } from '../merchants/merchants.refs.js';
+import { OfferRef } from '../offers/offers.refs.js';
+import { UserRef } from '../users/users.refs.js';
 import { CASHBACK_REASONS, type CashbackReason } from './cashback-work.js';
 import { cardLast4Of, cashbackTotalsOf, changesOf, listCashbackOfUser, redemptionFigures, type CashbackTotals, type RedemptionFigures } from './cashback.service.js';
 

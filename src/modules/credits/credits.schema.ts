@@ -4,7 +4,7 @@
 import type { UserError } from '../../lib/errors.js';
 import { builder } from '../../schema/builder.js';
 import { MoneyRef, pageArgs, userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
-import { StatementCreditRef } from '../../schema/refs.js';
+import { StatementCreditRef } from './credits.refs.js';
 import { CardNetworkRef } from '../locations/locations.schema.js';
 import type { CreditWithCard } from './credits.repository.js';
 import { listStatementCredits, MAX_SETTLEMENTS, settleStatementCredits } from './credits.service.js';

@@ -3,7 +3,7 @@
  */
 import type { EmailRow } from '../../../db/types.js';
 import { builder } from '../../schema/builder.js';
-import { UserRef } from '../../schema/refs.js';
+import { UserRef } from '../users/users.refs.js';
 import { findEmailsOfUser } from './emails.repository.js';
 
 const EmailKindRef = builder.enumType('EmailKind', {

@@ -4,7 +4,8 @@
 import type { LocationMidRow, LocationRow } from '../../../db/types.js';
 import { builder } from '../../schema/builder.js';
 import { userErrorsField, withUserErrors } from '../../schema/common.js';
-import { LocationRef, MerchantRef } from '../../schema/refs.js';
+import { LocationRef } from './locations.refs.js';
+import { MerchantRef } from '../merchants/merchants.refs.js';
 import { createLocation, loadMidsOfLocations, updateLocation } from './locations.service.js';
 
 export const ChannelRef = builder.enumType('Channel', {

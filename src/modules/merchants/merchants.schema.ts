@@ -4,7 +4,9 @@
 import { idOfType } from '../../lib/ids.js';
 import { builder } from '../../schema/builder.js';
 import { pageArgs, userErrorsField, withUserErrors } from '../../schema/common.js';
-import { LocationRef, MerchantRef, OfferRef } from '../../schema/refs.js';
+import { LocationRef } from '../locations/locations.refs.js';
+import { MerchantRef } from './merchants.refs.js';
+import { OfferRef } from '../offers/offers.refs.js';
 import { loadLocationsOfMerchants } from '../locations/locations.service.js';
 import { listOffersOfMerchant } from '../offers/offers.service.js';
 import { approveMerchant, createMerchant, listMerchants, suspendMerchant } from './merchants.service.js';

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import type { PostRow } from '../../../db/types.js';
 import { builder } from '../../schema/builder.js';
 import { userErrorsField, withUserErrors } from '../../schema/common.js';
-import { OfferRef, PostRef } from '../../schema/refs.js';
+import { OfferRef } from '../offers/offers.refs.js';
+import { PostRef } from './posts.refs.js';
 import { attachOfferToPost, MAX_POSTS_PER_LOOKUP, postsForExternalIds } from './posts.service.js';
 
 PostRef.implement({
