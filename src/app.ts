@@ -7,20 +7,27 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
-import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.js';
 import { ANONYMOUS, type Context, type Principal } from './context.js';
 import type { Database } from './database.js';
 import type { Logger } from './logger.js';
-import { databaseReady } from './migrate.js';
+import { databaseNotReady } from './migrate.js';
 import { schema } from './schema/index.js';
 import { authenticate } from './server/authenticate.js';
 import { clientAddressOf, corsOf, originAllowed, requestIdOf, useRequestGuards } from './server/http-edge.js';
 import { useOperationLimits } from './server/limits.js';
 import { createRateLimits, type RateLimits } from './server/rate-limits.js';
 import { useCardNumberScrubbing } from './server/scrub-errors.js';
+import { useProbes } from './server/health.js';
+import { createMetrics } from './server/metrics.js';
+import { headPosition } from './events/events.repository.js';
+import { countEmailsByStatus } from './modules/emails/emails.repository.js';
+import { useDemoPage } from './server/demo.js';
+import { graphiqlOptions, renderGraphiQLPage, useGraphiQLAssets } from './server/graphiql.js';
+import { operationConnectionParams } from './server/ws-credentials.js';
 import type { Security } from './security.js';
 import { startJobRunner, type Job, type JobRunner } from './jobs/job-runner.js';
 import { startEventRelay, type EventRelay } from './events/relay.js';
@@ -114,15 +121,35 @@ export function createApp(options: { config: Config; database: Database; logger:
   const production = config.nodeEnv === 'production';
   const rateLimits = createRateLimits({ config, postgresUrl: database.url, logger: logger.child({ component: 'rate-limits' }) });
 
+  // The demo's simulate endpoint calls this server's own API (set once yoga exists).
+  let selfFetch: (request: Request) => Promise<Response> = () => Promise.reject(new Error('The server is not ready.'));
+  // Read when /metrics is scraped; the sockets and jobs they name are created below.
+  const metrics = createMetrics({
+    token: config.metricsToken,
+    sources: () => ({
+      statementCount: () => database.statementCount(),
+      poolStats: database.poolStats,
+      eventLogHead: relay ? () => headPosition(db) : undefined,
+      eventsDelivered: relay ? () => relay.bus.position : undefined,
+      openSubscriptions: () => relay?.bus.listenerCount ?? 0,
+      openWebSockets: () => wsServer.clients.size,
+      openHttpSockets: () => sockets.size,
+      emailsByStatus: () => countEmailsByStatus(db),
+      jobFailures: () => jobs.failures,
+      rateLimitRejections: () => rateLimits.rejections,
+    }),
+  });
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    healthCheckEndpoint: '/health',
+    // /health and /ready are answered with a JSON body by useProbes; yoga's own empty-bodied
+    // check is moved out of the way.
+    healthCheckEndpoint: '/.yoga/health',
     landingPage: false,
     cors: corsOf(config),
-    graphiql: config.graphiql
-      ? { title: 'hashback', defaultQuery: DEFAULT_QUERY, subscriptionsProtocol: 'WS' }
-      : false,
+    // Self-contained GraphiQL (src/server/graphiql.ts): served from node_modules, no CDN.
+    graphiql: config.graphiql ? graphiqlOptions() : false,
+    renderGraphiQL: renderGraphiQLPage,
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
@@ -132,17 +159,24 @@ export function createApp(options: { config: Config; database: Database; logger:
     // Unexpected errors never reach clients: they read "Unexpected error." and the request id.
     maskedErrors: { isDev: false },
     plugins: [
+      metrics.plugin,
+      useProbes({
+        // 503 while shutting down, while the database does not answer `select 1` within 2 s, or
+        // while migrations are pending; 200 again by itself once the database answers.
+        notReady: async () => {
+          if (shuttingDown) return ['shutting down'];
+          const database_ = await databaseNotReady(database);
+          return database_ ? [database_] : [];
+        },
+        rootRedirect: config.graphiql && config.nodeEnv === 'development' ? GRAPHQL_PATH : undefined,
+      }),
+      ...(config.graphiql ? [useGraphiQLAssets()] : []),
+      ...(config.demoPage ? [useDemoPage({ config, db, fetch: (request) => selfFetch(request) })] : []),
       useRequestGuards({ maxRequestBytes: config.maxRequestBytes }),
       useOperationLimits({ production, maxCost: config.maxOperationCost, rateLimits }),
       useCardNumberScrubbing(),
       useOperationLog(),
       usePokeAfterMutations(poke),
-      useReadinessCheck({
-        endpoint: '/ready',
-        // 503 while shutting down, while the database does not answer `select 1` within 2 s, or
-        // while migrations are pending; 200 again by itself once the database answers.
-        check: async () => !shuttingDown && (await databaseReady(database)),
-      }),
     ],
     context: async ({ request, connectionParams, req, socket }): Promise<Context> => {
       let requestId: string;
@@ -165,6 +199,8 @@ export function createApp(options: { config: Config; database: Database; logger:
       return { db, principal, requestId, clientAddress, security, config, events: relay, rateLimits, connection, logger: logger.child({ requestId }) };
     },
   });
+
+  selfFetch = async (request) => yoga.fetch(request);
 
   const jobs = startJobRunner({
     jobs: jobsOf(config, database, logger),
@@ -224,7 +260,8 @@ export function createApp(options: { config: Config; database: Database; logger:
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
-          connectionParams: ctx.connectionParams ?? {},
+          // Credentials from connection_init, or from this message's extensions.headers (GraphiQL).
+          connectionParams: operationConnectionParams(ctx.connectionParams, payload.extensions),
         });
         let document;
         try {
@@ -303,20 +340,3 @@ export function createApp(options: { config: Config; database: Database; logger:
     },
   };
 }
-
-const DEFAULT_QUERY = `# Welcome to hashback. Try the live catalogue:
-query LiveOffers {
-  offers(first: 10, orderBy: BEST_REWARD) {
-    edges {
-      node {
-        id
-        title
-        rewardSummary
-        status
-        endsAt
-        merchant { name }
-      }
-    }
-  }
-}
-`;

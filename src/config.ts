@@ -52,7 +52,7 @@ const postgresUrl = serviceUrl(['postgres', 'postgresql'], 'postgres://', 'postg
 const smtpUrl = serviceUrl(['smtp', 'smtps'], 'smtp:// or smtps://', 'smtp://user:pass@host:587');
 const redisUrl = serviceUrl(['redis', 'rediss'], 'redis:// or rediss://', 'redis://host:6379');
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'TOKEN_SECRET', 'CARD_ENCRYPTION_KEYS', 'CARD_FINGERPRINT_KEY', 'SMTP_URL', 'REDIS_URL']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'TOKEN_SECRET', 'CARD_ENCRYPTION_KEYS', 'CARD_FINGERPRINT_KEY', 'SMTP_URL', 'REDIS_URL', 'DEMO_PARTNER_KEY', 'METRICS_TOKEN']);
 
 const schema = z.object({
   NODE_ENV: z
@@ -65,6 +65,8 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('./.hashback-data'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   GRAPHIQL: flag(true),
+  DEMO_PAGE: flag(true),
+  DEMO_PARTNER_KEY: z.string().min(1).optional(),
   SEED_ON_FIRST_START: flag(true),
   SHUTDOWN_TIMEOUT_MS: integer(10_000, 0, 600_000),
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -98,7 +100,11 @@ const schema = z.object({
   WS_SUBSCRIPTIONS_PER_CONNECTION: integer(50, 1, 100_000),
   WS_CONNECTIONS_PER_ADDRESS: integer(100, 1, 1_000_000),
   WS_INIT_TIMEOUT_MS: integer(5000, 100, 600_000),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
+
+/** Every variable the configuration reads (`.env.example` lists exactly these; a test checks it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 /** `CORS_ORIGINS`: `*`, or a comma list of `scheme://host[:port]` origins. */
 function parseOrigins(value: string | undefined, production: boolean): { origins: '*' | string[]; problem?: string } {
@@ -133,6 +139,13 @@ export interface Config {
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   graphiql: boolean;
+  /** Serve the demo timeline at /demo (off by default in production). */
+  demoPage: boolean;
+  /**
+   * Partner key the demo's "simulate a purchase" uses server-side (never sent to the browser);
+   * unset reads `partner` from <dataDir>/demo-keys.json. Simulation never runs in production.
+   */
+  demoPartnerKey: string | undefined;
   seedOnFirstStart: boolean;
   shutdownTimeoutMs: number;
   /** Signs user tokens (HS256); generated into dataDir in development when unset. */
@@ -176,6 +189,8 @@ export interface Config {
   wsConnectionsPerAddress: number;
   /** How long a WebSocket may stay open without `connection_init`. */
   wsInitTimeoutMs: number;
+  /** Bearer token `/metrics` asks for; unset leaves it open (development). Required in production. */
+  metricsToken: string | undefined;
 }
 
 /** Budgets of the rate limits; see src/server/rate-limits.ts and README "Rate limits". */
@@ -230,6 +245,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(c.DATA_DIR),
     logLevel: c.LOG_LEVEL,
     graphiql: env.GRAPHIQL === undefined ? !production : c.GRAPHIQL,
+    demoPage: env.DEMO_PAGE === undefined ? !production : c.DEMO_PAGE,
+    demoPartnerKey: c.DEMO_PARTNER_KEY,
     seedOnFirstStart: c.SEED_ON_FIRST_START,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     tokenSecret: c.TOKEN_SECRET,
@@ -265,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsSubscriptionsPerConnection: c.WS_SUBSCRIPTIONS_PER_CONNECTION,
     wsConnectionsPerAddress: c.WS_CONNECTIONS_PER_ADDRESS,
     wsInitTimeoutMs: c.WS_INIT_TIMEOUT_MS,
+    metricsToken: c.METRICS_TOKEN,
   };
 }
 
