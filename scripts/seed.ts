@@ -1,12 +1,22 @@
-/** `npm run seed`: demo merchants, offers and API keys in the configured database. */
-import { describeSeed, seedDemoData } from '../src/seed.js';
+/**
+ * `npm run seed`: demo merchants, offers and API keys in the configured database. The keys are
+ * saved in <DATA_DIR>/demo-keys.json (with the database they belong to), where `npm run simulate`
+ * and later server starts find them, for the embedded database and for Postgres alike.
+ */
+import { describeSeed, saveDemoKeys, seedDemoData } from '../src/seed.js';
 import { openConfiguredDatabase } from './configured-database.js';
 
-const { database, logger } = await openConfiguredDatabase();
+const { config, database, logger } = await openConfiguredDatabase();
 try {
   console.log(`Seeding demo data into the ${database.kind === 'pglite' ? 'embedded database' : 'Postgres database'}…`);
   const result = await seedDemoData(database.db, logger, (line) => console.log(line));
-  console.log(`\n${describeSeed(result)}`);
+  let target = 'embedded';
+  if (config.databaseUrl) {
+    const url = new URL(config.databaseUrl);
+    target = `${url.hostname}:${url.port || '5432'}${url.pathname}`;
+  }
+  const keysFile = saveDemoKeys(config.dataDir, result.keys, target);
+  console.log(`\n${describeSeed(result)}\nSaved in ${keysFile}: \`npm run simulate\` and later server starts find them there.`);
 } finally {
   await database.close();
 }

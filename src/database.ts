@@ -24,6 +24,8 @@ export interface Database {
   created: boolean;
   /** Number of SQL statements sent since the database was opened. */
   statementCount(): number;
+  /** Connections of the pool (Postgres only; PGlite is one session): open, idle, and requests waiting for one. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   /**
    * Runs `select 1` and resolves once the database answered; rejects with the driver's error, or
    * with a `DatabaseTimeoutError` when no answer came within `timeoutMs` (readiness, start-up).
@@ -127,6 +129,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       url: options.url,
       created: false,
       statementCount: () => statements,
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       probe: probeOf(db),
       close: () => db.destroy(),
     };

@@ -6,17 +6,15 @@
  * use, data folder locked, production secret missing) ends with one readable line and a non-zero
  * exit code; the stack trace is logged only with LOG_LEVEL=debug.
  */
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { createApp } from './app.js';
-import { loadConfigOrExit, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase, DatabaseTimeoutError, type Database } from './database.js';
 import { DataDirLockedError } from './lib/data-dir-lock.js';
 import { createLogger, type Logger } from './logger.js';
 import { migrateToLatest } from './migrate.js';
 import { loadSecurity } from './security.js';
-import { describeSeed, seedDemoData } from './seed.js';
+import { describeSeed, findDemoKeys, hasDemoCatalogue, saveDemoKeys, seedDemoData } from './seed.js';
 
 /** How long the first connection to a Postgres server may take at start. */
 const START_PROBE_MS = 10_000;
@@ -123,6 +121,11 @@ async function openAndCheckDatabase(config: Config): Promise<Database> {
   return database;
 }
 
+/** Which database demo keys belong to: the embedded one, or a Postgres server named without credentials. */
+function databaseName(config: Config): string {
+  return config.databaseUrl ? databaseTarget(config.databaseUrl) : 'embedded';
+}
+
 async function main(config: Config, logger: Logger): Promise<void> {
   const started = performance.now();
   let security;
@@ -130,6 +133,9 @@ async function main(config: Config, logger: Logger): Promise<void> {
     security = loadSecurity(config, (message) => logger.warn(message));
   } catch (error) {
     throw new StartupError((error as Error).message, 2, { cause: error });
+  }
+  if (config.nodeEnv === 'production' && !config.metricsToken) {
+    throw new StartupError('METRICS_TOKEN is required in production (it protects /metrics; 16+ random characters, e.g. `openssl rand -base64 24`).', 2);
   }
 
   await ensurePortFree(config);
@@ -145,10 +151,15 @@ async function main(config: Config, logger: Logger): Promise<void> {
   if (database.created && config.seedOnFirstStart) {
     const result = await seedDemoData(database.db, logger);
     // On a developer's embedded data folder the demo keys are kept beside the data, so they can be
-    // found again; a Postgres deployment never writes keys to disk.
-    const keysFile = path.join(config.dataDir, 'demo-keys.json');
-    fs.writeFileSync(keysFile, `${JSON.stringify(result.keys, null, 2)}\n`, { mode: 0o600 });
+    // found again (`npm run simulate` reads them there); the server never writes keys for Postgres.
+    const keysFile = saveDemoKeys(config.dataDir, result.keys, databaseName(config));
     console.log(`\n${describeSeed(result)}\n(also saved in ${keysFile})\n`);
+  } else {
+    const keysFile = findDemoKeys(config.dataDir, databaseName(config));
+    if (keysFile) logger.info({ keysFile }, `demo API keys are in ${keysFile}`);
+    else if (config.databaseUrl && !(await hasDemoCatalogue(database.db))) {
+      logger.info('no demo data in this database: `npm run seed` adds the demo catalogue and saves demo keys for `npm run simulate`');
+    }
   }
 
   const app = createApp({ config, database, logger, security });
@@ -182,7 +193,19 @@ async function main(config: Config, logger: Logger): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-const config = loadConfigOrExit();
+/** The configuration, or one fatal line naming every problem (exit code 2), in the same form as every other start-up failure. */
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const nodeEnv = process.env.NODE_ENV === 'production' || process.env.NODE_ENV === 'test' ? process.env.NODE_ENV : 'development';
+    createLogger({ logLevel: 'info', nodeEnv }).fatal({ problems: error.problems }, `Invalid configuration: ${error.problems.join('; ')}`);
+    process.exit(2);
+  }
+}
+
+const config = configOrExit();
 const logger = createLogger(config);
 main(config, logger).catch((error: unknown) => {
   const debug = config.logLevel === 'debug' || config.logLevel === 'trace';

@@ -30,25 +30,38 @@ export async function pendingMigrations(db: Kysely<DB>): Promise<string[]> {
 /** Databases whose migrations were seen complete: they stay so, and /ready need not ask again. */
 const migrated = new WeakSet<Database>();
 
+/** What keeps the database from being ready: not answering in time, or migrations pending. */
+export type DatabaseNotReady = 'database not answering' | 'migrations pending';
+
 /**
- * For /ready: whether the database answers `select 1` within `timeoutMs` and has no migration
- * pending. Never throws (a driver's message could name hosts): false while the database is
- * unreachable or slow, true again by itself once it answers, since the pool opens connections
- * on demand.
+ * For /ready: null when the database answers `select 1` within `timeoutMs` and has no migration
+ * pending, else what is wrong. Never throws (a driver's message could name hosts): not ready
+ * while the database is unreachable or slow, ready again by itself once it answers, since the
+ * pool opens connections on demand.
  */
-export async function databaseReady(database: Database, timeoutMs = 2000): Promise<boolean> {
+export async function databaseNotReady(database: Database, timeoutMs = 2000): Promise<DatabaseNotReady | null> {
   try {
     await database.probe(timeoutMs);
+  } catch {
+    return 'database not answering';
+  }
+  try {
     if (!migrated.has(database)) {
       const pending = await Promise.race([
         pendingMigrations(database.db),
         new Promise<null>((resolve) => setTimeout(resolve, timeoutMs, null).unref()),
       ]);
-      if (pending === null || pending.length > 0) return false;
+      if (pending === null) return 'database not answering';
+      if (pending.length > 0) return 'migrations pending';
       migrated.add(database);
     }
-    return true;
+    return null;
   } catch {
-    return false;
+    return 'database not answering';
   }
+}
+
+/** For /ready: whether the database is ready (see `databaseNotReady`). */
+export async function databaseReady(database: Database, timeoutMs = 2000): Promise<boolean> {
+  return (await databaseNotReady(database, timeoutMs)) === null;
 }

@@ -3,6 +3,8 @@
  * post, a capped percentage, a fixed reward with a minimum spend), the #BuyGiftCard25 purchase
  * offer, and demo API keys. Goes through the services, so demo data obeys every product rule.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/types.js';
 import type { Context, Principal } from './context.js';
@@ -202,6 +204,39 @@ export async function seedDemoData(
     offers,
     keys: { admin: admin.secret, merchant: merchant.secret, partner: partner.secret },
   };
+}
+
+/** Where the demo keys are kept: beside the embedded database, where `npm run simulate` looks. */
+export function demoKeysFile(dataDir: string): string {
+  return path.join(dataDir, 'demo-keys.json');
+}
+
+/**
+ * Saves the demo keys (owner-only file) with the database they belong to (`embedded`, or
+ * host:port/db of a Postgres server, never its credentials), so a later start can tell whether
+ * they are for the database it opened. Returns the file's path.
+ */
+export function saveDemoKeys(dataDir: string, keys: DemoKeys, database: string): string {
+  const file = demoKeysFile(dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify({ ...keys, database, savedAt: new Date().toISOString() }, null, 2)}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** The demo keys file for `database`, if one was saved for it (files without `database` are the embedded one's). */
+export function findDemoKeys(dataDir: string, database: string): string | undefined {
+  const file = demoKeysFile(dataDir);
+  try {
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { database?: unknown; admin?: unknown };
+    return typeof saved.admin === 'string' && (saved.database ?? 'embedded') === database ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the demo catalogue is there (a hint for an empty Postgres database). */
+export async function hasDemoCatalogue(db: Kysely<DB>): Promise<boolean> {
+  return (await db.selectFrom('merchants').select('id').where('name', '=', DEMO[0]!.name).executeTakeFirst()) !== undefined;
 }
 
 export function describeSeed(result: SeedResult): string {

@@ -19,6 +19,8 @@ export interface JobRunner {
   runOnce(): Promise<Record<string, number>>;
   /** Stops the timer and waits for the round in progress. */
   stop(): Promise<void>;
+  /** Failed rounds per job name since start (metrics). */
+  readonly failures: ReadonlyMap<string, number>;
 }
 
 export function startJobRunner(options: {
@@ -33,6 +35,7 @@ export function startJobRunner(options: {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<Record<string, number>> = Promise.resolve({});
+  const failures = new Map<string, number>();
 
   const runRound = async (): Promise<Record<string, number>> => {
     const done: Record<string, number> = {};
@@ -41,6 +44,7 @@ export function startJobRunner(options: {
         done[job.name] = await job.run(new Date());
         if (done[job.name]! > 0) logger.info({ job: job.name, count: done[job.name] }, 'job round');
       } catch (error) {
+        failures.set(job.name, (failures.get(job.name) ?? 0) + 1);
         logger.error({ err: error, job: job.name }, 'job failed; retrying next round');
       }
     }
@@ -63,6 +67,7 @@ export function startJobRunner(options: {
   if (options.autostart !== false) schedule();
 
   return {
+    failures,
     runOnce,
     stop: async () => {
       stopped = true;

@@ -104,3 +104,9 @@ export async function markEmailFailed(
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+/** E-mails by delivery status (the job queue's depth and failures, for metrics). */
+export async function countEmailsByStatus(db: Kysely<DB>): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('emails').select(['status', (eb) => eb.fn.countAll<number>().as('count')]).groupBy('status').execute();
+  return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
+}
