@@ -8,7 +8,7 @@ import type { PartnerScope } from '../src/context.js';
 import { PARTNER_SCOPES } from '../src/modules/index.js';
 import { decodeGlobalId, isUuid } from '../src/lib/ids.js';
 import { mintApiKey } from '../src/modules/api-keys/api-keys.service.js';
-import { findMerchantById } from '../src/modules/merchants/merchants.repository.js';
+import { findMerchantById } from '../src/modules/merchants/merchants.service.js';
 import { openConfiguredDatabase } from './configured-database.js';
 
 const USAGE =

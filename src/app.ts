@@ -24,7 +24,7 @@ import { useCardNumberScrubbing } from './server/scrub-errors.js';
 import { useProbes } from './server/health.js';
 import { createMetrics } from './server/metrics.js';
 import { headPosition } from './events/events.repository.js';
-import { countEmailsByStatus } from './modules/emails/emails.repository.js';
+import { countEmailsByStatus } from './modules/emails/emails.service.js';
 import { useDemoPage } from './server/demo.js';
 import { graphiqlOptions, renderGraphiQLPage, useGraphiQLAssets } from './server/graphiql.js';
 import { operationConnectionParams } from './server/ws-credentials.js';

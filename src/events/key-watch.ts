@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
 import type { Logger } from '../logger.js';
-import { findApiKeysByIds } from '../modules/api-keys/api-keys.repository.js';
+import { findApiKeysByIds } from '../modules/api-keys/api-keys.service.js';
 
 export class ApiKeyWatch {
   private readonly watchers = new Map<string, Set<() => void>>();

@@ -3,6 +3,7 @@
  * visibility filter; this only answers "may this kind of caller run this operation at all".
  */
 import type { PartnerScope, Principal } from '../context.js';
+import { sql, type RawBuilder } from 'kysely';
 import { fail } from './errors.js';
 
 type Kind = Principal['kind'];
@@ -53,4 +54,16 @@ export function principalKey(principal: Principal): string {
     default:
       return `key:${principal.apiKeyId}`;
   }
+}
+
+/**
+ * SQL condition "the merchant joined as `merchants` is visible"; usable in any query that has
+ * the merchants table in scope. Admins see every merchant.
+ */
+export function merchantVisible(visibility: Visibility): RawBuilder<boolean> {
+  if (visibility.all) return sql<boolean>`true`;
+  if (visibility.merchantId) {
+    return sql<boolean>`(merchants.status = 'APPROVED' or merchants.id = ${visibility.merchantId})`;
+  }
+  return sql<boolean>`merchants.status = 'APPROVED'`;
 }

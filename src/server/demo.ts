@@ -20,7 +20,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { DB } from '../../db/types.js';
 import type { Config } from '../config.js';
 import { idOfType } from '../lib/ids.js';
-import { findLocationsByOfferIds, findMidsByLocationIds } from '../modules/locations/locations.repository.js';
+import { findLocationsByOfferIds, findMidsByLocationIds } from '../modules/locations/locations.service.js';
 
 export const DEMO_PATH = '/demo';
 export const SIMULATE_PATH = `${DEMO_PATH}/simulate-purchase`;

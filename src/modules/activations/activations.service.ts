@@ -7,10 +7,10 @@ import type { Context } from '../../context.js';
 import { PUBLIC_VISIBILITY, requireRole, visibilityOf } from '../../lib/authorization.js';
 import { fail, notFound } from '../../lib/errors.js';
 import { parseGlobalId } from '../../lib/ids.js';
-import { userHasLinkedCard } from '../cards/cards.repository.js';
-import { findVisibleOffersByIds } from '../offers/offers.repository.js';
+import { userHasLinkedCard } from '../cards/cards.service.js';
+import { findVisibleOffersByIds } from '../offers/offers.service.js';
 import { offerStatus } from '../offers/offers.rules.js';
-import { findUsersByIds } from '../users/users.repository.js';
+import { findUsersByIds } from '../users/users.service.js';
 import {
   countActivationsByOffer,
   deleteActivation,

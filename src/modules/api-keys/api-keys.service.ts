@@ -10,7 +10,7 @@ import { requireRole } from '../../lib/authorization.js';
 import { fail, notFound } from '../../lib/errors.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { parseInput, text } from '../../lib/validation.js';
-import { findMerchantById } from '../merchants/merchants.repository.js';
+import { findMerchantById } from '../merchants/merchants.service.js';
 import { findActiveApiKeyByHash, findApiKeysByIds, insertApiKey, revokeApiKeyById } from './api-keys.repository.js';
 
 const KEY_PREFIX = 'hbk_';
@@ -103,3 +103,6 @@ export async function loadVisibleApiKeys(ctx: Context, ids: readonly string[]): 
   const visible = principal.kind === 'admin' ? ids : ids.filter((id) => id === principal.apiKeyId);
   return findApiKeysByIds(ctx.db, visible);
 }
+
+/** What other modules read or lock through this one (they never import its repository). */
+export { findApiKeysByIds } from './api-keys.repository.js';

@@ -143,3 +143,6 @@ export async function rotateCardKeys(
   }
   return { rotated, underUnknownKeys: await countCardsUnderOtherKeys(db, ring.keyIds) };
 }
+
+/** What other modules read or lock through this one (they never import its repository). */
+export { userHasLinkedCard } from './cards.repository.js';

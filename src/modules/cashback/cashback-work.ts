@@ -21,7 +21,7 @@ import type {
 } from '../../../db/types.js';
 import type { Transaction } from 'kysely';
 import { composeCashbackEmail } from '../emails/email-content.js';
-import { insertEmails } from '../emails/emails.repository.js';
+import { insertEmails } from '../emails/emails.service.js';
 import { insertEvents, offerEvent } from '../../events/events.repository.js';
 import { insertLedgerEntries, posting } from '../ledger/ledger.js';
 import {

@@ -124,3 +124,6 @@ export async function expireStaleAuths(db: Kysely<DB>, now: Date): Promise<numbe
 export function issueDueStatementCredits(db: Kysely<DB>, now: Date): Promise<number> {
   return createDueStatementCredits(db, now, JOB_BATCH);
 }
+
+/** What other modules read or lock through this one (they never import its repository). */
+export { findUserCashbacksByIds, lockCashbacks, lockOffers } from './cashback.repository.js';

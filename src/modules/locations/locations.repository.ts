@@ -5,7 +5,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { CardNetwork, Channel, DB, LocationMidRow, LocationRow } from '../../../db/types.js';
 import type { Visibility } from '../../lib/authorization.js';
-import { merchantVisible } from '../merchants/merchants.repository.js';
+import { merchantVisible } from '../../lib/authorization.js';
 
 export interface LocationFields {
   name: string;

@@ -143,3 +143,6 @@ export async function loadMidsOfLocations(ctx: Context, locations: readonly Loca
     return index === -1 ? null : (groups[index] ?? []);
   });
 }
+
+/** What other modules read or lock through this one (they never import its repository). */
+export { findLocationsByOfferIds, findMerchantLocationIds, findMidsByLocationIds } from './locations.repository.js';

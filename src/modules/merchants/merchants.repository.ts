@@ -5,18 +5,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB, MerchantRow, MerchantStatus } from '../../../db/types.js';
 import type { Visibility } from '../../lib/authorization.js';
-
-/**
- * SQL condition "the merchant joined as `merchants` is visible"; usable in any query that has
- * the merchants table in scope. Admins see every merchant.
- */
-export function merchantVisible(visibility: Visibility): RawBuilder<boolean> {
-  if (visibility.all) return sql<boolean>`true`;
-  if (visibility.merchantId) {
-    return sql<boolean>`(merchants.status = 'APPROVED' or merchants.id = ${visibility.merchantId})`;
-  }
-  return sql<boolean>`merchants.status = 'APPROVED'`;
-}
+import { merchantVisible } from '../../lib/authorization.js';
 
 export async function insertMerchant(
   db: Kysely<DB>,

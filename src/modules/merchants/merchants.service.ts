@@ -62,3 +62,6 @@ export async function listMerchants(ctx: Context, args: { first: number; after?:
   const rows = await listVisibleMerchants(ctx.db, visibilityOf(ctx.principal), { limit: args.first + 1, after });
   return toPage(rows, args.first, args.after, (m) => encodeCursor([m.name, m.id]));
 }
+
+/** What other modules read or lock through this one (they never import its repository). */
+export { findMerchantById } from './merchants.repository.js';

@@ -4,8 +4,7 @@
  */
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Channel, DB, MerchantRow, NewOffer, OfferKind, OfferRow, OfferUpdate } from '../../../db/types.js';
-import { PUBLIC_VISIBILITY, type Visibility } from '../../lib/authorization.js';
-import { merchantVisible } from '../merchants/merchants.repository.js';
+import { merchantVisible, PUBLIC_VISIBILITY, type Visibility } from '../../lib/authorization.js';
 
 export type OfferOrder = 'NEWEST' | 'ENDING_SOON' | 'BEST_REWARD';
 

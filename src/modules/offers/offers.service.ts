@@ -12,8 +12,8 @@ import { DomainError, fail, notFound, type UserError } from '../../lib/errors.js
 import { decodeGlobalId, parseGlobalId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/pagination.js';
 import { countryCode, currencyCode, dateTime, intRange, minorUnits, parseInput, text } from '../../lib/validation.js';
-import { findMerchantLocationIds } from '../locations/locations.repository.js';
-import { findMerchantById } from '../merchants/merchants.repository.js';
+import { findMerchantLocationIds } from '../locations/locations.service.js';
+import { findMerchantById } from '../merchants/merchants.service.js';
 import {
   countOfferLocations,
   findLiveOfferWithHashtag,
@@ -385,3 +385,6 @@ export async function listOffersOfMerchant(
 export function announceOfferTransitions(db: Kysely<DB>, now: Date): Promise<number> {
   return markOfferTransitionsAnnounced(db, now);
 }
+
+/** What other modules read or lock through this one (they never import its repository). */
+export { findOfferForUpdate, findVisibleOffersByIds } from './offers.repository.js';

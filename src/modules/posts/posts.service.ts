@@ -10,7 +10,7 @@ import { fail, notFound } from '../../lib/errors.js';
 import { groupByKeys } from '../../lib/group.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { httpUrl, parseInput, text } from '../../lib/validation.js';
-import { findOfferForUpdate } from '../offers/offers.repository.js';
+import { findOfferForUpdate } from '../offers/offers.service.js';
 import { findPostsByExternalIds, findPostsByIds, findPostsByOfferIds, setPostOffer, upsertPostForUpdate } from './posts.repository.js';
 
 export const MAX_POSTS_PER_LOOKUP = 100;

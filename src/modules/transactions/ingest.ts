@@ -20,7 +20,7 @@ import type {
 import type { UserError } from '../../lib/errors.js';
 import { RetryTransaction } from '../../lib/retry.js';
 import { CashbackWork } from '../cashback/cashback-work.js';
-import { lockCashbacks, lockOffers } from '../cashback/cashback.repository.js';
+import { lockCashbacks, lockOffers } from '../cashback/cashback.service.js';
 import {
   chooseOffer,
   evaluateOffer,

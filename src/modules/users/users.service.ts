@@ -107,3 +107,6 @@ export async function loadVisibleUsers(ctx: Context, ids: readonly string[]): Pr
   if (principal.kind !== 'user') return [];
   return findUsersByIds(ctx.db, ids.filter((id) => id === principal.userId));
 }
+
+/** What other modules read or lock through this one (they never import its repository). */
+export { findUsersByIds } from './users.repository.js';
