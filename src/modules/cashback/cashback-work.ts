@@ -22,10 +22,10 @@ import type {
 import type { Transaction } from 'kysely';
 import { composeCashbackEmail } from '../emails/email-content.js';
 import { insertEmails } from '../emails/emails.service.js';
+import { moveBudgets } from '../offers/offers.service.js';
 import { insertEvents, offerEvent } from '../../events/events.repository.js';
 import { insertLedgerEntries, posting } from '../ledger/ledger.js';
 import {
-  applyBudgetDeltas,
   findEmailFacts,
   insertCashbackChanges,
   insertCashbacks,
@@ -187,7 +187,7 @@ export class CashbackWork {
   async flush(trx: Transaction<DB>): Promise<void> {
     await insertCashbacks(trx, [...this.created.values()]);
     await updateCashbacks(trx, [...this.updated.values()]);
-    await applyBudgetDeltas(trx, this.budgetDeltas);
+    await moveBudgets(trx, this.budgetDeltas);
     await resizeOpenCredits(trx, this.creditResizes);
     await insertCashbackChanges(trx, this.changes);
     await insertLedgerEntries(trx, this.entries);

@@ -10,7 +10,6 @@ import type {
   DB,
   NewCashback,
   NewCashbackChange,
-  OfferRow,
 } from '../../../db/types.js';
 
 export async function insertCashbacks(trx: Transaction<DB>, rows: readonly NewCashback[]): Promise<void> {
@@ -42,16 +41,6 @@ export async function insertCashbackChanges(trx: Transaction<DB>, rows: readonly
   for (let i = 0; i < rows.length; i += 1000) await trx.insertInto('cashback_changes').values(rows.slice(i, i + 1000)).execute();
 }
 
-/** Moves offers' remaining budgets by the given deltas (offers are locked by the caller). */
-export async function applyBudgetDeltas(trx: Transaction<DB>, deltas: ReadonlyMap<string, number>): Promise<void> {
-  const changed = [...deltas].filter(([, delta]) => delta !== 0);
-  if (changed.length === 0) return;
-  const values = sql.join(changed.map(([id, delta]) => sql`(${id}::uuid, ${delta}::bigint)`));
-  await sql`
-    update offers o set budget_remaining = o.budget_remaining + v.delta, updated_at = now()
-    from (values ${values}) as v(id, delta) where o.id = v.id`.execute(trx);
-}
-
 /**
  * A refund before the credit was issued shrinks the open (PENDING or FAILED) credit to the new
  * cashback amount, and cancels it at zero.
@@ -71,13 +60,6 @@ export async function resizeOpenCredits(trx: Transaction<DB>, amounts: ReadonlyM
 export async function lockCashbacks(trx: Transaction<DB>, ids: readonly string[]): Promise<CashbackRow[]> {
   if (ids.length === 0) return [];
   return trx.selectFrom('cashbacks').selectAll().where('id', 'in', ids).orderBy('id').forUpdate().execute();
-}
-
-/** Locks offers in id order (every writer takes offer locks first, in this order: no deadlocks). */
-export async function lockOffers(trx: Transaction<DB>, ids: readonly string[], options: { skipLocked?: boolean } = {}): Promise<OfferRow[]> {
-  if (ids.length === 0) return [];
-  const query = trx.selectFrom('offers').selectAll().where('id', 'in', ids).orderBy('id').forUpdate();
-  return (options.skipLocked ? query.skipLocked() : query).execute();
 }
 
 export interface EmailFacts {

@@ -22,9 +22,9 @@ import {
   findUserCashbacksByIds,
   listUserCashbacks,
   lockExpiredAuthsOfOffer,
-  lockOffers,
   redemptionStats,
 } from './cashback.repository.js';
+import { lockOffers } from '../offers/offers.service.js';
 
 /** A user its own cashback, a partner the cashback of its own transactions, admins all. */
 export function loadVisibleCashbacks(ctx: Context, ids: readonly string[]): Promise<CashbackRow[]> {
@@ -126,4 +126,4 @@ export function issueDueStatementCredits(db: Kysely<DB>, now: Date): Promise<num
 }
 
 /** What other modules read or lock through this one (they never import its repository). */
-export { findUserCashbacksByIds, lockCashbacks, lockOffers } from './cashback.repository.js';
+export { findUserCashbacksByIds, lockCashbacks } from './cashback.repository.js';

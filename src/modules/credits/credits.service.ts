@@ -14,7 +14,8 @@ import { idOfType } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/pagination.js';
 import { inRetryingTransaction } from '../../lib/retry.js';
 import { CashbackWork } from '../cashback/cashback-work.js';
-import { lockCashbacks, lockOffers } from '../cashback/cashback.service.js';
+import { lockCashbacks } from '../cashback/cashback.service.js';
+import { lockOffers } from '../offers/offers.service.js';
 import {
   findCreditsByIds,
   findOfferIdsOfCredits,

@@ -219,3 +219,20 @@ export async function markOfferTransitionsAnnounced(db: Kysely<DB>, now: Date): 
     insert into events (topic, type, offer_id, merchant_id) select 'OFFER', 'EXPIRED', id, merchant_id from flipped`.execute(db);
   return Number(live.numAffectedRows ?? 0) + Number(ended.numAffectedRows ?? 0);
 }
+
+/** Locks offers in id order (every writer takes offer locks first, in this order: no deadlocks). */
+export async function lockOffers(trx: Transaction<DB>, ids: readonly string[], options: { skipLocked?: boolean } = {}): Promise<OfferRow[]> {
+  if (ids.length === 0) return [];
+  const query = trx.selectFrom('offers').selectAll().where('id', 'in', ids).orderBy('id').forUpdate();
+  return (options.skipLocked ? query.skipLocked() : query).execute();
+}
+
+/** Moves offers' remaining budgets by the given deltas (offers are locked by the caller). */
+export async function applyBudgetDeltas(trx: Transaction<DB>, deltas: ReadonlyMap<string, number>): Promise<void> {
+  const changed = [...deltas].filter(([, delta]) => delta !== 0);
+  if (changed.length === 0) return;
+  const values = sql.join(changed.map(([id, delta]) => sql`(${id}::uuid, ${delta}::bigint)`));
+  await sql`
+    update offers o set budget_remaining = o.budget_remaining + v.delta, updated_at = now()
+    from (values ${values}) as v(id, delta) where o.id = v.id`.execute(trx);
+}

@@ -387,4 +387,10 @@ export function announceOfferTransitions(db: Kysely<DB>, now: Date): Promise<num
 }
 
 /** What other modules read or lock through this one (they never import its repository). */
-export { findOfferForUpdate, findVisibleOffersByIds } from './offers.repository.js';
+export { findOfferForUpdate, findVisibleOffersByIds, lockOffers } from './offers.repository.js';
+
+/**
+ * Moves offers' remaining budgets by the given deltas: a reservation when cashback is granted
+ * (negative), a release when it is reversed (positive). The caller holds the offers' locks.
+ */
+export { applyBudgetDeltas as moveBudgets } from './offers.repository.js';

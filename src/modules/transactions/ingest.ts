@@ -20,7 +20,8 @@ import type {
 import type { UserError } from '../../lib/errors.js';
 import { RetryTransaction } from '../../lib/retry.js';
 import { CashbackWork } from '../cashback/cashback-work.js';
-import { lockCashbacks, lockOffers } from '../cashback/cashback.service.js';
+import { lockCashbacks } from '../cashback/cashback.service.js';
+import { lockOffers } from '../offers/offers.service.js';
 import {
   chooseOffer,
   evaluateOffer,
