@@ -60,8 +60,3 @@ export async function databaseNotReady(database: Database, timeoutMs = 2000): Pr
     return 'database not answering';
   }
 }
-
-/** For /ready: whether the database is ready (see `databaseNotReady`). */
-export async function databaseReady(database: Database, timeoutMs = 2000): Promise<boolean> {
-  return (await databaseNotReady(database, timeoutMs)) === null;
-}
