@@ -9,6 +9,7 @@ type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 
 export type MerchantStatus = 'PENDING' | 'APPROVED' | 'SUSPENDED';
 export type ApiKeyRole = 'ADMIN' | 'MERCHANT' | 'PARTNER';
+export type PartnerStatus = 'ACTIVE' | 'SUSPENDED';
 export type Channel = 'IN_STORE' | 'ONLINE';
 export type CardNetwork = 'VISA' | 'MASTERCARD' | 'AMEX' | 'DISCOVER';
 export type OfferKind = 'CASHBACK' | 'PURCHASE';
@@ -26,12 +27,24 @@ export interface MerchantsTable {
   updated_at: Timestamp;
 }
 
+export interface PartnersTable {
+  id: Generated<string>;
+  name: string;
+  scopes: ColumnType<string[], string[] | undefined, string[]>;
+  status: ColumnType<PartnerStatus, PartnerStatus | undefined, PartnerStatus>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
 export interface ApiKeysTable {
   id: Generated<string>;
   name: string;
   role: ApiKeyRole;
   merchant_id: string | null;
-  scopes: ColumnType<string[], string[] | undefined, string[]>;
+  /** The PARTNER key's partner. */
+  partner_id: string | null;
+  /** Empty for ADMIN and MERCHANT keys; for a PARTNER key the scopes it narrows its partner's to, or null for all of them. */
+  scopes: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
   prefix: string;
   secret_hash: string;
   created_at: CreatedAt;
@@ -166,7 +179,7 @@ export interface IdempotencyKeysTable {
 
 export interface TransactionsTable {
   id: string;
-  partner_key_id: string;
+  partner_id: string;
   external_id: string;
   type: TransactionType;
   network: CardNetwork;
@@ -301,6 +314,7 @@ export interface DB {
   activations: ActivationsTable;
   merchants: MerchantsTable;
   api_keys: ApiKeysTable;
+  partners: PartnersTable;
   locations: LocationsTable;
   location_mids: LocationMidsTable;
   offers: OffersTable;
@@ -311,6 +325,7 @@ export interface DB {
 
 export type MerchantRow = Selectable<MerchantsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type PartnerRow = Selectable<PartnersTable>;
 export type LocationRow = Selectable<LocationsTable>;
 export type LocationMidRow = Selectable<LocationMidsTable>;
 export type OfferRow = Selectable<OffersTable>;

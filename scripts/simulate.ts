@@ -366,11 +366,18 @@ async function simulate(): Promise<void> {
     }
   }
   if (!partnerKey) {
+    const { partner } = await mutate<{ partner: { id: string }; userErrors: UserError[] }>(
+      'creating a partner (admin key)',
+      'createPartner',
+      `mutation($input: CreatePartnerInput!) { createPartner(input: $input) { partner { id } ${USER_ERRORS} } }`,
+      { name: `simulation partner ${run}`, scopes: ['TRANSACTIONS_WRITE', 'CREDITS_WRITE'] },
+      keys.admin,
+    );
     const created = await mutate<{ secret: string; userErrors: UserError[] }>(
       'creating a partner key (admin key)',
       'createApiKey',
       `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret ${USER_ERRORS} } }`,
-      { name: `simulation partner ${run}`, role: 'PARTNER', scopes: ['TRANSACTIONS_WRITE', 'CREDITS_WRITE'] },
+      { name: `simulation partner ${run} key`, role: 'PARTNER', partnerId: partner.id },
       keys.admin,
     );
     partnerKey = created.secret;

@@ -20,7 +20,8 @@ export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'admin'; apiKeyId: string }
   | { kind: 'merchant'; apiKeyId: string; merchantId: string }
-  | { kind: 'partner'; apiKeyId: string; scopes: PartnerScope[] }
+  /** A partner's key: what it owns belongs to `partnerId`, whichever of its keys is used; `scopes` are the key's effective ones. */
+  | { kind: 'partner'; apiKeyId: string; partnerId: string; scopes: PartnerScope[] }
   | { kind: 'user'; userId: string; expiresAt?: Date };
 
 export interface Context {

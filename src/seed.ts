@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { mintApiKey, principalOf } from './modules/api-keys/api-keys.service.js';
 import { createLocation } from './modules/locations/locations.service.js';
 import { approveMerchant, createMerchant } from './modules/merchants/merchants.service.js';
+import { createPartner } from './modules/partners/partners.service.js';
 import { createOffer, publishOffer, type CreateOfferInput } from './modules/offers/offers.service.js';
 import { attachOfferToPost } from './modules/posts/posts.service.js';
 
@@ -31,6 +32,7 @@ export interface SeedResult {
 }
 
 const DAY = 24 * 60 * 60 * 1000;
+const DEMO_PARTNER = 'Demo partner';
 
 interface DemoMerchant {
   name: string;
@@ -193,11 +195,11 @@ export async function seedDemoData(
   }
 
   const merchant = await mintApiKey(db, { name: `Demo merchant (${DEMO[0]!.name})`, role: 'MERCHANT', merchantId: firstMerchantId! });
-  const partner = await mintApiKey(db, {
-    name: 'Demo partner',
-    role: 'PARTNER',
-    scopes: ['transactions:write', 'credits:write', 'posts:write'],
-  });
+  // One demo partner across seeds: each seed issues it a new key, and it keeps what it ingested.
+  const demoPartner =
+    (await db.selectFrom('partners').select('id').where('name', '=', DEMO_PARTNER).orderBy('created_at').executeTakeFirst()) ??
+    (await must('demo partner', createPartner(adminCtx, { name: DEMO_PARTNER, scopes: ['transactions:write', 'credits:write', 'posts:write'] }))).partner;
+  const partner = await mintApiKey(db, { name: 'Demo partner key', role: 'PARTNER', partnerId: demoPartner.id });
   return {
     createdCatalogue: !existing,
     merchants: existing ? 0 : DEMO.length,

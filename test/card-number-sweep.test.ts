@@ -83,6 +83,9 @@ const CALLERS: Record<string, Caller> = {
   suspendMerchant: 'admin',
   createApiKey: 'admin',
   revokeApiKey: 'admin',
+  createPartner: 'admin',
+  suspendPartner: 'admin',
+  activatePartner: 'admin',
   createLocation: 'merchant',
   updateLocation: 'merchant',
   createOffer: 'merchant',
@@ -108,7 +111,8 @@ const exempt = (field: GraphQLInputField) => field.extensions.cardNumberAllowed 
 function filler(type: GraphQLInputType, depth = 0): unknown {
   const t = getNullableType(type);
   if (isListType(t)) return [filler(t.ofType, depth + 1)];
-  if (isEnumType(t)) return t.getValues()[0]!.value;
+  // The name, as a client sends it (an enum's internal value may differ, e.g. PartnerScope's).
+  if (isEnumType(t)) return t.getValues()[0]!.name;
   if (isInputObjectType(t)) {
     if (depth > 8) return {};
     const value: Record<string, unknown> = {};

@@ -188,18 +188,29 @@ export function apiFixtures(gql: Gql, adminKey: string) {
     return { id: card.id, number };
   }
 
-  /** A partner key with the given scopes. */
-  async function newPartner(scopes: string[] = ['TRANSACTIONS_WRITE', 'CREDITS_WRITE']): Promise<{ id: string; key: string }> {
+  /** A key of another partner: `partnerId`'s, with its scopes unless narrowed to `scopes`. */
+  async function newPartnerKey(partnerId: string, scopes?: string[]): Promise<{ keyId: string; key: string }> {
     const { secret, apiKey } = await mutate<{ secret: string; apiKey: { id: string } }>(
       'createApiKey',
       'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } userErrors { field message code } } }',
-      { name: unique('partner'), role: 'PARTNER', scopes },
+      { name: unique('partner key'), role: 'PARTNER', partnerId, ...(scopes ? { scopes } : {}) },
       adminKey,
     );
-    return { id: apiKey.id, key: secret };
+    return { keyId: apiKey.id, key: secret };
   }
 
-  return { gql, mutate, newMerchant, newLocation, offerInput, newOffer, newUser, linkCard, newPartner };
+  /** A new partner with the given scopes and one key holding them: `id` is the partner's global id. */
+  async function newPartner(scopes: string[] = ['TRANSACTIONS_WRITE', 'CREDITS_WRITE']): Promise<{ id: string; key: string; keyId: string }> {
+    const { partner } = await mutate<{ partner: { id: string } }>(
+      'createPartner',
+      'mutation($input: CreatePartnerInput!) { createPartner(input: $input) { partner { id } userErrors { field message code } } }',
+      { name: unique('partner'), scopes },
+      adminKey,
+    );
+    return { id: partner.id, ...(await newPartnerKey(partner.id)) };
+  }
+
+  return { gql, mutate, newMerchant, newLocation, offerInput, newOffer, newUser, linkCard, newPartner, newPartnerKey };
 }
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;

@@ -8,6 +8,7 @@ import * as consumers from './2026-11-23T1400_consumers.js';
 import * as cashback from './2026-11-23T1600_cashback.js';
 import * as events from './2026-11-23T1800_events.js';
 import * as rateLimits from './2026-12-02T0600_rate_limits.js';
+import * as partners from './2026-12-02T0700_partners.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1200_catalogue': catalogue,
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '2026-11-23T1600_cashback': cashback,
   '2026-11-23T1800_events': events,
   '2026-12-02T0600_rate_limits': rateLimits,
+  '2026-12-02T0700_partners': partners,
 };
 
 export const migrationProvider: MigrationProvider = {

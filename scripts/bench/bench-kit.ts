@@ -290,6 +290,29 @@ export async function approvedMerchant(gql: ReturnType<typeof gqlClient>, adminK
   return { merchantId, merchantKey: createApiKey.secret };
 }
 
+/** A partner with `scopes` and one key for it, through the API (createPartner, then createApiKey). */
+export async function benchPartner(
+  gql: ReturnType<typeof gqlClient>,
+  adminKey: string,
+  name: string,
+  scopes: string[],
+): Promise<{ partnerId: string; partnerKey: string }> {
+  const { createPartner } = await gql<{ createPartner: { partner: { id: string } } }>(
+    'createPartner',
+    'mutation($input: CreatePartnerInput!) { createPartner(input: $input) { partner { id } userErrors { code message } } }',
+    { input: { name, scopes } },
+    adminKey,
+  );
+  const partnerId = createPartner.partner.id;
+  const { createApiKey } = await gql<{ createApiKey: { secret: string } }>(
+    'createApiKey',
+    'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { code message } } }',
+    { input: { name: `${name} key`, role: 'PARTNER', partnerId } },
+    adminKey,
+  );
+  return { partnerId, partnerKey: createApiKey.secret };
+}
+
 /**
  * For load generators written as plain JavaScript (worker threads, child processes), which have
  * `http` from node:http in scope: `post(target, agent, headers, payload)` sends one POST to the

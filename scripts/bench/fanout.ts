@@ -46,7 +46,7 @@ import vm from 'node:vm';
 import type { App } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { mintApiKey } from '../../src/modules/api-keys/api-keys.service.js';
-import { approvedMerchant, benchConfig, cashbackOfferInput, gqlClient, int, loadBefore, log, positiveInt, runBench, signUpShoppers } from './bench-kit.js';
+import { approvedMerchant, benchConfig, benchPartner, cashbackOfferInput, gqlClient, int, loadBefore, log, positiveInt, runBench, signUpShoppers } from './bench-kit.js';
 
 const FEED_QUERY = 'subscription { offerFeed { type offer { id title } cursor } }';
 const CONFIRMATIONS_QUERY = 'subscription { purchaseConfirmations { type status amount { amount currency } cashback { id } cursor } }';
@@ -147,15 +147,10 @@ async function createBenchData(url: string, adminKey: string): Promise<BenchData
   for (let r = 0; r < ROUNDS; r++) draftOfferIds.push(await newOffer(`Fan-out round ${r + 1}: 1% back`, feedLocation));
   log(`created an approved merchant, a live 1% offer at MID ${shopMid}, and ${ROUNDS} draft offer${ROUNDS === 1 ? '' : 's'} to publish during the fan-out`);
 
-  const { createApiKey: partner } = await gql<{ createApiKey: { secret: string } }>(
-    'createApiKey',
-    'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { code message } } }',
-    { input: { name: 'fan-out bench partner', role: 'PARTNER', scopes: ['TRANSACTIONS_WRITE'] } },
-    adminKey,
-  );
+  const { partnerKey } = await benchPartner(gql, adminKey, 'fan-out bench partner', ['TRANSACTIONS_WRITE']);
 
   const users = await signUpShoppers(gql, USERS, 'fanout');
-  return { merchantKey, draftOfferIds, shopMid, partnerKey: partner.secret, users };
+  return { merchantKey, draftOfferIds, shopMid, partnerKey, users };
 }
 
 // ---------------------------------------------------------------------------------------------

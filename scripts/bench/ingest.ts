@@ -30,7 +30,7 @@ import type { Config } from '../../src/config.js';
 import type { Database } from '../../src/database.js';
 import { MAX_MINOR_UNITS } from '../../src/lib/money.js';
 import { mintApiKey } from '../../src/modules/api-keys/api-keys.service.js';
-import { LOAD_POST_SOURCE, approvedMerchant, benchConfig, cashbackOfferInput, dbIdOf, gqlClient, int, loadBefore, log, pool, positiveInt, runBench, signUpShoppers, type BenchDatabase, type BenchShopper } from './bench-kit.js';
+import { LOAD_POST_SOURCE, approvedMerchant, benchConfig, benchPartner, cashbackOfferInput, dbIdOf, gqlClient, int, loadBefore, log, pool, positiveInt, runBench, signUpShoppers, type BenchDatabase, type BenchShopper } from './bench-kit.js';
 
 const BATCH_SIZE = 500;
 
@@ -70,7 +70,7 @@ type Shopper = BenchShopper;
 
 
 
-async function createBenchData(url: string, adminKey: string): Promise<{ shops: Shop[]; shoppers: Shopper[]; partnerKey: string; partnerKeyId: string }> {
+async function createBenchData(url: string, adminKey: string): Promise<{ shops: Shop[]; shoppers: Shopper[]; partnerKey: string; partnerId: string }> {
   const gql = gqlClient(url);
   const run = randomBytes(3).toString('hex').toUpperCase();
 
@@ -101,15 +101,10 @@ async function createBenchData(url: string, adminKey: string): Promise<{ shops: 
   });
   log(`created ${SHOPS} approved merchants, each with a location (one VISA MID) and a live 1% cashback offer, budget ${int(MAX_MINOR_UNITS)} minor units`);
 
-  const { createApiKey: partner } = await gql<{ createApiKey: { secret: string; apiKey: { id: string } } }>(
-    'createApiKey',
-    'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } userErrors { code message } } }',
-    { input: { name: 'bench partner', role: 'PARTNER', scopes: ['TRANSACTIONS_WRITE'] } },
-    adminKey,
-  );
+  const { partnerId, partnerKey } = await benchPartner(gql, adminKey, 'bench partner', ['TRANSACTIONS_WRITE']);
 
   const shoppers = await signUpShoppers(gql, USERS, 'bench');
-  return { shops, shoppers, partnerKey: partner.secret, partnerKeyId: dbIdOf(partner.apiKey.id) };
+  return { shops, shoppers, partnerKey, partnerId: dbIdOf(partnerId) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +251,7 @@ function runLoad(
 const BASELINE_TABLE = 'bench_baseline_transactions';
 const BASELINE_COLUMNS = [
   'id',
-  'partner_key_id',
+  'partner_id',
   'external_id',
   'type',
   'network',
@@ -273,11 +268,11 @@ const BASELINE_COLUMNS = [
 
 type BaselineRow = unknown[];
 
-function baselineRows(partnerKeyId: string, items: Item[], owners: { shop: Shop; shopper: Shopper }[]): BaselineRow[] {
+function baselineRows(partnerId: string, items: Item[], owners: { shop: Shop; shopper: Shopper }[]): BaselineRow[] {
   return items.map((item, i) => {
     const { shop, shopper } = owners[i]!;
     // A matched transaction row as ingest writes it; the cashback id points nowhere (no foreign keys here).
-    return [randomUUID(), partnerKeyId, item.externalId, item.type, item.network, item.mid, shop.locationId, shopper.cardId, shopper.userId, item.amount, item.currency, item.occurredAt, 'QUALIFIED', randomUUID()];
+    return [randomUUID(), partnerId, item.externalId, item.type, item.network, item.mid, shop.locationId, shopper.cardId, shopper.userId, item.amount, item.currency, item.occurredAt, 'QUALIFIED', randomUUID()];
   });
 }
 
@@ -481,7 +476,7 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   log(`hashback at ${url} (in this process, jobs off)`);
 
   const adminKey = (await mintApiKey(database.db, { name: 'bench admin', role: 'ADMIN' })).secret;
-  const { shops, shoppers, partnerKey, partnerKeyId } = await createBenchData(url, adminKey);
+  const { shops, shoppers, partnerKey, partnerId } = await createBenchData(url, adminKey);
 
   await sql.raw(`create table ${BASELINE_TABLE} (like transactions including all)`).execute(database.db);
   const executor = await baselineExecutor(bench, CLIENTS);
@@ -494,7 +489,7 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
     const warmSingle = makeItems('warm-single', WARMUP_SINGLE, shops, shoppers);
     const a = await runLoad(url, partnerKey, requestBodies(warmBatch.items, BATCH_SIZE), BATCH_CLIENTS);
     const b = await runLoad(url, partnerKey, requestBodies(warmSingle.items, 1), CLIENTS);
-    await runBaseline(executor, baselineRows(partnerKeyId, warmBatch.items, warmBatch.owners), BATCH_SIZE, 1);
+    await runBaseline(executor, baselineRows(partnerId, warmBatch.items, warmBatch.owners), BATCH_SIZE, 1);
     sent += warmBatch.items.length + warmSingle.items.length;
     const q = (a.outcomes.QUALIFIED ?? 0) + (b.outcomes.QUALIFIED ?? 0);
     log(`warm-up: ${int(q)}/${int(warmBatch.items.length + warmSingle.items.length)} QUALIFIED, ${a.failures + b.failures} failed requests`);
@@ -508,9 +503,9 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   log(`measuring: ${int(TOTAL)} items in batches of ${BATCH_SIZE}, then ${int(SINGLE)} one per request (${CLIENTS} clients), and the baselines`);
 
   const results: Measurement[] = [];
-  results.push(await measureBaseline(`baseline, ${BATCH_SIZE} rows per INSERT`, executor, baselineRows(partnerKeyId, batched.items, batched.owners), BATCH_SIZE, 1));
+  results.push(await measureBaseline(`baseline, ${BATCH_SIZE} rows per INSERT`, executor, baselineRows(partnerId, batched.items, batched.owners), BATCH_SIZE, 1));
   results.push(await measureIngest(`hashback, ${BATCH_SIZE} per request`, url, partnerKey, database, batched.items, BATCH_SIZE, BATCH_CLIENTS));
-  results.push(await measureBaseline('baseline, 1 row per INSERT', executor, baselineRows(partnerKeyId, single.items, single.owners), 1, CLIENTS));
+  results.push(await measureBaseline('baseline, 1 row per INSERT', executor, baselineRows(partnerId, single.items, single.owners), 1, CLIENTS));
   results.push(await measureIngest('hashback, 1 per request', url, partnerKey, database, single.items, 1, CLIENTS));
 
   // The answers said QUALIFIED; the database must say so too.

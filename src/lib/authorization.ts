@@ -44,13 +44,18 @@ export function requirePartnerScope(principal: Principal, scope: PartnerScope): 
   return partner;
 }
 
-/** Who made a request, as idempotency keys are scoped. */
+/**
+ * Who made a request, as idempotency keys are scoped. A partner's keys share its idempotency
+ * keys, so a replay after a key rotation still answers the first result.
+ */
 export function principalKey(principal: Principal): string {
   switch (principal.kind) {
     case 'anonymous':
       return 'anonymous';
     case 'user':
       return `user:${principal.userId}`;
+    case 'partner':
+      return `partner:${principal.partnerId}`;
     default:
       return `key:${principal.apiKeyId}`;
   }

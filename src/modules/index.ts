@@ -2,6 +2,7 @@
  * The app's modules, in the order their jobs run. Adding a domain is its folder and one line here.
  */
 import { apiKeysModule } from './api-keys/api-keys.module.js';
+import { partnersModule } from './partners/partners.module.js';
 import { merchantsModule } from './merchants/merchants.module.js';
 import { locationsModule } from './locations/locations.module.js';
 import { offersModule } from './offers/offers.module.js';
@@ -18,6 +19,7 @@ import type { AppModule } from './module.js';
 
 export const MODULES: readonly AppModule[] = [
   apiKeysModule,
+  partnersModule,
   merchantsModule,
   locationsModule,
   offersModule,

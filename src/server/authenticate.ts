@@ -1,7 +1,9 @@
 /**
  * Who is calling: `Authorization: Bearer <secret>` holds an API key (`hbk_…`) or a user token.
  * No credentials is anonymous; a credential that is neither a live key nor a valid token is
- * refused outright (HTTP 401) rather than silently demoted to anonymous.
+ * refused outright (HTTP 401) rather than silently demoted to anonymous. A live key is one not
+ * revoked whose partner, for a PARTNER key, is not suspended; a partner key's principal carries
+ * its partner, which owns what the key sends.
  */
 import { GraphQLError } from 'graphql';
 import type { Kysely } from 'kysely';

@@ -1,44 +1,64 @@
 /**
  * API keys: only a SHA-256 of the secret is stored (keys are 256 random bits, so a fast hash is
- * enough and lets a request find its key with one indexed lookup).
+ * enough and lets a request find its key with one indexed lookup). Reads join the key's partner
+ * (scopes, status) so authenticating a partner key stays one query; only the partners module
+ * writes partners.
  */
 import type { Kysely } from 'kysely';
-import type { ApiKeyRole, ApiKeyRow, DB } from '../../../db/types.js';
+import type { ApiKeyRole, ApiKeyRow, DB, PartnerStatus } from '../../../db/types.js';
+
+/** A key with what its partner holds (null for ADMIN and MERCHANT keys). */
+export type ApiKeyWithPartner = ApiKeyRow & { partner_scopes: string[] | null; partner_status: PartnerStatus | null };
+
+function keysWithPartner(db: Kysely<DB>) {
+  return db
+    .selectFrom('api_keys')
+    .leftJoin('partners', 'partners.id', 'api_keys.partner_id')
+    .selectAll('api_keys')
+    .select(['partners.scopes as partner_scopes', 'partners.status as partner_status']);
+}
 
 export async function insertApiKey(
   db: Kysely<DB>,
-  key: { name: string; role: ApiKeyRole; merchantId: string | null; scopes: string[]; prefix: string; secretHash: string },
-): Promise<ApiKeyRow> {
-  return db
+  key: { name: string; role: ApiKeyRole; merchantId: string | null; partnerId: string | null; scopes: string[] | null; prefix: string; secretHash: string },
+): Promise<ApiKeyWithPartner> {
+  const { id } = await db
     .insertInto('api_keys')
     .values({
       name: key.name,
       role: key.role,
       merchant_id: key.merchantId,
+      partner_id: key.partnerId,
       scopes: key.scopes,
       prefix: key.prefix,
       secret_hash: key.secretHash,
     })
-    .returningAll()
+    .returning('id')
     .executeTakeFirstOrThrow();
+  return keysWithPartner(db).where('api_keys.id', '=', id).executeTakeFirstOrThrow();
 }
 
-export async function findActiveApiKeyByHash(db: Kysely<DB>, secretHash: string): Promise<ApiKeyRow | undefined> {
-  return db
-    .selectFrom('api_keys')
-    .selectAll()
-    .where('secret_hash', '=', secretHash)
-    .where('revoked_at', 'is', null)
+/** The live key with that hash: not revoked, and for a partner key, its partner is active. */
+export async function findActiveApiKeyByHash(db: Kysely<DB>, secretHash: string): Promise<ApiKeyWithPartner | undefined> {
+  return keysWithPartner(db)
+    .where('api_keys.secret_hash', '=', secretHash)
+    .where('api_keys.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('api_keys.partner_id', 'is', null), eb('partners.status', '=', 'ACTIVE')]))
     .executeTakeFirst();
 }
 
-export async function findApiKeysByIds(db: Kysely<DB>, ids: readonly string[]): Promise<ApiKeyRow[]> {
+export async function findApiKeysByIds(db: Kysely<DB>, ids: readonly string[]): Promise<ApiKeyWithPartner[]> {
   if (ids.length === 0) return [];
-  return db.selectFrom('api_keys').selectAll().where('id', 'in', ids).execute();
+  return keysWithPartner(db).where('api_keys.id', 'in', ids).execute();
+}
+
+/** Every key of a partner, revoked ones too, oldest first. */
+export async function findApiKeysOfPartner(db: Kysely<DB>, partnerId: string): Promise<ApiKeyWithPartner[]> {
+  return keysWithPartner(db).where('api_keys.partner_id', '=', partnerId).orderBy('api_keys.created_at').orderBy('api_keys.id').execute();
 }
 
 /** Revokes the key (once; a second call keeps the first time). */
-export async function revokeApiKeyById(db: Kysely<DB>, id: string): Promise<ApiKeyRow | undefined> {
+export async function revokeApiKeyById(db: Kysely<DB>, id: string): Promise<ApiKeyWithPartner | undefined> {
   await db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
-  return db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+  return keysWithPartner(db).where('api_keys.id', '=', id).executeTakeFirst();
 }

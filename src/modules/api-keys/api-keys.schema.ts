@@ -7,19 +7,20 @@ import { lateEnum } from '../../schema/late-enum.js';
 import { userErrorsField, withUserErrors } from '../../schema/common.js';
 import { ApiKeyRef } from './api-keys.refs.js';
 import { MerchantRef } from '../merchants/merchants.refs.js';
-import { createApiKey, revokeApiKey } from './api-keys.service.js';
+import { PartnerRef } from '../partners/partners.refs.js';
+import { createApiKey, revokeApiKey, scopesOfKey } from './api-keys.service.js';
 
 const ApiKeyRoleRef = builder.enumType('ApiKeyRole', {
   description: 'What an API key may do.',
   values: {
     ADMIN: { description: 'Approves merchants and manages keys.' },
     MERCHANT: { description: "Manages one merchant's locations and offers." },
-    PARTNER: { description: 'A card network, processor or social platform; what it may do is set by scopes.' },
+    PARTNER: { description: "One of a partner's keys (a card network, processor or social platform); acts for the partner with its scopes." },
   },
 });
 
 /** The scopes modules declare (`partnerScopes` in their `*.module.ts`); defined in src/schema/index.ts. */
-export const PartnerScopeEnum = lateEnum<PartnerScope>('PartnerScope', 'What a partner key may do.');
+export const PartnerScopeEnum = lateEnum<PartnerScope>('PartnerScope', 'What a partner, and each of its keys, may do.');
 
 ApiKeyRef.implement({
   description: 'An API key. The secret is shown once, when created; only its hash is kept.',
@@ -32,7 +33,17 @@ ApiKeyRef.implement({
       description: 'The merchant a MERCHANT key acts for.',
       resolve: (k) => k.merchant_id,
     }),
-    scopes: t.field({ type: [PartnerScopeEnum.ref()], description: 'Scopes of a PARTNER key.', resolve: (k) => k.scopes as PartnerScope[] }),
+    partner: t.field({
+      type: PartnerRef,
+      nullable: true,
+      description: 'The partner a PARTNER key belongs to and acts for.',
+      resolve: (k) => k.partner_id,
+    }),
+    scopes: t.field({
+      type: [PartnerScopeEnum.ref()],
+      description: "What a PARTNER key may do: its partner's scopes, narrowed to those given when the key was created. Empty for other keys.",
+      resolve: (k) => scopesOfKey(k),
+    }),
     prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
     createdAt: t.expose('created_at', { type: 'DateTime', description: 'When the key was created.' }),
     revokedAt: t.expose('revoked_at', { type: 'DateTime', nullable: true, description: 'When the key was revoked; it no longer works.' }),
@@ -47,7 +58,13 @@ builder.relayMutationField(
       name: t.string({ required: true, description: 'What the key is for, 1 to 120 characters.' }),
       role: t.field({ type: ApiKeyRoleRef, required: true, description: 'What the key may do.' }),
       merchantId: t.id({ required: false, description: 'The merchant a MERCHANT key acts for (required for MERCHANT).' }),
-      scopes: t.field({ type: [PartnerScopeEnum.ref()], required: false, description: 'Scopes of a PARTNER key.' }),
+      partnerId: t.id({ required: false, description: 'The partner a PARTNER key belongs to (required for PARTNER); it must be ACTIVE.' }),
+      scopes: t.field({
+        type: [PartnerScopeEnum.ref()],
+        required: false,
+        description:
+          "Only for a PARTNER key: narrows it to these of its partner's scopes (each must be one the partner holds; an empty list makes a key that only reads). Omitted, the key holds all of the partner's scopes, as they are.",
+      }),
     }),
   },
   {

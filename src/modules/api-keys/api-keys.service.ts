@@ -1,17 +1,27 @@
 /**
- * API keys: minting (shown once), authenticating a request's bearer key, revoking.
+ * API keys: minting (shown once), authenticating a request's bearer key, revoking. A PARTNER key
+ * belongs to a partner (src/modules/partners/): it acts for the partner with the partner's scopes,
+ * optionally narrowed, and stops working when revoked or when its partner is suspended.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import type { ApiKeyRole, ApiKeyRow, DB } from '../../../db/types.js';
+import type { ApiKeyRole, DB } from '../../../db/types.js';
 import type { Context, PartnerScope, Principal } from '../../context.js';
 import { requireRole } from '../../lib/authorization.js';
 import { fail, notFound } from '../../lib/errors.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { parseInput, text } from '../../lib/validation.js';
 import { findMerchantById } from '../merchants/merchants.service.js';
-import { findActiveApiKeyByHash, findApiKeysByIds, insertApiKey, revokeApiKeyById } from './api-keys.repository.js';
+import { partnerForNewKey } from '../partners/partners.service.js';
+import {
+  findActiveApiKeyByHash,
+  findApiKeysByIds,
+  findApiKeysOfPartner,
+  insertApiKey,
+  revokeApiKeyById,
+  type ApiKeyWithPartner,
+} from './api-keys.repository.js';
 
 const KEY_PREFIX = 'hbk_';
 
@@ -20,46 +30,58 @@ function hashSecret(secret: string): string {
 }
 
 export interface MintedApiKey {
-  apiKey: ApiKeyRow;
+  apiKey: ApiKeyWithPartner;
   /** The key itself: shown once, never stored. */
   secret: string;
 }
 
-/** Creates a key without a caller check: for the admin mutation below, scripts and the seed. */
+/**
+ * Creates a key without a caller check: for the admin mutation below, scripts and the seed. A
+ * PARTNER key needs its partner; its `scopes`, when given, narrow the partner's (omitted: all of
+ * them, following the partner's scopes as they are).
+ */
 export async function mintApiKey(
   db: Kysely<DB>,
-  key: { name: string; role: ApiKeyRole; merchantId?: string | null; scopes?: PartnerScope[] },
+  key: { name: string; role: ApiKeyRole; merchantId?: string | null; partnerId?: string | null; scopes?: PartnerScope[] | null },
 ): Promise<MintedApiKey> {
+  if ((key.role === 'PARTNER') !== Boolean(key.partnerId)) throw new Error('a PARTNER key, and only one, belongs to a partner');
   const secret = KEY_PREFIX + randomBytes(32).toString('base64url');
   const apiKey = await insertApiKey(db, {
     name: key.name,
     role: key.role,
     merchantId: key.merchantId ?? null,
-    scopes: [...new Set(key.scopes ?? [])],
+    partnerId: key.partnerId ?? null,
+    scopes: key.role === 'PARTNER' ? (key.scopes ? [...new Set(key.scopes)] : null) : [],
     prefix: secret.slice(0, KEY_PREFIX.length + 6),
     secretHash: hashSecret(secret),
   });
   return { apiKey, secret };
 }
 
-export function principalOf(key: ApiKeyRow): Principal {
+/**
+ * What a key may do: a PARTNER key holds its partner's scopes, narrowed to the key's own when it
+ * has some (a scope the partner no longer holds grants nothing); other keys hold none.
+ */
+export function scopesOfKey(key: ApiKeyWithPartner): PartnerScope[] {
+  if (key.role !== 'PARTNER') return [];
+  // Written only from the PartnerScope enum; a scope no module checks any more grants nothing.
+  const held = (key.partner_scopes ?? []) as PartnerScope[];
+  return key.scopes ? held.filter((s) => key.scopes!.includes(s)) : held;
+}
+
+export function principalOf(key: ApiKeyWithPartner): Principal {
   switch (key.role) {
     case 'ADMIN':
       return { kind: 'admin', apiKeyId: key.id };
     case 'MERCHANT':
       return { kind: 'merchant', apiKeyId: key.id, merchantId: key.merchant_id! };
     case 'PARTNER':
-      return {
-        kind: 'partner',
-        apiKeyId: key.id,
-        // Written only from the PartnerScope enum; a scope no module checks any more grants nothing.
-        scopes: key.scopes as PartnerScope[],
-      };
+      return { kind: 'partner', apiKeyId: key.id, partnerId: key.partner_id!, scopes: scopesOfKey(key) };
   }
 }
 
-/** The live key with that secret, if any. */
-export async function findApiKeyBySecret(db: Kysely<DB>, secret: string): Promise<ApiKeyRow | undefined> {
+/** The live key with that secret, if any (a suspended partner's keys are not live). */
+export async function findApiKeyBySecret(db: Kysely<DB>, secret: string): Promise<ApiKeyWithPartner | undefined> {
   return secret.startsWith(KEY_PREFIX) ? findActiveApiKeyByHash(db, hashSecret(secret)) : undefined;
 }
 
@@ -67,6 +89,7 @@ const createInput = z.object({
   name: text(1, 120),
   role: z.enum(['ADMIN', 'MERCHANT', 'PARTNER']),
   merchantId: z.string().nullish(),
+  partnerId: z.string().nullish(),
   // The PartnerScope enum has already refused unknown values.
   scopes: z.array(z.custom<PartnerScope>((v) => typeof v === 'string')).max(50).nullish(),
 });
@@ -82,13 +105,21 @@ export async function createApiKey(ctx: Context, input: z.input<typeof createInp
   } else if (data.merchantId) {
     fail('INVALID_INPUT', 'merchantId is only for MERCHANT keys', ['merchantId']);
   }
+  if (data.role !== 'PARTNER' && data.partnerId) fail('INVALID_INPUT', 'partnerId is only for PARTNER keys', ['partnerId']);
   if (data.role !== 'PARTNER' && data.scopes && data.scopes.length > 0) {
     fail('INVALID_INPUT', 'scopes are only for PARTNER keys', ['scopes']);
   }
-  return mintApiKey(ctx.db, { name: data.name, role: data.role, merchantId, scopes: data.scopes ?? [] });
+  let partnerId: string | null = null;
+  if (data.role === 'PARTNER') {
+    if (!data.partnerId) fail('INVALID_INPUT', 'partnerId is required for a PARTNER key: create the partner first (createPartner)', ['partnerId']);
+    partnerId = (await partnerForNewKey(ctx.db, data.partnerId, data.scopes ?? null)).id;
+  }
+  const minted = await mintApiKey(ctx.db, { name: data.name, role: data.role, merchantId, partnerId, scopes: data.scopes ?? null });
+  ctx.logger.info({ apiKeyId: minted.apiKey.id, role: data.role, partnerId }, 'API key created');
+  return minted;
 }
 
-export async function revokeApiKey(ctx: Context, input: { apiKeyId: string }): Promise<{ apiKey: ApiKeyRow }> {
+export async function revokeApiKey(ctx: Context, input: { apiKeyId: string }): Promise<{ apiKey: ApiKeyWithPartner }> {
   requireRole(ctx.principal, 'admin');
   const id = parseGlobalId(input.apiKeyId, 'ApiKey', ['apiKeyId']);
   const apiKey = await revokeApiKeyById(ctx.db, id);
@@ -96,13 +127,21 @@ export async function revokeApiKey(ctx: Context, input: { apiKeyId: string }): P
   return { apiKey };
 }
 
-/** Keys the caller may see: every key for an admin, its own key for anyone else. */
-export async function loadVisibleApiKeys(ctx: Context, ids: readonly string[]): Promise<ApiKeyRow[]> {
+/** Keys the caller may see: every key for an admin, its partner's keys for a partner key, its own key for anyone else. */
+export async function loadVisibleApiKeys(ctx: Context, ids: readonly string[]): Promise<ApiKeyWithPartner[]> {
   const { principal } = ctx;
   if (principal.kind === 'anonymous' || principal.kind === 'user') return [];
-  const visible = principal.kind === 'admin' ? ids : ids.filter((id) => id === principal.apiKeyId);
-  return findApiKeysByIds(ctx.db, visible);
+  if (principal.kind === 'admin') return findApiKeysByIds(ctx.db, ids);
+  const keys = await findApiKeysByIds(ctx.db, ids);
+  return keys.filter((k) => k.id === principal.apiKeyId || (principal.kind === 'partner' && k.partner_id === principal.partnerId));
+}
+
+/** Every key of a partner, revoked ones too: for admins and the partner's own keys; empty for anyone else. */
+export async function listKeysOfPartner(ctx: Context, partnerId: string): Promise<ApiKeyWithPartner[]> {
+  const { principal } = ctx;
+  const may = principal.kind === 'admin' || (principal.kind === 'partner' && principal.partnerId === partnerId);
+  return may ? findApiKeysOfPartner(ctx.db, partnerId) : [];
 }
 
 /** What other modules read or lock through this one (they never import its repository). */
-export { findApiKeysByIds } from './api-keys.repository.js';
+export { findApiKeysByIds, type ApiKeyWithPartner } from './api-keys.repository.js';

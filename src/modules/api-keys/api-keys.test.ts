@@ -106,7 +106,8 @@ describe('createApiKey', () => {
     expect((await h.db.selectFrom('merchants').select('id').where('id', '=', dbId(created.data.createMerchant.merchant.id)).execute()).length).toBe(1);
 
     // A partner key authenticates but is no merchant.
-    const partner = await createKey({ name: unique('p'), role: 'PARTNER', scopes: ['POSTS_WRITE'] });
+    const { id: partnerId } = await h.newPartner(['POSTS_WRITE']);
+    const partner = await createKey({ name: unique('p'), role: 'PARTNER', partnerId });
     const asPartner = await h.gql(VIEWER, {}, partner.secret);
     expect(asPartner.status).toBe(200);
     expect(asPartner.data).toEqual({ merchantViewer: null });
@@ -114,9 +115,10 @@ describe('createApiKey', () => {
 
   it('stores a partner key with its scopes, once each', async () => {
     const name = unique('network');
+    const { id: partnerId } = await h.newPartner(['TRANSACTIONS_WRITE', 'CREDITS_WRITE', 'POSTS_WRITE']);
     const res = await h.gql(
       CREATE,
-      { input: { name, role: 'PARTNER', scopes: ['TRANSACTIONS_WRITE', 'CREDITS_WRITE', 'TRANSACTIONS_WRITE'] } },
+      { input: { name, role: 'PARTNER', partnerId, scopes: ['TRANSACTIONS_WRITE', 'CREDITS_WRITE', 'TRANSACTIONS_WRITE'] } },
       h.adminKey,
     );
     expect(res.data.createApiKey.userErrors).toEqual([]);
@@ -125,7 +127,8 @@ describe('createApiKey', () => {
     const row = await keyRow(res.data.createApiKey.apiKey.id);
     expect(row.role).toBe('PARTNER');
     expect(row.merchant_id).toBeNull();
-    expect([...row.scopes].sort()).toEqual(['credits:write', 'transactions:write']);
+    expect(row.partner_id).toBe(dbId(partnerId));
+    expect([...row.scopes!].sort()).toEqual(['credits:write', 'transactions:write']);
   });
 
   describe('refuses and writes nothing', () => {
@@ -145,7 +148,8 @@ describe('createApiKey', () => {
     it('a merchant on a key that is not a MERCHANT key', async () => {
       const merchant = await h.newMerchant();
       await expectRefused({ role: 'ADMIN', merchantId: merchant.id }, [{ code: 'INVALID_INPUT', field: ['merchantId'] }]);
-      await expectRefused({ role: 'PARTNER', merchantId: merchant.id, scopes: ['POSTS_WRITE'] }, [
+      const { id: partnerId } = await h.newPartner(['POSTS_WRITE']);
+      await expectRefused({ role: 'PARTNER', partnerId, merchantId: merchant.id, scopes: ['POSTS_WRITE'] }, [
         { code: 'INVALID_INPUT', field: ['merchantId'] },
       ]);
     });
@@ -171,7 +175,7 @@ describe('createApiKey', () => {
 
     it('callers that are not admins', async () => {
       const merchant = await h.newMerchant();
-      const partner = await createKey({ name: unique('p'), role: 'PARTNER', scopes: ['POSTS_WRITE'] });
+      const partner = { secret: (await h.newPartner(['POSTS_WRITE'])).key };
       await expectRefused({ role: 'ADMIN' }, [{ code: 'UNAUTHENTICATED', field: null }], null);
       await expectRefused({ role: 'ADMIN' }, [{ code: 'FORBIDDEN', field: null }], merchant.key);
       await expectRefused({ role: 'MERCHANT', merchantId: merchant.id }, [{ code: 'FORBIDDEN', field: null }], merchant.key);

@@ -98,7 +98,7 @@ export async function findUserCashbacksByIds(db: Kysely<DB>, userId: string | nu
 }
 
 /** Cashbacks a partner's own transactions earned. */
-export async function findPartnerCashbacksByIds(db: Kysely<DB>, partnerKeyId: string, ids: readonly string[]): Promise<CashbackRow[]> {
+export async function findPartnerCashbacksByIds(db: Kysely<DB>, partnerId: string, ids: readonly string[]): Promise<CashbackRow[]> {
   if (ids.length === 0) return [];
   return db
     .selectFrom('cashbacks')
@@ -110,7 +110,7 @@ export async function findPartnerCashbacksByIds(db: Kysely<DB>, partnerKeyId: st
           .selectFrom('transactions')
           .select('transactions.id')
           .whereRef('transactions.cashback_id', '=', 'cashbacks.id')
-          .where('transactions.partner_key_id', '=', partnerKeyId),
+          .where('transactions.partner_id', '=', partnerId),
       ),
     )
     .execute();

@@ -31,7 +31,7 @@ export function loadVisibleCashbacks(ctx: Context, ids: readonly string[]): Prom
   const p = ctx.principal;
   if (p.kind === 'user') return findUserCashbacksByIds(ctx.db, p.userId, ids);
   if (p.kind === 'admin') return findUserCashbacksByIds(ctx.db, null, ids);
-  if (p.kind === 'partner') return findPartnerCashbacksByIds(ctx.db, p.apiKeyId, ids);
+  if (p.kind === 'partner') return findPartnerCashbacksByIds(ctx.db, p.partnerId, ids);
   return Promise.resolve([]);
 }
 

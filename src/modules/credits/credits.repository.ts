@@ -16,13 +16,13 @@ function withCard(db: Kysely<DB>) {
     .select(['cards.network', 'cards.last4', 'transactions.external_id as transaction_external_id']);
 }
 
-/** Whose credits: a partner key sees those of purchases it ingested; null means all (admins). */
+/** Whose credits: a partner (id) sees those of purchases it ingested, with any of its keys; null means all (admins). */
 export type CreditOwner = string | null;
 
 export async function findCreditsByIds(db: Kysely<DB>, ids: readonly string[], owner: CreditOwner): Promise<CreditWithCard[]> {
   if (ids.length === 0) return [];
   let query = withCard(db).where('statement_credits.id', 'in', ids);
-  if (owner) query = query.where('transactions.partner_key_id', '=', owner);
+  if (owner) query = query.where('transactions.partner_id', '=', owner);
   return query.execute();
 }
 
@@ -31,7 +31,7 @@ export async function listCredits(
   options: { owner: CreditOwner; status: StatementCreditStatus | null; limit: number; after: readonly [string, string] | null },
 ): Promise<CreditWithCard[]> {
   let query = withCard(db);
-  if (options.owner) query = query.where('transactions.partner_key_id', '=', options.owner);
+  if (options.owner) query = query.where('transactions.partner_id', '=', options.owner);
   if (options.status) query = query.where('statement_credits.status', '=', options.status);
   if (options.after) {
     const [createdAt, id] = options.after;
@@ -51,7 +51,7 @@ export async function lockCredits(trx: Transaction<DB>, ids: readonly string[], 
           .innerJoin('transactions', 'transactions.id', 'cashbacks.purchase_transaction_id')
           .select('cashbacks.id')
           .whereRef('cashbacks.id', '=', 'statement_credits.cashback_id')
-          .where('transactions.partner_key_id', '=', owner),
+          .where('transactions.partner_id', '=', owner),
       ),
     );
   }

@@ -35,7 +35,7 @@ export const MAX_SETTLEMENTS = 500;
 function creditOwner(ctx: Context): CreditOwner | undefined {
   const p = ctx.principal;
   if (p.kind === 'admin') return null;
-  if (p.kind === 'partner' && p.scopes.includes('credits:write')) return p.apiKeyId;
+  if (p.kind === 'partner' && p.scopes.includes('credits:write')) return p.partnerId;
   return undefined;
 }
 
@@ -66,7 +66,7 @@ export async function settleStatementCredits(
   ctx: Context,
   input: { credits: readonly SettlementInput[]; idempotencyKey?: string | null },
 ): Promise<{ credits: CreditWithCard[] }> {
-  const { apiKeyId } = requirePartnerScope(ctx.principal, 'credits:write');
+  const { partnerId } = requirePartnerScope(ctx.principal, 'credits:write');
   if (input.credits.length < 1 || input.credits.length > MAX_SETTLEMENTS) {
     fail('OUT_OF_RANGE', `Settle 1 to ${MAX_SETTLEMENTS} credits per call.`, ['credits']);
   }
@@ -92,7 +92,7 @@ export async function settleStatementCredits(
       { principal: principalKey(ctx.principal), operation: 'settleStatementCredits', key: input.idempotencyKey, request: items },
       async () => {
         const offers = await lockOffers(trx, await findOfferIdsOfCredits(trx, [...seen]));
-        const credits = new Map((await lockCredits(trx, [...seen], apiKeyId)).map((c) => [c.id, c]));
+        const credits = new Map((await lockCredits(trx, [...seen], partnerId)).map((c) => [c.id, c]));
         const cashbacks = new Map((await lockCashbacks(trx, [...credits.values()].map((c) => c.cashback_id))).map((c) => [c.id, c]));
         const work = new CashbackWork(new Map(offers.map((o) => [o.id, o])));
         const events: NewEvent[] = [];
@@ -128,7 +128,7 @@ export async function settleStatementCredits(
       },
     ),
   );
-  const byId = new Map((await findCreditsByIds(ctx.db, ids, apiKeyId)).map((c) => [c.id, c]));
+  const byId = new Map((await findCreditsByIds(ctx.db, ids, partnerId)).map((c) => [c.id, c]));
   ctx.logger.info({ credits: ids.length }, 'statement credits settled');
   return { credits: ids.map((id) => byId.get(id)!).filter(Boolean) };
 }

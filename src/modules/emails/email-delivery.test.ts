@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DB, EmailKind } from '../../../db/types.js';
 import { dbId, startHarness, unique, type Harness } from '../../../test/harness.js';
 import { createLogger } from '../../logger.js';
-import { mintApiKey } from '../api-keys/api-keys.service.js';
 import { composeCashbackEmail } from './email-content.js';
 import {
   createSmtpMailer,
@@ -117,7 +116,7 @@ function parseMessage({ raw }: Received) {
 let h: Harness;
 let smtpUrl: string;
 let mailer: Mailer;
-let partnerKeyId: string;
+let partnerId: string;
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
@@ -125,7 +124,7 @@ beforeAll(async () => {
   smtpUrl = `smtp://hashback:${SMTP_PASSWORD}@127.0.0.1:${port}`;
   mailer = createSmtpMailer(smtpUrl);
   h = await startHarness();
-  partnerKeyId = (await mintApiKey(h.db, { name: unique('partner'), role: 'PARTNER', scopes: ['transactions:write'] })).apiKey.id;
+  partnerId = dbId((await h.newPartner(['TRANSACTIONS_WRITE'])).id);
 });
 
 afterAll(async () => {
@@ -184,7 +183,7 @@ async function queueCashbackEmails(trx: Transaction<DB>, f: Fixture, kinds: Emai
     .insertInto('transactions')
     .values({
       id: transactionId,
-      partner_key_id: partnerKeyId,
+      partner_id: partnerId,
       external_id: unique('clearing'),
       type: 'CLEARING',
       network: 'VISA',

@@ -484,7 +484,7 @@ describe('the cashback ledger under a random mix of operations', () => {
     const stored = await h.db
       .selectFrom('transactions')
       .select(['external_id', 'outcome', 'reason', 'cashback_id'])
-      .where('partner_key_id', '=', dbId(partner.id))
+      .where('partner_id', '=', dbId(partner.id))
       .execute();
     expect(stored.length).toBe(seen.sentExternalIds.size);
     expect(new Set(stored.map((t) => t.external_id))).toEqual(seen.sentExternalIds);

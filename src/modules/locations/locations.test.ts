@@ -227,12 +227,7 @@ describe('createLocation', () => {
   it('refuses an empty name', () => expectRefused(merchant, { name: ' ' }, [{ code: 'INVALID_LENGTH', field: ['name'] }]));
 
   it('is for merchant keys only', async () => {
-    const partner = await h.mutate(
-      'createApiKey',
-      `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { field message code } } }`,
-      { name: 'partner', role: 'PARTNER', scopes: ['POSTS_WRITE'] },
-      h.adminKey,
-    );
+    const partner = { secret: (await h.newPartner(['POSTS_WRITE'])).key };
     for (const [key, code] of [
       [null, 'UNAUTHENTICATED'],
       [h.adminKey, 'FORBIDDEN'],

@@ -114,8 +114,7 @@ describe('createMerchant', () => {
     expect(asMerchant.data.createMerchant.merchant).toBeNull();
     expect(codes(asMerchant.data.createMerchant.userErrors)).toEqual([{ code: 'FORBIDDEN', field: null }]);
 
-    const partner = await h.mutate('createApiKey', `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { field message code } } }`,
-      { name: 'partner', role: 'PARTNER', scopes: ['POSTS_WRITE'] }, h.adminKey);
+    const partner = { secret: (await h.newPartner(['POSTS_WRITE'])).key };
     const asPartner = await h.gql(CREATE, { input }, partner.secret);
     expect(codes(asPartner.data.createMerchant.userErrors)).toEqual([{ code: 'FORBIDDEN', field: null }]);
 
@@ -353,12 +352,7 @@ describe('who sees a merchant', () => {
 
 describe('merchantViewer', () => {
   it('is null for anonymous, admin and partner callers', async () => {
-    const partner = await h.mutate(
-      'createApiKey',
-      `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret userErrors { field message code } } }`,
-      { name: 'partner', role: 'PARTNER', scopes: ['TRANSACTIONS_WRITE'] },
-      h.adminKey,
-    );
+    const partner = { secret: (await h.newPartner(['TRANSACTIONS_WRITE'])).key };
     for (const key of [null, h.adminKey, partner.secret]) {
       const res = await h.gql(VIEWER, {}, key);
       expect(res.status).toBe(200);

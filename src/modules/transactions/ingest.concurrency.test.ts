@@ -14,12 +14,12 @@ import { ingestBatch } from './ingest.js';
 
 let h: Harness;
 let partner: { id: string; key: string };
-let partnerKeyId: string;
+let partnerId: string;
 
 beforeAll(async () => {
   h = await startHarness({}, { poolSize: 20 });
   partner = await h.newPartner();
-  partnerKeyId = dbId(partner.id);
+  partnerId = dbId(partner.id);
 });
 afterAll(() => h.close());
 
@@ -55,7 +55,7 @@ async function cashbacksOfOffer(shop: Shop) {
 }
 
 async function transactionsOf(externalIds: string[]) {
-  return h.db.selectFrom('transactions').selectAll().where('partner_key_id', '=', partnerKeyId).where('external_id', 'in', externalIds).execute();
+  return h.db.selectFrom('transactions').selectAll().where('partner_id', '=', partnerId).where('external_id', 'in', externalIds).execute();
 }
 
 /**
@@ -222,7 +222,7 @@ describe.runIf(databaseKind() === 'postgres')('a purchase committed while a batc
     await h.db.transaction().execute(async (trx) => {
       // Batch A holds both offers' locks while it commits a purchase at shop 1 ...
       const base = { card: { fingerprint }, network: 'VISA' as const, currency: 'USD', occurredAt: new Date(Date.now() - 60_000), authExternalId: null, originalExternalId: null, type: 'AUTH' as const, amount: 10_000 };
-      await ingestBatch(trx, partnerKeyId, [
+      await ingestBatch(trx, partnerId, [
         { ...base, externalId: purchaseId, mid: shop1.mid },
         { ...base, externalId: unique('other'), mid: shop2.mid },
       ], { now: new Date(), authExpiryDays: 7 });

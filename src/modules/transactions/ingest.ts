@@ -88,7 +88,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function ingestBatch(
   trx: Transaction<DB>,
-  partnerKeyId: string,
+  partnerId: string,
   items: readonly (IngestItem | { rejected: UserError[]; externalId: string })[],
   settings: IngestSettings,
 ): Promise<IngestResult[]> {
@@ -113,12 +113,12 @@ export async function ingestBatch(
   for (const { location_id, offer_id } of offerPairs) offerIdsAt.set(location_id, [...(offerIdsAt.get(location_id) ?? []), offer_id]);
 
   const referenced = [...new Set(valid.flatMap((i) => [i.externalId, i.authExternalId, i.originalExternalId].filter((x): x is string => !!x)))];
-  const before = await findPartnerTransactions(trx, partnerKeyId, referenced);
+  const before = await findPartnerTransactions(trx, partnerId, referenced);
   const offerIdsToLock = new Set([...offerPairs.map((p) => p.offer_id), ...before.flatMap((t) => (t.cashback_offer_id ? [t.cashback_offer_id] : []))]);
 
   // ---- lock, then re-read under the locks: whatever committed before is now visible ----
   const offers = new Map((await lockOffers(trx, [...offerIdsToLock])).map((o) => [o.id, o]));
-  const fresh = await findPartnerTransactions(trx, partnerKeyId, referenced);
+  const fresh = await findPartnerTransactions(trx, partnerId, referenced);
   // A purchase committed by another batch between the first read and the locks names an offer we
   // did not lock: start again, and the first read will see it.
   if (fresh.some((t) => t.cashback_offer_id && !offers.has(t.cashback_offer_id))) throw new ConcurrentDuplicate();
@@ -155,7 +155,7 @@ export async function ingestBatch(
     const id = randomUUID();
     const base = {
       id,
-      partner_key_id: partnerKeyId,
+      partner_id: partnerId,
       external_id: item.externalId,
       type: item.type,
       network: item.network,

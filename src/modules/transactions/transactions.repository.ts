@@ -64,7 +64,7 @@ export async function findOffersAtLocations(
 /** The partner's transactions with these external ids, with the offer of their cashback. */
 export async function findPartnerTransactions(
   trx: Transaction<DB>,
-  partnerKeyId: string,
+  partnerId: string,
   externalIds: readonly string[],
 ): Promise<(TransactionRow & { cashback_offer_id: string | null })[]> {
   if (externalIds.length === 0) return [];
@@ -73,7 +73,7 @@ export async function findPartnerTransactions(
     .leftJoin('cashbacks', 'cashbacks.id', 'transactions.cashback_id')
     .selectAll('transactions')
     .select('cashbacks.offer_id as cashback_offer_id')
-    .where('transactions.partner_key_id', '=', partnerKeyId)
+    .where('transactions.partner_id', '=', partnerId)
     .where('transactions.external_id', 'in', externalIds)
     .execute();
 }
@@ -123,7 +123,7 @@ export async function insertTransactions(trx: Transaction<DB>, rows: readonly Ne
     const result = await trx
       .insertInto('transactions')
       .values(sorted.slice(i, i + 500))
-      .onConflict((oc) => oc.columns(['partner_key_id', 'external_id']).doNothing())
+      .onConflict((oc) => oc.columns(['partner_id', 'external_id']).doNothing())
       .returning('id')
       .execute();
     for (const row of result) inserted.add(row.id);
@@ -134,11 +134,11 @@ export async function insertTransactions(trx: Transaction<DB>, rows: readonly Ne
 export async function findTransactionsByIds(
   db: Kysely<DB>,
   ids: readonly string[],
-  scope: { partnerKeyId?: string; userId?: string },
+  scope: { partnerId?: string; userId?: string },
 ): Promise<TransactionRow[]> {
   if (ids.length === 0) return [];
   let query = db.selectFrom('transactions').selectAll().where('id', 'in', ids);
-  if (scope.partnerKeyId) query = query.where('partner_key_id', '=', scope.partnerKeyId);
+  if (scope.partnerId) query = query.where('partner_id', '=', scope.partnerId);
   if (scope.userId) query = query.where('user_id', '=', scope.userId);
   return query.execute();
 }

@@ -100,14 +100,14 @@ export async function ingestTransactions(
   const partner = requirePartnerScope(ctx.principal, 'transactions:write');
   const count = input.transactions.length;
   if (count < 1 || count > MAX_BATCH_SIZE) fail('OUT_OF_RANGE', `Send 1 to ${MAX_BATCH_SIZE} transactions per call.`, ['transactions']);
-  await withinLimit(ctx.logger, 'ingest', () => ctx.rateLimits.ingestItemsByPartner.charge(partner.apiKeyId, count));
+  await withinLimit(ctx.logger, 'ingest', () => ctx.rateLimits.ingestItemsByPartner.charge(partner.partnerId, count));
   const now = new Date();
   const items = input.transactions.map((t, i) => parseItem(ctx, t, i, now));
   const results = await inRetryingTransaction(ctx.db, (trx) =>
     idempotent(
       trx,
       { principal: principalKey(ctx.principal), operation: 'ingestTransactions', key: input.idempotencyKey, request: items },
-      () => ingestBatch(trx, partner.apiKeyId, items, { now, authExpiryDays: ctx.config.authExpiryDays }),
+      () => ingestBatch(trx, partner.partnerId, items, { now, authExpiryDays: ctx.config.authExpiryDays }),
     ),
   );
   const tally: Record<string, number> = {};
@@ -116,11 +116,11 @@ export async function ingestTransactions(
   return { results };
 }
 
-/** Transactions a caller may read: a partner its own, a user its own, admins all. */
+/** Transactions a caller may read: a partner its own (through any of its keys), a user its own, admins all. */
 export function loadVisibleTransactions(ctx: Context, ids: readonly string[]): Promise<TransactionRow[]> {
   const p = ctx.principal;
   if (p.kind === 'admin') return findTransactionsByIds(ctx.db, ids, {});
-  if (p.kind === 'partner') return findTransactionsByIds(ctx.db, ids, { partnerKeyId: p.apiKeyId });
+  if (p.kind === 'partner') return findTransactionsByIds(ctx.db, ids, { partnerId: p.partnerId });
   if (p.kind === 'user') return findTransactionsByIds(ctx.db, ids, { userId: p.userId });
   return Promise.resolve([]);
 }
