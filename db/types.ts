@@ -262,18 +262,38 @@ export interface EmailsTable {
   id: Generated<string>;
   user_id: string;
   kind: EmailKind;
-  cashback_id: string;
+  /** What the e-mail tells about, e.g. ('Cashback', id): one e-mail per (kind, subject). */
+  subject_type: string;
+  subject_id: string;
   recipient: string;
   subject: string;
   body: string;
+  /** The message's state for the user; its delivery (attempts, lease, errors) is its job in `queued_jobs`. */
   status: ColumnType<EmailStatus, EmailStatus | undefined, EmailStatus>;
+  sent_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export type JobStatus = 'QUEUED' | 'RUNNING' | 'DONE' | 'DEAD';
+
+export interface QueuedJobsTable {
+  id: Generated<string>;
+  queue: string;
+  /** Unique per queue: enqueuing the same key twice is a no-op. */
+  key: string;
+  /** Identifiers only: never a secret or card data. */
+  payload: ColumnType<Record<string, unknown>, string | undefined, string>;
+  status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>;
   attempts: ColumnType<number, number | undefined, number>;
-  next_attempt_at: Timestamp;
+  /** Null: the queue worker's default. */
+  max_attempts: number | null;
+  run_at: Timestamp;
   lease_token: string | null;
   leased_until: Date | null;
   last_error: string | null;
-  sent_at: Date | null;
   created_at: CreatedAt;
+  updated_at: Timestamp;
+  finished_at: Date | null;
 }
 
 export type EventTopic = 'OFFER' | 'CASHBACK' | 'STATEMENT_CREDIT';
@@ -308,6 +328,7 @@ export interface DB {
   ledger_entries: LedgerEntriesTable;
   statement_credits: StatementCreditsTable;
   emails: EmailsTable;
+  queued_jobs: QueuedJobsTable;
   users: UsersTable;
   login_attempts: LoginAttemptsTable;
   cards: CardsTable;
@@ -346,5 +367,6 @@ export type LedgerEntryRow = Selectable<LedgerEntriesTable>;
 export type StatementCreditRow = Selectable<StatementCreditsTable>;
 export type EmailRow = Selectable<EmailsTable>;
 export type NewEmail = Insertable<EmailsTable>;
+export type QueuedJobRow = Selectable<QueuedJobsTable>;
 export type EventRow = Selectable<EventsTable>;
 export type NewEvent = Insertable<EventsTable>;

@@ -24,7 +24,7 @@ import { useCardNumberScrubbing } from './server/scrub-errors.js';
 import { useProbes } from './server/health.js';
 import { createMetrics } from './server/metrics.js';
 import { headPosition } from './events/events.repository.js';
-import { countEmailsByStatus } from './modules/emails/emails.service.js';
+import { countJobsByQueue } from './jobs/queue.repository.js';
 import { useDemoPage } from './server/demo.js';
 import { graphiqlOptions, renderGraphiQLPage, useGraphiQLAssets } from './server/graphiql.js';
 import { operationConnectionParams } from './server/ws-credentials.js';
@@ -134,7 +134,7 @@ export function createApp(options: { config: Config; database: Database; logger:
       openSubscriptions: () => relay?.bus.listenerCount ?? 0,
       openWebSockets: () => wsServer.clients.size,
       openHttpSockets: () => sockets.size,
-      emailsByStatus: () => countEmailsByStatus(db),
+      jobQueues: async () => ({ ...Object.fromEntries(MODULES.flatMap((m) => m.queues ?? []).map((q) => [q, {}])), ...(await countJobsByQueue(db)) }),
       jobFailures: () => jobs.failures,
       rateLimitRejections: () => rateLimits.rejections,
     }),

@@ -14,6 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { INGEST, item, newShop, newShopper } from './cashback-fixtures.js';
@@ -344,13 +345,13 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       await waitFor(
         'every confirmation e-mail sent',
         async () => {
-          const rows = await database.db.selectFrom('emails').select(['id', 'status']).where('cashback_id', 'in', cashbacks).execute();
+          const rows = await database.db.selectFrom('emails').select(['id', 'status']).where('subject_type', '=', 'Cashback').where('subject_id', 'in', cashbacks).execute();
           return rows.length === cashbacks.length && rows.every((r) => r.status === 'SENT') && rows;
         },
         30_000,
       );
-      const emails = await database.db.selectFrom('emails').select(['id', 'kind', 'cashback_id']).where('cashback_id', 'in', cashbacks).execute();
-      expect(new Set(emails.map((e) => `${e.kind}:${e.cashback_id}`)).size).toBe(cashbacks.length);
+      const emails = await database.db.selectFrom('emails').select(['id', 'kind', 'subject_id']).where('subject_type', '=', 'Cashback').where('subject_id', 'in', cashbacks).execute();
+      expect(new Set(emails.map((e) => `${e.kind}:${e.subject_id}`)).size).toBe(cashbacks.length);
       for (const e of emails) expect(mail.count(`<${e.id}@hashback.email>`), `e-mail ${e.id} received`).toBeGreaterThanOrEqual(1);
 
       // B's LISTEN connection came back: once B's subscription is live (a first probe arrived), a
@@ -499,9 +500,16 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       const cashbacks = await expectOncePerItem(externalIds);
       await expectLedgerBalanced(cashbacks);
 
-      // One e-mail per (kind, cashback), all delivered by B's jobs: at once, except those the dead
-      // A held a lease on, which wait for their lease to expire (ten minutes; moved forward here).
-      const emailRows = () => database.db.selectFrom('emails').select(['id', 'status', 'leased_until']).where('cashback_id', 'in', cashbacks).execute();
+      // One e-mail per (kind, cashback), all delivered by B's jobs: at once, except those whose job
+      // the dead A held a lease on, which wait for their lease to expire (ten minutes; moved forward here).
+      const emailRows = () =>
+        database.db
+          .selectFrom('emails')
+          .innerJoin('queued_jobs', (join) => join.on('queued_jobs.queue', '=', 'emails').on(sql<boolean>`queued_jobs.key = emails.id::text`))
+          .select(['emails.id', 'emails.status', 'queued_jobs.leased_until'])
+          .where('emails.subject_type', '=', 'Cashback')
+          .where('emails.subject_id', 'in', cashbacks)
+          .execute();
       await waitFor(
         'every e-mail not leased by the dead server sent',
         async () => {
@@ -510,13 +518,13 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
         },
         30_000,
       );
-      await adminQuery(scratchUrl, `update emails set leased_until = now() where status = 'QUEUED' and leased_until > now()`);
+      await adminQuery(scratchUrl, `update queued_jobs set leased_until = now() where queue = 'emails' and status = 'RUNNING' and leased_until > now()`);
       const sentRows = await waitFor('every e-mail sent', async () => {
         const rows = await emailRows();
         return rows.every((r) => r.status === 'SENT') && rows;
       });
       for (const e of sentRows) expect(mail.count(`<${e.id}@hashback.email>`), `e-mail ${e.id} received`).toBeGreaterThanOrEqual(1);
-      const duplicates = await adminQuery(scratchUrl, 'select kind, cashback_id from emails group by kind, cashback_id having count(*) > 1');
+      const duplicates = await adminQuery(scratchUrl, 'select kind, subject_type, subject_id from emails group by kind, subject_type, subject_id having count(*) > 1');
       expect(duplicates).toEqual([]);
 
       // Positions: every event sequenced, 1..N with no hole (the killed sequencer took none).
@@ -565,14 +573,22 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       const shopper = await newShopper(api);
       const answer = await sendBatch(api.gql, partner.key, { key: unique('mail'), items: [item(shop, shopper.card.number, { type: 'CLEARING', amount: 4200 })] });
       const cashbackId = dbId(answer!.data.ingestTransactions.results[0].cashback.id);
-      const email = () => database.db.selectFrom('emails').selectAll().where('cashback_id', '=', cashbackId).executeTakeFirstOrThrow();
+      const email = () =>
+        database.db
+          .selectFrom('emails')
+          .innerJoin('queued_jobs', (join) => join.on('queued_jobs.queue', '=', 'emails').on(sql<boolean>`queued_jobs.key = emails.id::text`))
+          .select(['emails.id', 'emails.status', 'queued_jobs.status as job_status', 'queued_jobs.attempts', 'queued_jobs.last_error'])
+          .where('emails.subject_type', '=', 'Cashback')
+          .where('emails.subject_id', '=', cashbackId)
+          .executeTakeFirstOrThrow();
 
-      // The job tried, the server refused the connection: the e-mail is still queued.
+      // The job tried, the server refused the connection: the e-mail is still queued, no attempt spent.
       const tried = await waitFor('a failed delivery attempt', async () => {
         const row = await email();
         return (row.last_error !== null || row.status !== 'QUEUED') && row;
       });
       expect(tried.status, `after the refused connection: ${tried.status} (${tried.last_error})`).toBe('QUEUED');
+      expect(tried).toMatchObject({ job_status: 'QUEUED', attempts: 0 });
 
       await mail.start();
       const sent = await waitFor('the e-mail sent', async () => {
@@ -583,7 +599,7 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       const marker = await sendBatch(api.gql, partner.key, { key: unique('mail'), items: [item(shop, shopper.card.number, { type: 'CLEARING', amount: 4300 })] });
       const markerId = dbId(marker!.data.ingestTransactions.results[0].cashback.id);
       const markerEmail = await waitFor('the later e-mail sent', async () => {
-        const row = await database.db.selectFrom('emails').selectAll().where('cashback_id', '=', markerId).executeTakeFirstOrThrow();
+        const row = await database.db.selectFrom('emails').selectAll().where('subject_type', '=', 'Cashback').where('subject_id', '=', markerId).executeTakeFirstOrThrow();
         return row.status === 'SENT' && row;
       });
       await waitFor('the later e-mail received', () => mail.count(`<${markerEmail.id}@hashback.email>`) === 1);

@@ -28,6 +28,8 @@ export interface AppModule {
   partnerScopes?: Readonly<Record<string, { value: string; description: string }>>;
   /** Background jobs this module runs in every instance (each claims its work in the database). */
   jobs?(deps: JobDependencies): Job[];
+  /** Durable queues (src/jobs/queue.ts) this module's jobs work: metrics report each, empty or not. */
+  queues?: readonly string[];
 }
 
 /** Declares a module (typed, and keeps its literal error codes for the registry). */

@@ -30,8 +30,8 @@ export interface MetricsSources {
   /** Open WebSocket connections and HTTP sockets. */
   openWebSockets(): number;
   openHttpSockets(): number;
-  /** E-mails by status (QUEUED is the queue's depth, FAILED the given-up ones). */
-  emailsByStatus(): Promise<Record<string, number>>;
+  /** Jobs of each durable queue by status (QUEUED + RUNNING is the depth, DEAD the given-up ones). */
+  jobQueues(): Promise<Record<string, Partial<Record<'QUEUED' | 'RUNNING' | 'DEAD', number>>>>;
   /** Failed job rounds per job name since start. */
   jobFailures(): ReadonlyMap<string, number>;
   /** Refusals per rate-limit policy since start. */
@@ -159,22 +159,22 @@ export function createMetrics(options: { token: string | undefined; sources: () 
   });
   new Gauge({
     name: 'hashback_job_queue_depth',
-    help: 'Work waiting for a background job: e-mails QUEUED for delivery.',
+    help: 'Jobs waiting in a durable queue or running (e-mails to deliver), by queue.',
     labelNames: ['job'],
     registers: [registry],
     async collect() {
-      const byStatus = await sources().emailsByStatus();
-      this.set({ job: 'emails' }, byStatus.QUEUED ?? 0);
+      for (const [queue, byStatus] of Object.entries(await sources().jobQueues())) {
+        this.set({ job: queue }, (byStatus.QUEUED ?? 0) + (byStatus.RUNNING ?? 0));
+      }
     },
   });
   new Gauge({
     name: 'hashback_job_given_up',
-    help: 'Work a background job gave up on: e-mails FAILED after EMAIL_MAX_ATTEMPTS.',
+    help: 'Dead jobs of a durable queue (given up after their attempts, e.g. e-mails FAILED after EMAIL_MAX_ATTEMPTS), by queue.',
     labelNames: ['job'],
     registers: [registry],
     async collect() {
-      const byStatus = await sources().emailsByStatus();
-      this.set({ job: 'emails' }, byStatus.FAILED ?? 0);
+      for (const [queue, byStatus] of Object.entries(await sources().jobQueues())) this.set({ job: queue }, byStatus.DEAD ?? 0);
     },
   });
   const jobFailuresSeen = new Map<string, number>();

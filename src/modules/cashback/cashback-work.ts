@@ -234,7 +234,7 @@ export class CashbackWork {
         cardLast4: fact.last4,
         expectedCreditAt: cashback.expected_credit_at,
       });
-      rows.push({ user_id: cashback.user_id, kind, cashback_id: cashback.id, recipient: fact.email, subject, body });
+      rows.push({ user_id: cashback.user_id, kind, subject_type: 'Cashback', subject_id: cashback.id, recipient: fact.email, subject, body });
     }
     await insertEmails(trx, rows);
   }

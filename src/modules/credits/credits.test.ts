@@ -73,7 +73,7 @@ describe('statement credits', () => {
     expect(cashback).toMatchObject({ status: 'CREDITED', credited_amount: 1000, amount: 1000 });
     const balances = (await ledgerBalancesByCashback(h.db, [cashback.id])).get(cashback.id);
     expect(balances).toEqual({ OFFER_BUDGET: -1000, CASHBACK_PAYABLE: 0, CREDITS_ISSUED: 1000 });
-    const emails = await h.db.selectFrom('emails').select(['kind', 'subject']).where('cashback_id', '=', cashback.id).orderBy('created_at').execute();
+    const emails = await h.db.selectFrom('emails').select(['kind', 'subject']).where('subject_type', '=', 'Cashback').where('subject_id', '=', cashback.id).orderBy('created_at').execute();
     expect(emails.map((e) => e.kind).sort()).toEqual(['CASHBACK_CONFIRMED', 'CASHBACK_CREDITED']);
     // Settling ISSUED again is harmless: nothing moves twice.
     expect((await settle([{ id: creditId, status: 'ISSUED', reference: 'net-123' }])).userErrors).toEqual([]);

@@ -5,7 +5,7 @@
  * behind their backlog. Assertions still look only at this file's recipients and rows.
  */
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import type { Transaction } from 'kysely';
 import { SMTPServer } from 'smtp-server';
@@ -24,7 +24,8 @@ import {
   type DeliveryResult,
   type Mailer,
 } from './email-delivery.js';
-import { insertEmails, markEmailFailed, markEmailSent } from './emails.repository.js';
+import { settleJob } from '../../jobs/queue.repository.js';
+import { EMAIL_QUEUE, insertEmails } from './emails.service.js';
 
 const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
 console.log(`fast-check seed: ${seed}`);
@@ -234,21 +235,36 @@ async function queueCashbackEmails(trx: Transaction<DB>, f: Fixture, kinds: Emai
     kinds.map((kind) => ({
       user_id: f.userId,
       kind,
-      cashback_id: cashbackId,
+      subject_type: 'Cashback',
+      subject_id: cashbackId,
       recipient: f.recipient,
       ...composeCashbackEmail(kind, facts),
-      next_attempt_at: PAST,
     })),
+    { sendAt: PAST },
   );
   return cashbackId;
 }
 
 async function queueEmails(f: Fixture, kinds: EmailKind[] = ['CASHBACK_CONFIRMED']) {
   const cashbackId = await h.db.transaction().execute((trx) => queueCashbackEmails(trx, f, kinds));
-  return h.db.selectFrom('emails').selectAll().where('cashback_id', '=', cashbackId).orderBy('kind').execute();
+  return h.db.selectFrom('emails').selectAll().where('subject_type', '=', 'Cashback').where('subject_id', '=', cashbackId).orderBy('kind').execute();
 }
 
-const emailRow = (id: string) => h.db.selectFrom('emails').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+/** An e-mail as stored, with its delivery: its job on the queue (attempts, due time, lease, error). */
+async function emailRow(id: string) {
+  const email = await h.db.selectFrom('emails').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const job = await h.db.selectFrom('queued_jobs').selectAll().where('queue', '=', EMAIL_QUEUE).where('key', '=', id).executeTakeFirstOrThrow();
+  return {
+    ...email,
+    job_id: job.id,
+    job_status: job.status,
+    attempts: job.attempts,
+    next_attempt_at: job.run_at,
+    lease_token: job.lease_token,
+    leased_until: job.leased_until,
+    last_error: job.last_error,
+  };
+}
 
 /** Log lines that mention an e-mail, parsed. */
 const linesAbout = (lines: string[], emailId: string) =>
@@ -310,7 +326,7 @@ describe('deliverDueEmails', () => {
     expect(messageIdOf(rows[0]!.id)).toBe(`<${rows[0]!.id}@hashback.email>`);
     for (const row of rows) {
       const after = await emailRow(row.id);
-      expect(after).toMatchObject({ status: 'SENT', attempts: 1, lease_token: null, leased_until: null, last_error: null });
+      expect(after).toMatchObject({ status: 'SENT', job_status: 'DONE', attempts: 1, lease_token: null, leased_until: null, last_error: null });
       expect(after.sent_at).toEqual(now);
     }
 
@@ -332,7 +348,7 @@ describe('deliverDueEmails', () => {
     // One log line per e-mail, with id and kind, without recipient or content.
     for (const row of rows) {
       const about = linesAbout(lines, row.id);
-      expect(about).toEqual([expect.objectContaining({ msg: 'email sent', emailId: row.id, kind: row.kind })]);
+      expect(about).toEqual([expect.objectContaining({ msg: 'job done', queue: 'emails', emailId: row.id, kind: row.kind })]);
     }
     const logText = lines.join('\n');
     expect(logText).not.toContain(f.recipient);
@@ -348,7 +364,7 @@ describe('deliverDueEmails', () => {
 
     await deliverAll({ logger, now: () => t0 });
     const failed = await emailRow(email!.id);
-    expect(failed).toMatchObject({ status: 'QUEUED', attempts: 1, lease_token: null, leased_until: null, sent_at: null });
+    expect(failed).toMatchObject({ status: 'QUEUED', job_status: 'QUEUED', attempts: 1, lease_token: null, leased_until: null, sent_at: null });
     expect(failed.last_error).toMatch(/451/);
     expect(failed.last_error!.length).toBeLessThanOrEqual(500);
     for (const secret of [SMTP_PASSWORD, smtpUrl, 'smtp://', f.recipient]) expect(failed.last_error).not.toContain(secret);
@@ -356,7 +372,7 @@ describe('deliverDueEmails', () => {
     expect(wait).toBeGreaterThanOrEqual(27 * SECOND);
     expect(wait).toBeLessThanOrEqual(30 * SECOND);
     expect(messagesTo(f.recipient)).toEqual([]);
-    expect(linesAbout(lines, email!.id)).toEqual([expect.objectContaining({ msg: 'email failed; will retry', kind: 'CASHBACK_CONFIRMED' })]);
+    expect(linesAbout(lines, email!.id)).toEqual([expect.objectContaining({ msg: 'job failed; will retry', kind: 'CASHBACK_CONFIRMED' })]);
     expect(lines.join('\n')).not.toContain(f.recipient);
 
     // Not before it is due ...
@@ -366,7 +382,7 @@ describe('deliverDueEmails', () => {
     // ... then once.
     const later = new Date(failed.next_attempt_at.getTime() + 1);
     await deliverAll({ logger, now: () => later });
-    expect(await emailRow(email!.id)).toMatchObject({ status: 'SENT', attempts: 2, sent_at: later, lease_token: null });
+    expect(await emailRow(email!.id)).toMatchObject({ status: 'SENT', job_status: 'DONE', attempts: 2, sent_at: later, lease_token: null });
     expect(messagesTo(f.recipient).map((m) => m.messageId)).toEqual([messageIdOf(email!.id)]);
   });
 
@@ -381,19 +397,19 @@ describe('deliverDueEmails', () => {
         const at = now;
         await deliverAll({ logger, now: () => at, maxAttempts: 3 });
         const row = await emailRow(email!.id);
-        expect(row).toMatchObject({ status: attempt < 3 ? 'QUEUED' : 'FAILED', attempts: attempt, lease_token: null, sent_at: null });
+        expect(row).toMatchObject({ status: attempt < 3 ? 'QUEUED' : 'FAILED', job_status: attempt < 3 ? 'QUEUED' : 'DEAD', attempts: attempt, lease_token: null, sent_at: null });
         expect(row.last_error).toMatch(/451/);
         now = new Date(row.next_attempt_at.getTime() + 1);
       }
       expect(linesAbout(lines, email!.id).map((l) => [l.msg, l.attempt])).toEqual([
-        ['email failed; will retry', 1],
-        ['email failed; will retry', 2],
-        ['email failed; giving up', 3],
+        ['job failed; will retry', 1],
+        ['job failed; will retry', 2],
+        ['job failed; giving up', 3],
       ]);
 
       const dayLater = new Date(now.getTime() + 24 * 3600 * SECOND);
       await deliverAll({ logger, now: () => dayLater, maxAttempts: 3 });
-      expect(await emailRow(email!.id)).toMatchObject({ status: 'FAILED', attempts: 3, lease_token: null });
+      expect(await emailRow(email!.id)).toMatchObject({ status: 'FAILED', job_status: 'DEAD', attempts: 3, lease_token: null });
       expect(messagesTo(f.recipient)).toEqual([]);
     } finally {
       refuseAlways.delete(f.recipient);
@@ -424,7 +440,7 @@ describe('deliverDueEmails', () => {
     await started;
 
     const claimed = await emailRow(email!.id);
-    expect(claimed).toMatchObject({ status: 'QUEUED', attempts: 1 });
+    expect(claimed).toMatchObject({ status: 'QUEUED', job_status: 'RUNNING', attempts: 1 });
     expect(claimed.lease_token).toEqual(expect.any(String));
     expect(claimed.leased_until).toEqual(new Date(t0.getTime() + leaseMs));
     const staleToken = claimed.lease_token!;
@@ -442,11 +458,11 @@ describe('deliverDueEmails', () => {
       async send(message) {
         if (message.messageId === messageIdOf(email!.id)) {
           const during = await emailRow(email!.id);
-          expect(during).toMatchObject({ status: 'QUEUED', attempts: 2 });
+          expect(during).toMatchObject({ status: 'QUEUED', job_status: 'RUNNING', attempts: 2 });
           expect(during.lease_token).not.toBe(staleToken);
           lateSettlements.push(
-            await markEmailSent(h.db, email!.id, staleToken, takeover),
-            await markEmailFailed(h.db, email!.id, staleToken, { error: 'late', nextAttemptAt: takeover, final: true }),
+            await settleJob(h.db, { id: during.job_id, leaseToken: staleToken }, { status: 'DONE' }, takeover),
+            await settleJob(h.db, { id: during.job_id, leaseToken: staleToken }, { status: 'DEAD', error: 'late' }, takeover),
           );
           expect(await emailRow(email!.id)).toEqual(during);
         }
@@ -457,16 +473,16 @@ describe('deliverDueEmails', () => {
     await deliverAll({ logger, now: () => takeover }, workerB);
     expect(lateSettlements).toEqual([false, false]);
     const sent = await emailRow(email!.id);
-    expect(sent).toMatchObject({ status: 'SENT', attempts: 2, sent_at: takeover, lease_token: null });
+    expect(sent).toMatchObject({ status: 'SENT', job_status: 'DONE', attempts: 2, sent_at: takeover, lease_token: null });
 
     // Nor does it once the e-mail is sent.
-    expect(await markEmailSent(h.db, email!.id, staleToken, new Date(t0.getTime() + 2 * leaseMs))).toBe(false);
-    expect(await markEmailFailed(h.db, email!.id, staleToken, { error: 'late', nextAttemptAt: t0, final: true })).toBe(false);
+    expect(await settleJob(h.db, { id: sent.job_id, leaseToken: staleToken }, { status: 'DONE' }, new Date(t0.getTime() + 2 * leaseMs))).toBe(false);
+    expect(await settleJob(h.db, { id: sent.job_id, leaseToken: staleToken }, { status: 'DEAD', error: 'late' }, t0)).toBe(false);
     abandon(new Error('connection reset'));
     expect(await workerA).toEqual({ sent: 0, failed: 0, retried: 0 });
     expect(await emailRow(email!.id)).toEqual(sent);
     expect(messagesTo(f.recipient).map((m) => m.messageId)).toEqual([messageIdOf(email!.id)]);
-    expect(linesAbout(lines, email!.id).map((l) => l.msg)).toEqual(['email sent', 'email send failed after its lease was taken over']);
+    expect(linesAbout(lines, email!.id).map((l) => l.msg)).toEqual(['job done', 'job failed after its lease was taken over']);
   });
 
   it('does not start a send once its lease has run out: the rest of the batch is left to the next claim', async () => {
@@ -491,11 +507,47 @@ describe('deliverDueEmails', () => {
     const left = after.find((r) => r.status === 'QUEUED')!;
     expect(after.map((r) => r.status).sort()).toEqual(['QUEUED', 'SENT']);
     expect(left).toMatchObject({ attempts: 1, leased_until: clock });
-    expect(linesAbout(lines, left.id).map((l) => l.msg)).toEqual(['email lease expired before sending; left to the next claim']);
+    expect(linesAbout(lines, left.id).map((l) => l.msg)).toEqual(['job lease expired before it ran; left to the next claim']);
 
     await deliverAll({ logger, now: () => clock });
     expect(messagesTo(f.recipient).map((m) => m.messageId).sort()).toEqual(rows.map((r) => messageIdOf(r.id)).sort());
-    expect(await emailRow(left.id)).toMatchObject({ status: 'SENT', attempts: 2 });
+    expect(await emailRow(left.id)).toMatchObject({ status: 'SENT', job_status: 'DONE', attempts: 2 });
+  });
+
+  it('spends no attempt on an SMTP server that cannot be reached, and claims nothing until it answers', async () => {
+    const f = await purchaseFixture();
+    const rows = await queueEmails(f, ['CASHBACK_CONFIRMED', 'CASHBACK_CREDITED']);
+    // A port nobody listens on: connections are refused.
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const down = createSmtpMailer(`smtp://hashback:${SMTP_PASSWORD}@127.0.0.1:${port}`);
+    const { logger, lines } = capturedLogger();
+    const now = PAST;
+    try {
+      // The first send finds the server down: both e-mails go back, due now, with no attempt spent.
+      expect(await deliverDueEmails(h.db, down, { from: 'x@hashback.test', maxAttempts: 1, logger, now: () => now })).toMatchObject({ sent: 0, failed: 0 });
+      for (const row of rows) {
+        const after = await emailRow(row.id);
+        expect(after).toMatchObject({ status: 'QUEUED', job_status: 'QUEUED', attempts: 0, next_attempt_at: now, lease_token: null });
+        expect(after.last_error).toMatch(/ECONNREFUSED|connect/i);
+        expect(after.last_error).not.toContain(SMTP_PASSWORD);
+      }
+      // Still down: nothing is claimed, however many rounds.
+      for (let round = 0; round < 3; round++) {
+        expect(await deliverDueEmails(h.db, down, { from: 'x@hashback.test', maxAttempts: 1, logger, now: () => now })).toEqual({ sent: 0, failed: 0, retried: 0 });
+      }
+      for (const row of rows) expect(await emailRow(row.id)).toMatchObject({ status: 'QUEUED', attempts: 0 });
+      expect(lines.join('\n')).not.toContain(f.recipient);
+    } finally {
+      down.close();
+    }
+
+    // A server that answers sends each once, on their one allowed attempt.
+    await deliverAll({ logger, now: () => now, maxAttempts: 1 });
+    for (const row of rows) expect(await emailRow(row.id)).toMatchObject({ status: 'SENT', job_status: 'DONE', attempts: 1 });
+    expect(messagesTo(f.recipient).map((m) => m.messageId).sort()).toEqual(rows.map((r) => messageIdOf(r.id)).sort());
   });
 
   it('sends nothing for e-mails queued by work that rolled back', async () => {

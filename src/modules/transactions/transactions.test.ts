@@ -41,7 +41,7 @@ describe('the cashback lifecycle', () => {
     expect(second.results![0]).toMatchObject({ outcome: 'QUALIFIED', cashback: { id: cashbackId, status: 'CONFIRMED', amount: { amount: 1200 } } });
     expect(await budgetUsed(shop)).toBe(1200);
     await expectLedgerMatches(cashbackId);
-    const emails = await h.db.selectFrom('emails').select(['kind', 'subject', 'body']).where('cashback_id', '=', dbId(cashbackId)).execute();
+    const emails = await h.db.selectFrom('emails').select(['kind', 'subject', 'body']).where('subject_type', '=', 'Cashback').where('subject_id', '=', dbId(cashbackId)).execute();
     expect(emails).toHaveLength(1);
     expect(emails[0]!.kind).toBe('CASHBACK_CONFIRMED');
     expect(emails[0]!.body).toContain(`••${shopper.card.number.slice(-4)}`);
