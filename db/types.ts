@@ -240,7 +240,9 @@ export interface LedgerEntriesTable {
   account_id: string | null;
   amount: number;
   currency: string;
-  cashback_id: string;
+  /** What the posting moves money for: a record kind (`Cashback`, …) and its id. */
+  subject_type: string;
+  subject_id: string;
   created_at: CreatedAt;
 }
 
@@ -296,18 +298,19 @@ export interface QueuedJobsTable {
   finished_at: Date | null;
 }
 
-export type EventTopic = 'OFFER' | 'CASHBACK' | 'STATEMENT_CREDIT';
 
 export interface EventsTable {
   id: Generated<number>;
   position: number | null;
-  topic: EventTopic;
+  /** A topic of the outbox's registry (src/events/topics.ts), e.g. OFFER, CASHBACK. */
+  topic: string;
   type: string;
-  offer_id: string | null;
+  /** What the event is about: a record kind (`Offer`, `Cashback`, …) and its id. */
+  subject_type: string;
+  subject_id: string;
+  /** The audience besides admins: the merchant and the user who may read the event. */
   merchant_id: string | null;
   user_id: string | null;
-  cashback_id: string | null;
-  credit_id: string | null;
   data: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: CreatedAt;
 }

@@ -352,8 +352,8 @@ describe('card numbers where they belong', () => {
     // The stores the scan below must find something in, so it is not scanning empty tables.
     const cashbackDbId = dbId(cashbackId);
     expect(await h.db.selectFrom('emails').select('kind').where('subject_type', '=', 'Cashback').where('subject_id', '=', cashbackDbId).execute()).not.toEqual([]);
-    expect(await h.db.selectFrom('ledger_entries').select('id').where('cashback_id', '=', cashbackDbId).execute()).not.toEqual([]);
-    expect(await h.db.selectFrom('events').select('type').where('cashback_id', '=', cashbackDbId).execute()).not.toEqual([]);
+    expect(await h.db.selectFrom('ledger_entries').select('id').where('subject_id', '=', cashbackDbId).execute()).not.toEqual([]);
+    expect(await h.db.selectFrom('events').select('type').where('subject_id', '=', cashbackDbId).execute()).not.toEqual([]);
 
     // Live frames: the user's confirmations and the merchant's redemptions, replayed from before the purchase.
     const confirmations = await subscriptionFrames(

@@ -9,6 +9,7 @@ import * as cashback from './2026-11-23T1600_cashback.js';
 import * as events from './2026-11-23T1800_events.js';
 import * as rateLimits from './2026-12-02T0600_rate_limits.js';
 import * as partners from './2026-12-02T0700_partners.js';
+import * as subjects from './2026-12-02T0800_subjects.js';
 import * as jobQueue from './2026-12-02T0900_job_queue.js';
 
 export const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ export const migrations: Record<string, Migration> = {
   '2026-11-23T1800_events': events,
   '2026-12-02T0600_rate_limits': rateLimits,
   '2026-12-02T0700_partners': partners,
+  '2026-12-02T0800_subjects': subjects,
   '2026-12-02T0900_job_queue': jobQueue,
 };
 

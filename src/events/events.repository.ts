@@ -3,18 +3,13 @@
  * position by the sequencer after commit, read back by position for live delivery and replay.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { DB, EventRow, NewEvent, OfferRow } from '../../db/types.js';
+import type { DB, EventRow, NewEvent } from '../../db/types.js';
 
 export type SequencedEvent = EventRow & { position: number };
 
+/** Writes events (built by their topics, src/events/topics.ts) in the transaction of the change. */
 export async function insertEvents(trx: Transaction<DB>, events: readonly NewEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 1000) await trx.insertInto('events').values(events.slice(i, i + 1000)).execute();
-}
-
-export type OfferEventType = 'CREATED' | 'UPDATED' | 'PUBLISHED' | 'PAUSED' | 'RESUMED' | 'LIVE' | 'EXPIRED' | 'EXHAUSTED';
-
-export function offerEvent(offer: Pick<OfferRow, 'id' | 'merchant_id'>, type: OfferEventType): NewEvent {
-  return { topic: 'OFFER', type, offer_id: offer.id, merchant_id: offer.merchant_id };
 }
 
 /** Arbitrary constant naming the sequencer's advisory lock. */

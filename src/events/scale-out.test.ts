@@ -385,7 +385,7 @@ describe.runIf(onPostgres)('scale-out on Postgres', () => {
         .selectFrom('ledger_entries')
         .select('posting_id')
         .distinct()
-        .where('cashback_id', '=', stale)
+        .where('subject_id', '=', stale)
         .where('kind', '=', 'RELEASE')
         .execute();
       expect(releases).toHaveLength(1);
@@ -401,7 +401,7 @@ describe.runIf(onPostgres)('scale-out on Postgres', () => {
         .selectFrom('events')
         .select(['type'])
         .where('topic', '=', 'OFFER')
-        .where('offer_id', '=', laterId)
+        .where('subject_id', '=', laterId)
         .where('type', 'in', ['LIVE', 'EXPIRED'])
         .orderBy('id')
         .execute();
@@ -410,7 +410,7 @@ describe.runIf(onPostgres)('scale-out on Postgres', () => {
         announced_live: true,
         announced_ended: true,
       });
-      const reversals = await db.selectFrom('events').select('id').where('cashback_id', '=', stale).where('type', '=', 'REVERSED').execute();
+      const reversals = await db.selectFrom('events').select('id').where('subject_id', '=', stale).where('type', '=', 'REVERSED').execute();
       expect(reversals).toHaveLength(1);
 
       // What the instances say they did adds up to each thing done once, and no round failed.

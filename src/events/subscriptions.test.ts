@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,7 +150,7 @@ describe('purchaseConfirmations', () => {
     await h.db
       .transaction()
       .execute(async (trx) => {
-        await insertEvents(trx, [{ topic: 'CASHBACK', type: 'PENDING', user_id: userId }]);
+        await insertEvents(trx, [{ topic: 'CASHBACK', type: 'PENDING', subject_type: 'Cashback', subject_id: randomUUID(), user_id: userId }]);
         throw new Error('roll back');
       })
       .catch(() => undefined);

@@ -23,7 +23,9 @@ import type { Transaction } from 'kysely';
 import { composeCashbackEmail } from '../emails/email-content.js';
 import { insertEmails } from '../emails/emails.service.js';
 import { moveBudgets } from '../offers/offers.service.js';
-import { insertEvents, offerEvent } from '../../events/events.repository.js';
+import { insertEvents } from '../../events/events.repository.js';
+import { offerEvent } from '../offers/offers.topics.js';
+import { CASHBACK_TOPIC } from './cashback.topics.js';
 import { insertLedgerEntries, posting } from '../ledger/ledger.js';
 import {
   findEmailFacts,
@@ -199,15 +201,12 @@ export class CashbackWork {
   private cashbackEvents(): NewEvent[] {
     return this.changes.map((change) => {
       const cashback = this.created.get(change.cashback_id) ?? this.updated.get(change.cashback_id)!;
-      return {
-        topic: 'CASHBACK',
-        type: change.type,
-        user_id: cashback.user_id,
-        merchant_id: cashback.merchant_id,
-        offer_id: cashback.offer_id,
-        cashback_id: cashback.id,
-        data: JSON.stringify({ status: change.status, amount: change.amount, currency: cashback.currency, reason: change.reason }),
-      };
+      return CASHBACK_TOPIC.event(
+        change.type,
+        cashback.id,
+        { userId: cashback.user_id, merchantId: cashback.merchant_id },
+        { status: change.status, amount: change.amount, currency: cashback.currency, reason: change.reason ?? null, offerId: cashback.offer_id },
+      );
     });
   }
 

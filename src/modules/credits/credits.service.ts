@@ -7,6 +7,7 @@
 import type { NewEvent, StatementCreditStatus } from '../../../db/types.js';
 import type { Context } from '../../context.js';
 import { insertEvents } from '../../events/events.repository.js';
+import { STATEMENT_CREDIT_TOPIC } from './credits.topics.js';
 import { principalKey, requirePartnerScope } from '../../lib/authorization.js';
 import { DomainError, fail, type UserError } from '../../lib/errors.js';
 import { idempotent } from '../../lib/idempotency.js';
@@ -110,16 +111,14 @@ export async function settleStatementCredits(
           const cashback = cashbacks.get(credit.cashback_id)!;
           if (item.status === 'ISSUED') work.credit(cashback, credit.amount);
           await setCreditSettlement(trx, credit.id, { status: item.status, reference: item.reference });
-          events.push({
-            topic: 'STATEMENT_CREDIT',
-            type: item.status,
-            credit_id: credit.id,
-            cashback_id: cashback.id,
-            user_id: cashback.user_id,
-            merchant_id: cashback.merchant_id,
-            offer_id: cashback.offer_id,
-            data: JSON.stringify({ amount: credit.amount, currency: credit.currency }),
-          });
+          events.push(
+            STATEMENT_CREDIT_TOPIC.event(
+              item.status,
+              credit.id,
+              { userId: cashback.user_id, merchantId: cashback.merchant_id },
+              { amount: credit.amount, currency: credit.currency, cashbackId: cashback.id, offerId: cashback.offer_id },
+            ),
+          );
         }
         if (errors.length > 0) throw new DomainError(errors);
         await work.flush(trx);

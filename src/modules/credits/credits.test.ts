@@ -152,7 +152,7 @@ describe('statement credits', () => {
       CREDITS_ISSUED: 1000,
       CLAWBACK_RECEIVABLE: -400,
     });
-    const kinds = await h.db.selectFrom('ledger_entries').select('kind').distinct().where('cashback_id', '=', row.id).execute();
+    const kinds = await h.db.selectFrom('ledger_entries').select('kind').distinct().where('subject_id', '=', row.id).execute();
     expect(kinds.map((k) => k.kind).sort()).toEqual(['CLAWBACK', 'CREDIT', 'RESERVE']);
   });
 
@@ -196,7 +196,7 @@ describe('auth expiry', () => {
     expect(freshRow).toMatchObject({ status: 'PENDING', amount: 1000 });
     const offer = await h.db.selectFrom('offers').select(['budget', 'budget_remaining']).where('id', '=', shop.offerDbId).executeTakeFirstOrThrow();
     expect(offer.budget! - offer.budget_remaining!).toBe(1000);
-    const releases = await h.db.selectFrom('ledger_entries').select('id').where('cashback_id', '=', staleRow!.id).where('kind', '=', 'RELEASE').execute();
+    const releases = await h.db.selectFrom('ledger_entries').select('id').where('subject_id', '=', staleRow!.id).where('kind', '=', 'RELEASE').execute();
     expect(releases).toHaveLength(2);
     // A late clearing of the expired auth is a purchase of its own.
     const late = await ingest(h, partner.key, [item(shop, shopper.card.number, { type: 'CLEARING', authExternalId: stale.externalId })]);

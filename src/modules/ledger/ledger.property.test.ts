@@ -418,7 +418,7 @@ async function snapshot(offerIds: string[]): Promise<LedgerSnapshot> {
       sql<number>`count(distinct currency)::int`.as('currencies'),
       sql<number>`count(*)::int`.as('entries'),
     ])
-    .where('cashback_id', 'in', mine)
+    .where('subject_id', 'in', mine)
     .groupBy('posting_id')
     .execute();
   const changes = await h.db
@@ -527,7 +527,7 @@ describe('the cashback ledger under a random mix of operations', () => {
     const entry = await h.db
       .selectFrom('ledger_entries')
       .selectAll()
-      .where('cashback_id', 'in', h.db.selectFrom('cashbacks').select('id').where('offer_id', 'in', shops.map((s) => s.offerDbId)))
+      .where('subject_id', 'in', h.db.selectFrom('cashbacks').select('id').where('offer_id', 'in', shops.map((s) => s.offerDbId)))
       .orderBy('id')
       .limit(1)
       .executeTakeFirstOrThrow();

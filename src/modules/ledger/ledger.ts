@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, LedgerAccount, LedgerKind, NewLedgerEntry } from '../../../db/types.js';
 
+/** What a posting moves money for; today always a cashback (`subject_type` Cashback). */
 export interface PostingSubject {
   id: string;
   offer_id: string;
@@ -51,7 +52,8 @@ export function posting(kind: LedgerKind, cashback: PostingSubject, amount: numb
     account_id: accountId(account, cashback),
     amount: signed,
     currency: cashback.currency,
-    cashback_id: cashback.id,
+    subject_type: 'Cashback',
+    subject_id: cashback.id,
   });
   return [leg(from, -amount), leg(to, amount)];
 }
@@ -82,14 +84,15 @@ export async function ledgerBalancesByCashback(
   if (cashbackIds.length === 0) return result;
   const rows = await db
     .selectFrom('ledger_entries')
-    .select(['cashback_id', 'account', sql<number>`sum(amount)::bigint`.as('balance')])
-    .where('cashback_id', 'in', cashbackIds)
-    .groupBy(['cashback_id', 'account'])
+    .select(['subject_id', 'account', sql<number>`sum(amount)::bigint`.as('balance')])
+    .where('subject_type', '=', 'Cashback')
+    .where('subject_id', 'in', cashbackIds)
+    .groupBy(['subject_id', 'account'])
     .execute();
   for (const row of rows) {
-    const balances = result.get(row.cashback_id) ?? {};
+    const balances = result.get(row.subject_id) ?? {};
     balances[row.account] = Number(row.balance);
-    result.set(row.cashback_id, balances);
+    result.set(row.subject_id, balances);
   }
   return result;
 }

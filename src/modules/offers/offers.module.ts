@@ -3,7 +3,9 @@
  */
 import { defineModule } from '../module.js';
 import { announceOfferTransitions } from './offers.service.js';
+import { OFFER_TOPIC } from './offers.topics.js';
 import './offers.schema.js';
+import './offers.subscriptions.js';
 
 const ERROR_CODES = {
   FIELD_LOCKED: 'The field cannot change once the offer is published.',
@@ -18,5 +20,6 @@ declare module '../../lib/errors.js' {
 export const offersModule = defineModule({
   name: 'offers',
   errorCodes: ERROR_CODES,
+  topics: [OFFER_TOPIC],
   jobs: ({ db }) => [{ name: 'offer-transitions', run: (now) => announceOfferTransitions(db, now) }],
 });

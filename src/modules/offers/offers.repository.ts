@@ -5,6 +5,7 @@
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Channel, DB, MerchantRow, NewOffer, OfferKind, OfferRow, OfferUpdate } from '../../../db/types.js';
 import { merchantVisible, PUBLIC_VISIBILITY, type Visibility } from '../../lib/authorization.js';
+import { OFFER_TOPIC } from './offers.topics.js';
 
 export type OfferOrder = 'NEWEST' | 'ENDING_SOON' | 'BEST_REWARD';
 
@@ -209,14 +210,16 @@ export async function markOfferTransitionsAnnounced(db: Kysely<DB>, now: Date): 
       where state = 'PUBLISHED' and not announced_live and starts_at <= ${now} and ends_at > ${now}
       returning id, merchant_id
     )
-    insert into events (topic, type, offer_id, merchant_id) select 'OFFER', 'LIVE', id, merchant_id from flipped`.execute(db);
+    insert into events (topic, type, subject_type, subject_id, merchant_id)
+    select ${OFFER_TOPIC.name}, 'LIVE', ${OFFER_TOPIC.subjectType}, id, merchant_id from flipped`.execute(db);
   const ended = await sql`
     with flipped as (
       update offers set announced_ended = true
       where state <> 'DRAFT' and not announced_ended and ends_at <= ${now}
       returning id, merchant_id
     )
-    insert into events (topic, type, offer_id, merchant_id) select 'OFFER', 'EXPIRED', id, merchant_id from flipped`.execute(db);
+    insert into events (topic, type, subject_type, subject_id, merchant_id)
+    select ${OFFER_TOPIC.name}, 'EXPIRED', ${OFFER_TOPIC.subjectType}, id, merchant_id from flipped`.execute(db);
   return Number(live.numAffectedRows ?? 0) + Number(ended.numAffectedRows ?? 0);
 }
 

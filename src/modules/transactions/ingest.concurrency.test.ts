@@ -67,7 +67,7 @@ async function expectLedgerMatches(cashbackIds: string[]) {
   const unbalanced = await h.db
     .selectFrom('ledger_entries')
     .select('posting_id')
-    .where('cashback_id', 'in', cashbackIds)
+    .where('subject_id', 'in', cashbackIds)
     .groupBy('posting_id')
     .having((eb) => eb.or([eb(eb.fn.sum<number>('amount'), '!=', 0), eb(eb.fn.count<number>('currency').distinct(), '!=', 1)]))
     .execute();
@@ -96,7 +96,7 @@ describe.runIf(databaseKind() === 'postgres')('ingest under concurrency, on real
     expect(cashbacks.map((c) => ({ id: c.id, amount: c.amount, tx: c.purchase_transaction_id }))).toEqual([
       { id: dbId(first.cashback!.id), amount: 1234, tx: transactions[0]!.id },
     ]);
-    const entries = await h.db.selectFrom('ledger_entries').selectAll().where('cashback_id', '=', cashbacks[0]!.id).execute();
+    const entries = await h.db.selectFrom('ledger_entries').selectAll().where('subject_id', '=', cashbacks[0]!.id).execute();
     expect(entries).toHaveLength(2);
     expect(new Set(entries.map((e) => e.posting_id)).size).toBe(1);
     expect(entries.map((e) => e.kind)).toEqual(['RESERVE', 'RESERVE']);
@@ -206,7 +206,7 @@ describe.runIf(databaseKind() === 'postgres')('ingest under concurrency, on real
     });
     expect(await offerBudget(shop)).toEqual({ budget: 100_000, remaining: 100_000 - 700 });
     await expectLedgerMatches([cashback!.id]);
-    const kinds = await h.db.selectFrom('ledger_entries').select('kind').where('cashback_id', '=', cashback!.id).execute();
+    const kinds = await h.db.selectFrom('ledger_entries').select('kind').where('subject_id', '=', cashback!.id).execute();
     expect(kinds.filter((k) => k.kind === 'RESERVE')).toHaveLength(2);
     expect(kinds.filter((k) => k.kind === 'ADJUST' || k.kind === 'RELEASE').length).toBeGreaterThanOrEqual(2);
   });
