@@ -47,6 +47,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   );
 }
 
+/** Back to a column per record kind (without re-creating the foreign keys the up dropped). */
 export async function down(db: Kysely<any>): Promise<void> {
   await runScript(
     db,
@@ -54,6 +55,8 @@ export async function down(db: Kysely<any>): Promise<void> {
     alter table ledger_entries disable trigger user;
     alter table ledger_entries add column cashback_id uuid;
     update ledger_entries set cashback_id = subject_id;
+    alter table ledger_entries alter column cashback_id set not null;
+    create index ledger_entries_cashback_idx on ledger_entries (cashback_id);
     alter table ledger_entries drop column subject_type;
     alter table ledger_entries drop column subject_id;
     alter table ledger_entries enable trigger user;
