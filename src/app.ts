@@ -23,14 +23,14 @@ import { createRateLimits, type RateLimits } from './server/rate-limits.js';
 import { useCardNumberScrubbing } from './server/scrub-errors.js';
 import { useProbes } from './server/health.js';
 import { createMetrics } from './server/metrics.js';
-import { headPosition } from './events/events.repository.js';
+import { headPosition } from './outbox/outbox.repository.js';
 import { countJobsByQueue } from './jobs/queue.repository.js';
 import { useDemoPage } from './server/demo.js';
 import { graphiqlOptions, renderGraphiQLPage, useGraphiQLAssets } from './server/graphiql.js';
 import { operationConnectionParams } from './server/ws-credentials.js';
 import type { Security } from './security.js';
 import { startJobRunner, type Job, type JobRunner } from './jobs/job-runner.js';
-import { startEventRelay, type EventRelay } from './events/relay.js';
+import { startEventRelay, type EventRelay } from './live/relay.js';
 import { MODULES } from './modules/index.js';
 
 export const GRAPHQL_PATH = '/graphql';

@@ -3,7 +3,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Config } from './config.js';
-import type { EventRelay } from './events/relay.js';
+import type { EventRelay } from './live/relay.js';
 import type { DB } from '../db/types.js';
 import type { Logger } from './logger.js';
 import type { Security } from './security.js';

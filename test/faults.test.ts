@@ -30,7 +30,7 @@ import { generateCardKeys } from '../src/modules/cards/card-crypto.js';
 
 const onPostgres = databaseKind() === 'postgres';
 const MASKED = 'Unexpected error.';
-const SEQUENCER_LOCK = 7_215_004; // src/events/events.repository.ts
+const SEQUENCER_LOCK = 7_215_004; // src/outbox/outbox.repository.ts
 const OFFERS = `{ offers(first: 20) { edges { node { id title merchant { name } } } } }`;
 
 const positionOf = (cursor: string) => decodeCursor(cursor, ['int'] as const)[0];

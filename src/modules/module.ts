@@ -11,7 +11,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
 import type { Config } from '../config.js';
-import type { Topic } from '../events/topics.js';
+import type { Topic } from '../outbox/topics.js';
 import type { Job } from '../jobs/job-runner.js';
 import type { Logger } from '../logger.js';
 
@@ -27,7 +27,7 @@ export interface AppModule {
   errorCodes?: Readonly<Record<string, string>>;
   /** Partner scopes this module checks: GraphQL enum name → stored value and description. */
   partnerScopes?: Readonly<Record<string, { value: string; description: string }>>;
-  /** The outbox topics this module writes (src/events/topics.ts): their events, subjects and data. */
+  /** The outbox topics this module writes (src/outbox/topics.ts): their events, subjects and data. */
   topics?: readonly Topic[];
   /** Background jobs this module runs in every instance (each claims its work in the database). */
   jobs?(deps: JobDependencies): Job[];

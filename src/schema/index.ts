@@ -9,7 +9,7 @@ import { COMMON_ERROR_CODES } from '../lib/errors.js';
 import { MODULES } from '../modules/index.js';
 import { PartnerScopeEnum } from '../modules/api-keys/api-keys.schema.js';
 import { ErrorCodeEnum } from './common.js';
-import '../events/events.schema.js';
+import '../live/live.schema.js';
 
 // The enums whose values the modules declare.
 ErrorCodeEnum.define(

@@ -23,7 +23,7 @@ import type { Transaction } from 'kysely';
 import { composeCashbackEmail } from '../emails/email-content.js';
 import { insertEmails } from '../emails/emails.service.js';
 import { moveBudgets } from '../offers/offers.service.js';
-import { insertEvents } from '../../events/events.repository.js';
+import { insertEvents } from '../../outbox/outbox.repository.js';
 import { offerEvent } from '../offers/offers.topics.js';
 import { CASHBACK_TOPIC } from './cashback.topics.js';
 import { insertLedgerEntries, posting } from '../ledger/ledger.js';

@@ -6,9 +6,9 @@
 import { GraphQLError } from 'graphql';
 import type { CashbackRow, OfferRow } from '../../../db/types.js';
 import type { Context } from '../../context.js';
-import { eventFields } from '../../events/events.schema.js';
-import type { SequencedEvent } from '../../events/events.repository.js';
-import { eventStream } from '../../events/streams.js';
+import { eventFields } from '../../live/live.schema.js';
+import type { SequencedEvent } from '../../outbox/outbox.repository.js';
+import { eventStream } from '../../live/streams.js';
 import { builder } from '../../schema/builder.js';
 import { MoneyRef } from '../../schema/common.js';
 import { OfferRef } from '../offers/offers.refs.js';

@@ -1,6 +1,6 @@
 /** The events cashback writes: one per change, about the cashback, readable by its user and by the offer's merchant. */
 import { z } from 'zod';
-import { defineTopic } from '../../events/topics.js';
+import { defineTopic } from '../../outbox/topics.js';
 
 export const CASHBACK_TOPIC = defineTopic({
   name: 'CASHBACK',

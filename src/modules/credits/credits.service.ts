@@ -6,7 +6,7 @@
  */
 import type { NewEvent, StatementCreditStatus } from '../../../db/types.js';
 import type { Context } from '../../context.js';
-import { insertEvents } from '../../events/events.repository.js';
+import { insertEvents } from '../../outbox/outbox.repository.js';
 import { STATEMENT_CREDIT_TOPIC } from './credits.topics.js';
 import { principalKey, requirePartnerScope } from '../../lib/authorization.js';
 import { DomainError, fail, type UserError } from '../../lib/errors.js';

@@ -1,6 +1,6 @@
 /** The events statement credits write when their card partner settles them, readable by the user and the offer's merchant. */
 import { z } from 'zod';
-import { defineTopic } from '../../events/topics.js';
+import { defineTopic } from '../../outbox/topics.js';
 
 export const STATEMENT_CREDIT_TOPIC = defineTopic({
   name: 'STATEMENT_CREDIT',

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { DB, MerchantRow, NewOffer, OfferRow, OfferUpdate } from '../../../db/types.js';
 import type { Kysely, Transaction } from 'kysely';
 import type { Context } from '../../context.js';
-import { insertEvents } from '../../events/events.repository.js';
+import { insertEvents } from '../../outbox/outbox.repository.js';
 import { offerEvent } from './offers.topics.js';
 import { requireRole, visibilityOf } from '../../lib/authorization.js';
 import { DomainError, fail, notFound, type UserError } from '../../lib/errors.js';

@@ -4,9 +4,9 @@
  */
 import type { OfferKind, OfferRow } from '../../../db/types.js';
 import type { Context } from '../../context.js';
-import { eventFields } from '../../events/events.schema.js';
-import type { SequencedEvent } from '../../events/events.repository.js';
-import { eventStream } from '../../events/streams.js';
+import { eventFields } from '../../live/live.schema.js';
+import type { SequencedEvent } from '../../outbox/outbox.repository.js';
+import { eventStream } from '../../live/streams.js';
 import { PUBLIC_VISIBILITY } from '../../lib/authorization.js';
 import { idOfType } from '../../lib/ids.js';
 import { builder } from '../../schema/builder.js';

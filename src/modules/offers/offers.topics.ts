@@ -1,7 +1,7 @@
 /** The events offers write: one per change of an offer, about the offer, readable by its merchant (and, once public, by anyone). */
 import { z } from 'zod';
 import type { OfferRow } from '../../../db/types.js';
-import { defineTopic } from '../../events/topics.js';
+import { defineTopic } from '../../outbox/topics.js';
 
 export const OFFER_TOPIC = defineTopic({
   name: 'OFFER',

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { ingest, item, newShop, newShopper } from '../../test/cashback-fixtures.js';
 import { dbId, startHarness, type Harness } from '../../test/harness.js';
 import { EventBus, SlowConsumerError } from './event-bus.js';
-import { insertEvents, sequenceEvents } from './events.repository.js';
+import { insertEvents, sequenceEvents } from '../outbox/outbox.repository.js';
 
 let h: Harness;
 let url: string;

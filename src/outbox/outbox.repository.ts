@@ -7,7 +7,7 @@ import type { DB, EventRow, NewEvent } from '../../db/types.js';
 
 export type SequencedEvent = EventRow & { position: number };
 
-/** Writes events (built by their topics, src/events/topics.ts) in the transaction of the change. */
+/** Writes events (built by their topics, src/outbox/topics.ts) in the transaction of the change. */
 export async function insertEvents(trx: Transaction<DB>, events: readonly NewEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 1000) await trx.insertInto('events').values(events.slice(i, i + 1000)).execute();
 }

@@ -9,7 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
 import type { Logger } from '../logger.js';
-import { fetchEventsAfter, headPosition, type SequencedEvent } from './events.repository.js';
+import { fetchEventsAfter, headPosition, type SequencedEvent } from '../outbox/outbox.repository.js';
 
 export class SlowConsumerError extends Error {
   constructor(readonly limit: number) {

@@ -13,7 +13,7 @@ import type { Database } from '../database.js';
 import type { Logger } from '../logger.js';
 import { EventBus } from './event-bus.js';
 import { ApiKeyWatch } from './key-watch.js';
-import { notifyHead, sequenceEvents } from './events.repository.js';
+import { notifyHead, sequenceEvents } from '../outbox/outbox.repository.js';
 import { backoffMs } from '../lib/backoff.js';
 
 export const EVENTS_CHANNEL = 'hashback_events';

@@ -6,7 +6,7 @@
  */
 import type { PayloadFieldBuilder } from '../schema/common.js';
 import { builder } from '../schema/builder.js';
-import { headPosition, type SequencedEvent } from './events.repository.js';
+import { headPosition, type SequencedEvent } from '../outbox/outbox.repository.js';
 import { eventCursor } from './streams.js';
 
 /** `cursor` and `at`, the fields every event type has. */

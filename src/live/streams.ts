@@ -8,7 +8,7 @@
 import type { Context, Principal } from '../context.js';
 import { decodeCursor, encodeCursor } from '../lib/pagination.js';
 import { SlowConsumerError, type EventQueue } from './event-bus.js';
-import { fetchEventsAfter, type EventFilter, type SequencedEvent } from './events.repository.js';
+import { fetchEventsAfter, type EventFilter, type SequencedEvent } from '../outbox/outbox.repository.js';
 
 export const CLOSE_FORBIDDEN = 4403;
 export const CLOSE_SLOW_CONSUMER = 4008;
