@@ -31,6 +31,7 @@ import { operationConnectionParams } from './server/ws-credentials.js';
 import type { Security } from './security.js';
 import { startJobRunner, type Job, type JobRunner } from './jobs/job-runner.js';
 import { startEventRelay, type EventRelay } from './live/relay.js';
+import { liveApiKeyIds } from './modules/api-keys/api-keys.service.js';
 import { MODULES } from './modules/index.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -116,7 +117,9 @@ export function createApp(options: { config: Config; database: Database; logger:
   const { db } = database;
   let shuttingDown = false;
 
-  const relay = config.liveEvents ? startEventRelay({ config, database, logger: logger.child({ component: 'events' }) }) : undefined;
+  const relay = config.liveEvents
+    ? startEventRelay({ config, database, logger: logger.child({ component: 'events' }), liveKeys: (ids) => liveApiKeyIds(db, ids) })
+    : undefined;
   const poke = () => relay?.poke();
   const production = config.nodeEnv === 'production';
   const rateLimits = createRateLimits({ config, postgresUrl: database.url, logger: logger.child({ component: 'rate-limits' }) });

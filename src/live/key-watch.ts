@@ -3,10 +3,10 @@
  * for every key in use, however many streams each key holds open, and no timer at all while no
  * key-authenticated stream is open.
  */
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/types.js';
 import type { Logger } from '../logger.js';
-import { findApiKeysByIds } from '../modules/api-keys/api-keys.service.js';
+
+/** Which of these API key ids still authenticate (not revoked, their partner not suspended). */
+export type LiveKeyCheck = (apiKeyIds: readonly string[]) => Promise<ReadonlySet<string>>;
 
 export class ApiKeyWatch {
   private readonly watchers = new Map<string, Set<() => void>>();
@@ -14,12 +14,12 @@ export class ApiKeyWatch {
   private checking = false;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly liveKeys: LiveKeyCheck,
     private readonly intervalMs: number,
     private readonly logger: Logger,
   ) {}
 
-  /** Calls `onRevoked` once the key is revoked or gone; the returned function stops watching. */
+  /** Calls `onRevoked` once the key stops authenticating; the returned function stops watching. */
   watch(apiKeyId: string, onRevoked: () => void): () => void {
     let callbacks = this.watchers.get(apiKeyId);
     if (!callbacks) this.watchers.set(apiKeyId, (callbacks = new Set()));
@@ -51,7 +51,7 @@ export class ApiKeyWatch {
     this.checking = true;
     try {
       const ids = [...this.watchers.keys()];
-      const valid = new Set((await findApiKeysByIds(this.db, ids)).filter((key) => !key.revoked_at).map((key) => key.id));
+      const valid = await this.liveKeys(ids);
       for (const id of ids) {
         if (valid.has(id)) continue;
         for (const callback of [...(this.watchers.get(id) ?? [])]) callback();

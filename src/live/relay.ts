@@ -12,7 +12,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../database.js';
 import type { Logger } from '../logger.js';
 import { EventBus } from './event-bus.js';
-import { ApiKeyWatch } from './key-watch.js';
+import { ApiKeyWatch, type LiveKeyCheck } from './key-watch.js';
 import { notifyHead, sequenceEvents } from '../outbox/outbox.repository.js';
 import { backoffMs } from '../lib/backoff.js';
 
@@ -120,10 +120,10 @@ function listenOnRedis(url: string, onSignal: () => void, logger: Logger): Signa
   };
 }
 
-export function startEventRelay(options: { config: Config; database: Database; logger: Logger }): EventRelay {
+export function startEventRelay(options: { config: Config; database: Database; logger: Logger; liveKeys: LiveKeyCheck }): EventRelay {
   const { config, database, logger } = options;
   const bus = new EventBus(database.db, logger, config.subscriptionBufferLimit);
-  const keys = new ApiKeyWatch(database.db, config.subscriptionAuthCheckMs, logger);
+  const keys = new ApiKeyWatch(options.liveKeys, config.subscriptionAuthCheckMs, logger);
   // If the database does not answer now, the bus starts on a later pump (see EventBus.start).
   void bus.start().catch((error: unknown) => logger.warn({ err: error }, 'event bus could not start yet; retrying'));
   const transport: RelayTransport = config.redisUrl ? 'redis' : database.kind === 'postgres' && config.databaseUrl ? 'postgres' : 'in-process';

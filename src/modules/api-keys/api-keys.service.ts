@@ -145,3 +145,9 @@ export async function listKeysOfPartner(ctx: Context, partnerId: string): Promis
 
 /** What other modules read or lock through this one (they never import its repository). */
 export { findApiKeysByIds, type ApiKeyWithPartner } from './api-keys.repository.js';
+
+/** Which of these keys still authenticate: not revoked, and their partner (if any) not suspended. */
+export async function liveApiKeyIds(db: Kysely<DB>, ids: readonly string[]): Promise<ReadonlySet<string>> {
+  const keys = await findApiKeysByIds(db, ids);
+  return new Set(keys.filter((key) => !key.revoked_at && key.partner_status !== 'SUSPENDED').map((key) => key.id));
+}
