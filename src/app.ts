@@ -19,7 +19,7 @@ import { schema } from './schema/index.js';
 import { authenticate } from './server/authenticate.js';
 import { clientAddressOf, corsOf, originAllowed, requestIdOf, useRequestGuards } from './server/http-edge.js';
 import { useOperationLimits } from './server/limits.js';
-import { createRateLimits, type RateLimits } from './server/rate-limits.js';
+import { createRateLimits, type RateLimits } from './rate-limits.js';
 import { useCardNumberScrubbing } from './server/scrub-errors.js';
 import { useProbes } from './server/health.js';
 import { createMetrics } from './server/metrics.js';

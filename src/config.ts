@@ -193,7 +193,7 @@ export interface Config {
   metricsToken: string | undefined;
 }
 
-/** Budgets of the rate limits; see src/server/rate-limits.ts and README "Rate limits". */
+/** Budgets of the rate limits; see src/rate-limits.ts and README "Rate limits". */
 export interface RateLimitConfig {
   /** Operation cost points per minute, by principal kind. */
   anonymousPerMinute: number;

@@ -7,7 +7,7 @@ import type { EventRelay } from './live/relay.js';
 import type { DB } from '../db/types.js';
 import type { Logger } from './logger.js';
 import type { Security } from './security.js';
-import type { RateLimits } from './server/rate-limits.js';
+import type { RateLimits } from './rate-limits.js';
 
 /**
  * Scopes a partner key may hold. Each module that checks one adds it here by declaration merging

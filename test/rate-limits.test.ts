@@ -293,7 +293,7 @@ describe('shared across instances', () => {
   }
 
   it('two instances on one store admit exactly the budget between them, 200 attempts at once', async () => {
-    const { createRateLimits } = await import('../src/server/rate-limits.js');
+    const { createRateLimits } = await import('../src/rate-limits.js');
     const { createLogger } = await import('../src/logger.js');
     const logger = createLogger({ logLevel: 'silent' });
     const checked = await stores();

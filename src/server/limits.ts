@@ -46,7 +46,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
-import { RateLimitExceeded, rateLimitHeaders, type LimitState, type RateLimits } from './rate-limits.js';
+import { RateLimitExceeded, rateLimitHeaders, type LimitState, type RateLimits } from '../rate-limits.js';
 
 export const OPERATION_LIMITS = {
   tokens: 5_000,

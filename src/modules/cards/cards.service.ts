@@ -11,7 +11,7 @@ import { isUniqueViolation } from '../../lib/db-errors.js';
 import { DomainError, fail, notFound, type ErrorCode } from '../../lib/errors.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import type { Security } from '../../security.js';
-import { reserveAll, withinLimit } from '../../server/rate-limits.js';
+import { reserveAll, withinLimit } from '../../rate-limits.js';
 import { decryptCardNumber, encryptCardNumber, fingerprintCardNumber } from './card-crypto.js';
 import { isExpired, parseCardNumber, validExpiry } from './card-number.js';
 import {

@@ -17,7 +17,7 @@ import { fingerprintCardNumber } from '../cards/card-crypto.js';
 import { parseCardNumber } from '../cards/card-number.js';
 import { ingestBatch, type IngestItem, type IngestResult } from './ingest.js';
 import { findTransactionsByIds } from './transactions.repository.js';
-import { withinLimit } from '../../server/rate-limits.js';
+import { withinLimit } from '../../rate-limits.js';
 
 export const MAX_BATCH_SIZE = 500;
 

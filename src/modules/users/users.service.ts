@@ -11,7 +11,7 @@ import type { Context } from '../../context.js';
 import { fail } from '../../lib/errors.js';
 import { countryCode, parseInput, text } from '../../lib/validation.js';
 import type { Security } from '../../security.js';
-import { hashedKey, reserveAll, withinLimit } from '../../server/rate-limits.js';
+import { hashedKey, reserveAll, withinLimit } from '../../rate-limits.js';
 import { findUserByEmailKey, findUsersByIds, insertUser, recordLoginAttempt } from './users.repository.js';
 
 const TOKEN_ISSUER = 'hashback';

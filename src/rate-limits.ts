@@ -20,10 +20,10 @@ import {
   RateLimiterRes,
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
-import type { Config } from '../config.js';
-import { createPgPool } from '../database.js';
-import { fail } from '../lib/errors.js';
-import type { Logger } from '../logger.js';
+import type { Config } from './config.js';
+import { createPgPool } from './database.js';
+import { fail } from './lib/errors.js';
+import type { Logger } from './logger.js';
 
 /** Where one budget stands after a check, for RateLimit headers. */
 export interface LimitState {
