@@ -6,6 +6,8 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** Input of activatePartner. */
 export type ActivatePartnerInput = {
+  /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
+  idempotencyKey?: string | null | undefined;
   /** Global id of the partner. */
   partnerId: string | number;
 };
@@ -21,6 +23,8 @@ export type ApiKeyRole =
 
 /** Input of approveMerchant. */
 export type ApproveMerchantInput = {
+  /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
+  idempotencyKey?: string | null | undefined;
   /** Global id of the merchant. */
   merchantId: string | number;
 };
@@ -45,6 +49,8 @@ export type Channel =
 
 /** Input of createApiKey. */
 export type CreateApiKeyInput = {
+  /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
+  idempotencyKey?: string | null | undefined;
   /** The merchant a MERCHANT key acts for (required for MERCHANT). */
   merchantId?: string | number | null | undefined;
   /** What the key is for, 1 to 120 characters. */
@@ -65,6 +71,8 @@ export type CreateLocationInput = {
   channel: Channel;
   /** ISO 3166-1 alpha-2 country code. */
   country: string;
+  /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
+  idempotencyKey?: string | null | undefined;
   /** Merchant ids on card networks (up to 20). */
   mids?: Array<MerchantIdInput> | null | undefined;
   /** Display name, 1 to 120 characters. */
@@ -79,6 +87,8 @@ export type CreateMerchantInput = {
   category: string;
   /** ISO 3166-1 alpha-2 country code. */
   country: string;
+  /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
+  idempotencyKey?: string | null | undefined;
   /** Display name, 1 to 120 characters. */
   name: string;
   /** Social handle, with or without "@". */
@@ -105,6 +115,8 @@ export type CreateOfferInput = {
   endsAt: string;
   /** Hashtag that buys it, e.g. "#BuyGiftCard25" (PURCHASE). */
   hashtag?: string | null | undefined;
+  /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
+  idempotencyKey?: string | null | undefined;
   /** Cashback or purchase; cannot change later. */
   kind: OfferKind;
   /** Your locations where it applies; at least one before publishing. */
@@ -135,6 +147,8 @@ export type CreateOfferInput = {
 
 /** Input of createPartner. */
 export type CreatePartnerInput = {
+  /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
+  idempotencyKey?: string | null | undefined;
   /** Display name, 1 to 120 characters. */
   name: string;
   /** What the partner may do (may be empty). */
@@ -311,6 +325,8 @@ export type PartnerStatus =
 
 /** Input of publishOffer. */
 export type PublishOfferInput = {
+  /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
+  idempotencyKey?: string | null | undefined;
   /** Global id of one of your offers. */
   offerId: string | number;
 };
@@ -319,6 +335,8 @@ export type PublishOfferInput = {
 export type RevokeApiKeyInput = {
   /** Global id of the key. */
   apiKeyId: string | number;
+  /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
+  idempotencyKey?: string | null | undefined;
 };
 
 /** How a cashback reward is computed. */
@@ -330,6 +348,8 @@ export type RewardType =
 
 /** Input of suspendPartner. */
 export type SuspendPartnerInput = {
+  /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
+  idempotencyKey?: string | null | undefined;
   /** Global id of the partner. */
   partnerId: string | number;
 };

@@ -5,10 +5,13 @@
  * waits on the key's row until the first commits, then reads its answer.
  */
 import { createHash } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../../db/types.js';
+import type { Principal } from '../context.js';
+import { principalKey } from './authorization.js';
 import { fail } from './errors.js';
 import { claimIdempotencyKey, findIdempotencyKey, saveIdempotentResponse } from './idempotency.repository.js';
+import { inRetryingTransaction } from './retry.js';
 
 /** Canonical JSON: object keys sorted, so equal inputs hash equally. */
 function canonical(value: unknown): string {
@@ -31,10 +34,11 @@ export function requestHash(request: unknown): string {
  * Runs `work` once per (principal, key). `request` must hold no secret or card number in clear
  * (its hash is stored): pass fingerprints, not numbers. Without a key, just runs `work`.
  */
-export async function idempotent<T>(
+export async function idempotent<T, S = T>(
   trx: Transaction<DB>,
   scope: { principal: string; operation: string; key: string | null | undefined; request: unknown },
   work: () => Promise<T>,
+  replay?: Replay<T, S>,
 ): Promise<T> {
   const { principal, operation, key } = scope;
   if (key === null || key === undefined) return work();
@@ -45,9 +49,59 @@ export async function idempotent<T>(
     if (first.request_hash !== hash) {
       fail('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used with a different input.', ['idempotencyKey']);
     }
-    return first.response as T;
+    return replay ? replay.load(trx, first.response as S) : (first.response as T);
   }
   const answer = await work();
-  await saveIdempotentResponse(trx, principal, key, answer);
+  await saveIdempotentResponse(trx, principal, key, replay ? replay.save(answer) : answer);
   return answer;
+}
+
+/** The optional key a mutation's input carries. */
+export type WithIdempotencyKey = { idempotencyKey?: string | null };
+
+/**
+ * How an answer that is not plain data is kept for replays: `save` picks what is stored (JSON),
+ * `load` turns it into the answer again, inside the replay's transaction.
+ */
+export interface Replay<T, S> {
+  save(answer: T): S;
+  load(trx: Transaction<DB>, saved: S): Promise<T>;
+}
+
+type Rows<T> = { [K in keyof T]: { id: string } };
+
+/**
+ * Replays an answer made of rows (`{ offer }`, `{ activation, offer }`): their ids are stored and
+ * the same rows are read again, as they are now. A row deleted since is NOT_FOUND.
+ */
+export function rowsById<T extends Rows<T>>(loaders: { [K in keyof T]: (trx: Transaction<DB>, id: string) => Promise<T[K] | undefined> }): Replay<T, Record<keyof T, string>> {
+  const names = Object.keys(loaders) as (keyof T)[];
+  return {
+    save: (answer) => Object.fromEntries(names.map((name) => [name, answer[name].id])) as Record<keyof T, string>,
+    load: async (trx, ids) => {
+      const answer: Partial<T> = {};
+      for (const name of names) {
+        const row = await loaders[name](trx, ids[name]);
+        if (!row) fail('NOT_FOUND', 'What this idempotency key first answered no longer exists.', ['idempotencyKey']);
+        answer[name] = row;
+      }
+      return answer as T;
+    },
+  };
+}
+
+/**
+ * A mutation's one transaction, idempotent with `command.key` (DESIGN §3): `work` runs in it, and
+ * the key's record commits with its effects, so a replay never runs it twice, even when the first
+ * answer was lost after the commit. Keys are the caller's (`principalKey`) unless `principal` says
+ * otherwise. Without a key, just runs `work` in a transaction.
+ */
+export function idempotentCommand<T, S = T>(
+  ctx: { db: Kysely<DB>; principal: Principal },
+  command: { operation: string; key: string | null | undefined; request: unknown; principal?: string },
+  work: (trx: Transaction<DB>) => Promise<T>,
+  replay?: Replay<T, S>,
+): Promise<T> {
+  const scope = { ...command, principal: command.principal ?? principalKey(ctx.principal) };
+  return inRetryingTransaction(ctx.db, (trx) => idempotent(trx, scope, () => work(trx), replay));
 }

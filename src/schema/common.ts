@@ -90,3 +90,12 @@ export const userErrorsField = <P extends { userErrors: UserError[] }>(t: Payloa
     description: 'Why the mutation changed nothing; empty when it succeeded.',
     resolve: (payload) => payload.userErrors,
   });
+
+/** The optional `idempotencyKey` of every mutation with a side effect (DESIGN §3; checked in src/lib/idempotency.ts). */
+export function idempotencyKeyField(t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypes>, 'InputObject'>) {
+  return t.string({
+    required: false,
+    description:
+      'Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten.',
+  });
+}

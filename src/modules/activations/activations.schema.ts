@@ -4,7 +4,7 @@
 import type { ActivationRow, OfferRow } from '../../../db/types.js';
 import type { UserError } from '../../lib/errors.js';
 import { builder } from '../../schema/builder.js';
-import { userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
+import { idempotencyKeyField, userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
 import { ActivationRef } from './activations.refs.js';
 import { OfferRef } from '../offers/offers.refs.js';
 import { activateOffer, activationCounts, deactivateOffer, viewerActivated } from './activations.service.js';
@@ -53,7 +53,7 @@ for (const [name, run, description] of [
     name,
     {
       description: `Input of ${name}.`,
-      inputFields: (t) => ({ offerId: t.id({ required: true, description: 'Global id of the offer.' }) }),
+      inputFields: (t) => ({ offerId: t.id({ required: true, description: 'Global id of the offer.' }), idempotencyKey: idempotencyKeyField(t) }),
     },
     { description, resolve: (_root, { input }, ctx) => withUserErrors(() => run(ctx, input)) },
     activationPayload(name),

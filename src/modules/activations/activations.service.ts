@@ -2,13 +2,15 @@
  * "Get Offer": a signed-in user with a linked card saves a live or scheduled cashback offer of
  * an approved merchant, available in the user's country. Merchants see how many, never who.
  */
-import type { ActivationRow, OfferRow } from '../../../db/types.js';
+import type { Kysely, Transaction } from 'kysely';
+import type { ActivationRow, DB, OfferRow } from '../../../db/types.js';
 import type { Context } from '../../context.js';
 import { PUBLIC_VISIBILITY, requireRole, visibilityOf } from '../../lib/authorization.js';
 import { fail, notFound } from '../../lib/errors.js';
+import { idempotentCommand, rowsById } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { userHasLinkedCard } from '../cards/cards.service.js';
-import { findVisibleOffersByIds } from '../offers/offers.service.js';
+import { findOfferForUpdate, findVisibleOffersByIds } from '../offers/offers.service.js';
 import { offerStatus } from '../offers/offers.rules.js';
 import { findUsersByIds } from '../users/users.service.js';
 import {
@@ -20,35 +22,58 @@ import {
   upsertActivation,
 } from './activations.repository.js';
 
-async function publicOffer(ctx: Context, offerGlobalId: string): Promise<OfferRow> {
+async function publicOffer(db: Kysely<DB>, offerGlobalId: string): Promise<OfferRow> {
   const id = parseGlobalId(offerGlobalId, 'Offer', ['offerId']);
-  const [offer] = await findVisibleOffersByIds(ctx.db, [id], PUBLIC_VISIBILITY);
+  const [offer] = await findVisibleOffersByIds(db, [id], PUBLIC_VISIBILITY);
   if (!offer) notFound('Offer', ['offerId']);
   return offer;
 }
 
-export async function activateOffer(ctx: Context, input: { offerId: string }): Promise<{ activation: ActivationRow; offer: OfferRow }> {
+/** A replay answers the same records, read again (the offer as it is now, whatever its status). */
+const offerRow = { offer: (trx: Transaction<DB>, id: string) => findOfferForUpdate(trx, id) };
+
+export async function activateOffer(
+  ctx: Context,
+  input: { offerId: string; idempotencyKey?: string | null },
+): Promise<{ activation: ActivationRow; offer: OfferRow }> {
   const { userId } = requireRole(ctx.principal, 'user');
-  const offer = await publicOffer(ctx, input.offerId);
-  if (offer.kind === 'PURCHASE') fail('INVALID_STATE', 'A purchase offer is bought by hashtag, not activated.', ['offerId']);
-  const status = offerStatus(offer, new Date());
-  if (status !== 'LIVE' && status !== 'SCHEDULED') fail('INVALID_STATE', `A ${status} offer cannot be activated.`, ['offerId']);
-  const [user] = await findUsersByIds(ctx.db, [userId]);
-  if (!user) notFound('User');
-  if (!offer.countries.includes(user.country)) {
-    fail('COUNTRY_NOT_ELIGIBLE', 'The offer is not available in your country.', ['offerId']);
-  }
-  if (!(await userHasLinkedCard(ctx.db, userId))) fail('NO_CARD_LINKED', 'Link a card to get offers.', null);
-  return { activation: await upsertActivation(ctx.db, offer.id, userId), offer };
+  return idempotentCommand(
+    ctx,
+    { operation: 'activateOffer', key: input.idempotencyKey, request: { offerId: input.offerId } },
+    async (trx) => {
+      const offer = await publicOffer(trx, input.offerId);
+      if (offer.kind === 'PURCHASE') fail('INVALID_STATE', 'A purchase offer is bought by hashtag, not activated.', ['offerId']);
+      const status = offerStatus(offer, new Date());
+      if (status !== 'LIVE' && status !== 'SCHEDULED') fail('INVALID_STATE', `A ${status} offer cannot be activated.`, ['offerId']);
+      const [user] = await findUsersByIds(trx, [userId]);
+      if (!user) notFound('User');
+      if (!offer.countries.includes(user.country)) {
+        fail('COUNTRY_NOT_ELIGIBLE', 'The offer is not available in your country.', ['offerId']);
+      }
+      if (!(await userHasLinkedCard(trx, userId))) fail('NO_CARD_LINKED', 'Link a card to get offers.', null);
+      return { activation: await upsertActivation(trx, offer.id, userId), offer };
+    },
+    rowsById<{ activation: ActivationRow; offer: OfferRow }>({
+      activation: async (trx, id) => (await findUserActivationsByIds(trx, userId, [id]))[0],
+      ...offerRow,
+    }),
+  );
 }
 
-export async function deactivateOffer(ctx: Context, input: { offerId: string }): Promise<{ offer: OfferRow }> {
+export async function deactivateOffer(ctx: Context, input: { offerId: string; idempotencyKey?: string | null }): Promise<{ offer: OfferRow }> {
   const { userId } = requireRole(ctx.principal, 'user');
   const id = parseGlobalId(input.offerId, 'Offer', ['offerId']);
-  const [offer] = await findVisibleOffersByIds(ctx.db, [id], visibilityOf(ctx.principal));
-  if (!offer) notFound('Offer', ['offerId']);
-  await deleteActivation(ctx.db, offer.id, userId); // already inactive is fine
-  return { offer };
+  return idempotentCommand(
+    ctx,
+    { operation: 'deactivateOffer', key: input.idempotencyKey, request: { id } },
+    async (trx) => {
+      const [offer] = await findVisibleOffersByIds(trx, [id], visibilityOf(ctx.principal));
+      if (!offer) notFound('Offer', ['offerId']);
+      await deleteActivation(trx, offer.id, userId); // already inactive is fine
+      return { offer };
+    },
+    rowsById<{ offer: OfferRow }>(offerRow),
+  );
 }
 
 export function loadVisibleActivations(ctx: Context, ids: readonly string[]): Promise<ActivationRow[]> {

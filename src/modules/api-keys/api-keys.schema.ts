@@ -4,7 +4,7 @@
 import type { PartnerScope } from '../../context.js';
 import { builder } from '../../schema/builder.js';
 import { lateEnum } from '../../schema/late-enum.js';
-import { userErrorsField, withUserErrors } from '../../schema/common.js';
+import { idempotencyKeyField, userErrorsField, withUserErrors } from '../../schema/common.js';
 import { ApiKeyRef } from './api-keys.refs.js';
 import { MerchantRef } from '../merchants/merchants.refs.js';
 import { PartnerRef } from '../partners/partners.refs.js';
@@ -65,6 +65,7 @@ builder.relayMutationField(
         description:
           "Only for a PARTNER key: narrows it to these of its partner's scopes (each must be one the partner holds; an empty list makes a key that only reads). Omitted, the key holds all of the partner's scopes, as they are.",
       }),
+      idempotencyKey: idempotencyKeyField(t),
     }),
   },
   {
@@ -88,7 +89,7 @@ builder.relayMutationField(
   'revokeApiKey',
   {
     description: 'Input of revokeApiKey.',
-    inputFields: (t) => ({ apiKeyId: t.id({ required: true, description: 'Global id of the key.' }) }),
+    inputFields: (t) => ({ apiKeyId: t.id({ required: true, description: 'Global id of the key.' }), idempotencyKey: idempotencyKeyField(t) }),
   },
   {
     description: 'Revokes an API key at once (admin). Revoking twice is harmless.',

@@ -4,12 +4,13 @@
  * optionally narrowed, and stops working when revoked or when its partner is suspended.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import type { ApiKeyRole, DB } from '../../../db/types.js';
 import type { Context, PartnerScope, Principal } from '../../context.js';
 import { requireRole } from '../../lib/authorization.js';
 import { fail, notFound } from '../../lib/errors.js';
+import { idempotentCommand, rowsById, type WithIdempotencyKey } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { parseInput, text } from '../../lib/validation.js';
 import { findMerchantById } from '../merchants/merchants.service.js';
@@ -94,7 +95,14 @@ const createInput = z.object({
   scopes: z.array(z.custom<PartnerScope>((v) => typeof v === 'string')).max(50).nullish(),
 });
 
-export async function createApiKey(ctx: Context, input: z.input<typeof createInput>): Promise<MintedApiKey> {
+const apiKeyRow = { apiKey: async (trx: Transaction<DB>, id: string) => (await findApiKeysByIds(trx, [id]))[0] };
+
+/**
+ * With `idempotencyKey`, a replay answers the same key with `secret: null`: the secret is never
+ * stored (only its hash), so it cannot be shown twice. A caller that lost the first answer revokes
+ * that key and creates another.
+ */
+export async function createApiKey(ctx: Context, input: z.input<typeof createInput> & WithIdempotencyKey): Promise<MintedApiKey | { apiKey: ApiKeyWithPartner; secret: null }> {
   requireRole(ctx.principal, 'admin');
   const data = parseInput(createInput, input);
   let merchantId: string | null = null;
@@ -109,22 +117,40 @@ export async function createApiKey(ctx: Context, input: z.input<typeof createInp
   if (data.role !== 'PARTNER' && data.scopes && data.scopes.length > 0) {
     fail('INVALID_INPUT', 'scopes are only for PARTNER keys', ['scopes']);
   }
-  let partnerId: string | null = null;
-  if (data.role === 'PARTNER') {
-    if (!data.partnerId) fail('INVALID_INPUT', 'partnerId is required for a PARTNER key: create the partner first (createPartner)', ['partnerId']);
-    partnerId = (await partnerForNewKey(ctx.db, data.partnerId, data.scopes ?? null)).id;
-  }
-  const minted = await mintApiKey(ctx.db, { name: data.name, role: data.role, merchantId, partnerId, scopes: data.scopes ?? null });
-  ctx.logger.info({ apiKeyId: minted.apiKey.id, role: data.role, partnerId }, 'API key created');
-  return minted;
+  const request = { ...data, merchantId, scopes: data.scopes ?? null };
+  return idempotentCommand(
+    ctx,
+    { operation: 'createApiKey', key: input.idempotencyKey, request },
+    async (trx): Promise<MintedApiKey | { apiKey: ApiKeyWithPartner; secret: null }> => {
+      let partnerId: string | null = null;
+      if (data.role === 'PARTNER') {
+        if (!data.partnerId) fail('INVALID_INPUT', 'partnerId is required for a PARTNER key: create the partner first (createPartner)', ['partnerId']);
+        partnerId = (await partnerForNewKey(trx, data.partnerId, data.scopes ?? null)).id;
+      }
+      const minted = await mintApiKey(trx, { name: data.name, role: data.role, merchantId, partnerId, scopes: data.scopes ?? null });
+      ctx.logger.info({ apiKeyId: minted.apiKey.id, role: data.role, partnerId }, 'API key created');
+      return minted;
+    },
+    {
+      save: ({ apiKey }) => ({ apiKey: apiKey.id }), // never the secret
+      load: async (trx, saved: { apiKey: string }) => ({ ...(await rowsById(apiKeyRow).load(trx, saved)), secret: null }),
+    },
+  );
 }
 
-export async function revokeApiKey(ctx: Context, input: { apiKeyId: string }): Promise<{ apiKey: ApiKeyWithPartner }> {
+export async function revokeApiKey(ctx: Context, input: { apiKeyId: string } & WithIdempotencyKey): Promise<{ apiKey: ApiKeyWithPartner }> {
   requireRole(ctx.principal, 'admin');
   const id = parseGlobalId(input.apiKeyId, 'ApiKey', ['apiKeyId']);
-  const apiKey = await revokeApiKeyById(ctx.db, id);
-  if (!apiKey) notFound('API key', ['apiKeyId']);
-  return { apiKey };
+  return idempotentCommand(
+    ctx,
+    { operation: 'revokeApiKey', key: input.idempotencyKey, request: { id } },
+    async (trx) => {
+      const apiKey = await revokeApiKeyById(trx, id);
+      if (!apiKey) notFound('API key', ['apiKeyId']);
+      return { apiKey };
+    },
+    rowsById<{ apiKey: ApiKeyWithPartner }>(apiKeyRow),
+  );
 }
 
 /** Keys the caller may see: every key for an admin, its partner's keys for a partner key, its own key for anyone else. */

@@ -5,7 +5,7 @@ import type { CardRow } from '../../../db/types.js';
 import type { UserError } from '../../lib/errors.js';
 import { builder } from '../../schema/builder.js';
 import { CARD_NUMBER_ALLOWED } from '../../schema/card-number-guard.js';
-import { userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
+import { idempotencyKeyField, userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
 import { CardRef } from './cards.refs.js';
 import { CardNetworkRef } from '../locations/locations.schema.js';
 import { linkCard, unlinkCard } from './cards.service.js';
@@ -39,6 +39,7 @@ builder.relayMutationField(
       number: t.string({ required: true, description: 'Card number; spaces and dashes are ignored.', extensions: CARD_NUMBER_ALLOWED }),
       expMonth: t.int({ required: true, description: 'Expiry month, 1 to 12.' }),
       expYear: t.int({ required: true, description: 'Expiry year, four digits.' }),
+      idempotencyKey: idempotencyKeyField(t),
     }),
   },
   {
@@ -52,7 +53,7 @@ builder.relayMutationField(
   'unlinkCard',
   {
     description: 'Input of unlinkCard.',
-    inputFields: (t) => ({ cardId: t.id({ required: true, description: 'Global id of one of your cards.' }) }),
+    inputFields: (t) => ({ cardId: t.id({ required: true, description: 'Global id of one of your cards.' }), idempotencyKey: idempotencyKeyField(t) }),
   },
   {
     description: 'Unlinks one of your cards: its encrypted number is wiped; the record stays for history.',

@@ -9,6 +9,7 @@ import type { Context } from '../../context.js';
 import { requireRole } from '../../lib/authorization.js';
 import { isUniqueViolation } from '../../lib/db-errors.js';
 import { DomainError, fail, notFound, type ErrorCode } from '../../lib/errors.js';
+import { idempotentCommand, rowsById } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import type { Security } from '../../security.js';
 import { reserveAll, withinLimit } from '../../rate-limits.js';
@@ -28,12 +29,18 @@ import {
 /** Refusals that count against the card-link limits: what a card-testing run would see. */
 const COUNTED_REFUSALS = new Set<ErrorCode>(['INVALID_CARD_NUMBER', 'UNSUPPORTED_CARD_NETWORK', 'CARD_EXPIRED', 'CARD_UNAVAILABLE', 'OUT_OF_RANGE']);
 
+type LinkCardInput = { number: string; expMonth: number; expYear: number; idempotencyKey?: string | null };
+
+/** A replay answers the card the key first linked, read again. */
+const cardReplay = (userId: string) =>
+  rowsById<{ card: CardRow }>({ card: async (trx, id) => (await findUserCardsByIds(trx, userId, [id]))[0] });
+
 /**
  * Links a card within the card-link limits: a point per user and per address is taken before the
  * number is looked at and given back unless the link was refused, so a run of guessed numbers
  * (and the CARD_UNAVAILABLE answer it fishes for) stops after a few tries, however concurrent.
  */
-export async function linkCard(ctx: Context, input: { number: string; expMonth: number; expYear: number }): Promise<{ card: CardRow }> {
+export async function linkCard(ctx: Context, input: LinkCardInput): Promise<{ card: CardRow }> {
   const { userId } = requireRole(ctx.principal, 'user');
   const { rateLimits } = ctx;
   const giveBack = await withinLimit(ctx.logger, 'card link', () =>
@@ -53,7 +60,7 @@ export async function linkCard(ctx: Context, input: { number: string; expMonth: 
   }
 }
 
-async function linkNewCard(ctx: Context, userId: string, input: { number: string; expMonth: number; expYear: number }): Promise<{ card: CardRow }> {
+async function linkNewCard(ctx: Context, userId: string, input: LinkCardInput): Promise<{ card: CardRow }> {
   const parsed = parseCardNumber(input.number);
   if (!parsed.ok) {
     if (parsed.reason === 'UNKNOWN_NETWORK') {
@@ -69,23 +76,32 @@ async function linkNewCard(ctx: Context, userId: string, input: { number: string
     holder.user_id === userId
       ? fail('CARD_ALREADY_LINKED', 'You have already linked this card.', ['number'])
       : fail('CARD_UNAVAILABLE', 'This card cannot be linked.', ['number']);
-  const existing = await findLinkedCardByFingerprint(ctx.db, fingerprint);
-  if (existing) refuseTaken(existing);
-  const { keyId, ciphertext } = encryptCardNumber(ctx.security.cards.ring, parsed.digits);
   try {
-    const card = await insertCard(ctx.db, {
-      userId,
-      network: parsed.network,
-      first6: parsed.first6,
-      last4: parsed.last4,
-      expMonth: input.expMonth,
-      expYear: input.expYear,
-      fingerprint,
-      keyId,
-      ciphertext,
-    });
-    ctx.logger.info({ cardId: card.id, network: card.network, last4: card.last4 }, 'card linked');
-    return { card };
+    // The fingerprint stands for the number in the key's request hash: no card number is stored.
+    const request = { fingerprint, expMonth: input.expMonth, expYear: input.expYear };
+    return await idempotentCommand(
+      ctx,
+      { operation: 'linkCard', key: input.idempotencyKey, request },
+      async (trx) => {
+        const existing = await findLinkedCardByFingerprint(trx, fingerprint);
+        if (existing) refuseTaken(existing);
+        const { keyId, ciphertext } = encryptCardNumber(ctx.security.cards.ring, parsed.digits);
+        const card = await insertCard(trx, {
+          userId,
+          network: parsed.network,
+          first6: parsed.first6,
+          last4: parsed.last4,
+          expMonth: input.expMonth,
+          expYear: input.expYear,
+          fingerprint,
+          keyId,
+          ciphertext,
+        });
+        ctx.logger.info({ cardId: card.id, network: card.network, last4: card.last4 }, 'card linked');
+        return { card };
+      },
+      cardReplay(userId),
+    );
   } catch (error) {
     // Lost a race with another link of the same number: answer as the pre-check would have.
     if (!isUniqueViolation(error)) throw error;
@@ -95,13 +111,20 @@ async function linkNewCard(ctx: Context, userId: string, input: { number: string
   }
 }
 
-export async function unlinkCard(ctx: Context, input: { cardId: string }): Promise<{ card: CardRow }> {
+export async function unlinkCard(ctx: Context, input: { cardId: string; idempotencyKey?: string | null }): Promise<{ card: CardRow }> {
   const { userId } = requireRole(ctx.principal, 'user');
   const id = parseGlobalId(input.cardId, 'Card', ['cardId']);
-  const card = await unlinkUserCard(ctx.db, userId, id);
-  if (!card) notFound('Card', ['cardId']);
-  ctx.logger.info({ cardId: card.id }, 'card unlinked');
-  return { card };
+  return idempotentCommand(
+    ctx,
+    { operation: 'unlinkCard', key: input.idempotencyKey, request: { id } },
+    async (trx) => {
+      const card = await unlinkUserCard(trx, userId, id);
+      if (!card) notFound('Card', ['cardId']);
+      ctx.logger.info({ cardId: card.id }, 'card unlinked');
+      return { card };
+    },
+    cardReplay(userId),
+  );
 }
 
 /** Cards the caller may see: only its own, linked or not. */

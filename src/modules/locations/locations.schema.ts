@@ -3,7 +3,7 @@
  */
 import type { LocationMidRow, LocationRow } from '../../../db/types.js';
 import { builder } from '../../schema/builder.js';
-import { userErrorsField, withUserErrors } from '../../schema/common.js';
+import { idempotencyKeyField, userErrorsField, withUserErrors } from '../../schema/common.js';
 import { LocationRef } from './locations.refs.js';
 import { MerchantRef } from '../merchants/merchants.refs.js';
 import { createLocation, loadMidsOfLocations, updateLocation } from './locations.service.js';
@@ -73,6 +73,7 @@ builder.relayMutationField(
       timezone: t.string({ required: true, description: 'IANA time zone, e.g. "America/New_York".' }),
       address: t.string({ required: false, description: 'Street address, up to 300 characters.' }),
       mids: t.field({ type: [MidInputRef], required: false, description: 'Merchant ids on card networks (up to 20).' }),
+      idempotencyKey: idempotencyKeyField(t),
     }),
   },
   {
@@ -100,6 +101,7 @@ builder.relayMutationField(
       timezone: t.string({ required: false, description: 'IANA time zone.' }),
       address: t.string({ required: false, description: 'Street address; null clears it.' }),
       mids: t.field({ type: [MidInputRef], required: false, description: 'Replaces every merchant id of the location.' }),
+      idempotencyKey: idempotencyKeyField(t),
     }),
   },
   {

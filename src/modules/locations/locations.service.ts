@@ -3,12 +3,14 @@
  * transactions. Only the merchant itself manages them; MIDs are shown to it and to admins only.
  */
 import { z } from 'zod';
-import type { LocationMidRow, LocationRow } from '../../../db/types.js';
+import type { Kysely } from 'kysely';
+import type { DB, LocationMidRow, LocationRow } from '../../../db/types.js';
 import type { Context } from '../../context.js';
 import { requireRole, visibilityOf } from '../../lib/authorization.js';
 import { isUniqueViolation } from '../../lib/db-errors.js';
 import { DomainError, fail, notFound } from '../../lib/errors.js';
 import { groupByKeys } from '../../lib/group.js';
+import { idempotentCommand, rowsById, type WithIdempotencyKey } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { countryCode, parseInput, text, timeZone } from '../../lib/validation.js';
 import {
@@ -67,8 +69,8 @@ const updateInput = z.object({
 });
 
 /** Refuses MIDs registered to another location; the primary key re-checks under concurrency. */
-async function assertMidsFree(ctx: Context, mids: Mid[], exceptLocationId: string | null): Promise<void> {
-  const taken = await findTakenMids(ctx.db, mids, exceptLocationId);
+async function assertMidsFree(db: Kysely<DB>, mids: Mid[], exceptLocationId: string | null): Promise<void> {
+  const taken = await findTakenMids(db, mids, exceptLocationId);
   if (taken.length > 0) {
     throw new DomainError(
       taken.map((t) => ({
@@ -85,38 +87,43 @@ function midTakenOnRace(error: unknown): never {
   throw error;
 }
 
-export async function createLocation(ctx: Context, input: z.input<typeof createInput>): Promise<{ location: LocationRow }> {
+/** A replay answers the same location, read again. */
+const locationReplay = rowsById<{ location: LocationRow }>({ location: findLocationForUpdate });
+
+export async function createLocation(ctx: Context, input: z.input<typeof createInput> & WithIdempotencyKey): Promise<{ location: LocationRow }> {
   const { merchantId } = requireRole(ctx.principal, 'merchant');
   const { mids, ...data } = parseInput(createInput, input);
-  await assertMidsFree(ctx, mids, null);
-  const location = await ctx.db
-    .transaction()
-    .execute(async (trx) => {
-      const row = await insertLocation(trx, merchantId, { ...data, address: data.address ?? null });
-      await replaceLocationMids(trx, row.id, mids);
-      return row;
-    })
-    .catch(midTakenOnRace);
-  return { location };
+  return idempotentCommand(
+    ctx,
+    { operation: 'createLocation', key: input.idempotencyKey, request: { mids, ...data } },
+    async (trx) => {
+      await assertMidsFree(trx, mids, null);
+      const location = await insertLocation(trx, merchantId, { ...data, address: data.address ?? null });
+      await replaceLocationMids(trx, location.id, mids);
+      return { location };
+    },
+    locationReplay,
+  ).catch(midTakenOnRace);
 }
 
-export async function updateLocation(ctx: Context, input: z.input<typeof updateInput>): Promise<{ location: LocationRow }> {
+export async function updateLocation(ctx: Context, input: z.input<typeof updateInput> & WithIdempotencyKey): Promise<{ location: LocationRow }> {
   const { merchantId } = requireRole(ctx.principal, 'merchant');
   const { locationId, mids, ...data } = parseInput(updateInput, input);
   const id = parseGlobalId(locationId, 'Location', ['locationId']);
-  if (mids) await assertMidsFree(ctx, mids, id);
-  const location = await ctx.db
-    .transaction()
-    .execute(async (trx) => {
+  return idempotentCommand(
+    ctx,
+    { operation: 'updateLocation', key: input.idempotencyKey, request: { id, mids, ...data } },
+    async (trx) => {
       const current = await findLocationForUpdate(trx, id);
       if (!current || current.merchant_id !== merchantId) notFound('Location', ['locationId']);
+      if (mids) await assertMidsFree(trx, mids, id);
       const patch = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
-      const row = Object.keys(patch).length > 0 ? await updateLocationFields(trx, id, patch) : current;
+      const location = Object.keys(patch).length > 0 ? await updateLocationFields(trx, id, patch) : current;
       if (mids) await replaceLocationMids(trx, id, mids);
-      return row;
-    })
-    .catch(midTakenOnRace);
-  return { location };
+      return { location };
+    },
+    locationReplay,
+  ).catch(midTakenOnRace);
 }
 
 export function loadVisibleLocations(ctx: Context, ids: readonly string[]): Promise<LocationRow[]> {

@@ -3,7 +3,7 @@
  */
 import { idOfType } from '../../lib/ids.js';
 import { builder } from '../../schema/builder.js';
-import { pageArgs, userErrorsField, withUserErrors } from '../../schema/common.js';
+import { idempotencyKeyField, pageArgs, userErrorsField, withUserErrors } from '../../schema/common.js';
 import { LocationRef } from '../locations/locations.refs.js';
 import { MerchantRef } from './merchants.refs.js';
 import { OfferRef } from '../offers/offers.refs.js';
@@ -87,6 +87,7 @@ builder.relayMutationField(
       country: t.string({ required: true, description: 'ISO 3166-1 alpha-2 country code.' }),
       category: t.string({ required: true, description: 'Business category, 1 to 60 characters.' }),
       socialHandle: t.string({ required: false, description: 'Social handle, with or without "@".' }),
+      idempotencyKey: idempotencyKeyField(t),
     }),
   },
   {
@@ -110,7 +111,7 @@ for (const [name, run, verb] of [
     name,
     {
       description: `Input of ${name}.`,
-      inputFields: (t) => ({ merchantId: t.id({ required: true, description: 'Global id of the merchant.' }) }),
+      inputFields: (t) => ({ merchantId: t.id({ required: true, description: 'Global id of the merchant.' }), idempotencyKey: idempotencyKeyField(t) }),
     },
     { description: verb, resolve: (_root, { input }, ctx) => withUserErrors(() => run(ctx, input)) },
     {

@@ -6,10 +6,11 @@ import type { MerchantRow, MerchantStatus } from '../../../db/types.js';
 import type { Context } from '../../context.js';
 import { requireRole, visibilityOf } from '../../lib/authorization.js';
 import { fail, notFound } from '../../lib/errors.js';
+import { idempotentCommand, rowsById, type WithIdempotencyKey } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/pagination.js';
 import { countryCode, parseInput, text } from '../../lib/validation.js';
-import { findVisibleMerchantsByIds, insertMerchant, listVisibleMerchants, transitionMerchant } from './merchants.repository.js';
+import { findMerchantById, findVisibleMerchantsByIds, insertMerchant, listVisibleMerchants, transitionMerchant } from './merchants.repository.js';
 
 const createInput = z.object({
   name: text(1, 120),
@@ -23,12 +24,22 @@ const createInput = z.object({
     .nullish(),
 });
 
-export async function createMerchant(ctx: Context, input: z.input<typeof createInput>): Promise<{ merchant: MerchantRow }> {
+/** A replay answers the same merchant, read again. */
+const merchantReplay = rowsById<{ merchant: MerchantRow }>({ merchant: findMerchantById });
+
+export async function createMerchant(ctx: Context, input: z.input<typeof createInput> & WithIdempotencyKey): Promise<{ merchant: MerchantRow }> {
   requireRole(ctx.principal, 'admin');
   const data = parseInput(createInput, input);
-  const merchant = await insertMerchant(ctx.db, { ...data, socialHandle: data.socialHandle ?? null });
-  ctx.logger.info({ merchantId: merchant.id }, 'merchant created');
-  return { merchant };
+  return idempotentCommand(
+    ctx,
+    { operation: 'createMerchant', key: input.idempotencyKey, request: data },
+    async (trx) => {
+      const merchant = await insertMerchant(trx, { ...data, socialHandle: data.socialHandle ?? null });
+      ctx.logger.info({ merchantId: merchant.id }, 'merchant created');
+      return { merchant };
+    },
+    merchantReplay,
+  );
 }
 
 /** Allowed moves: approve a pending or suspended merchant, suspend a pending or approved one. */
@@ -37,21 +48,29 @@ const TRANSITIONS: Record<'APPROVED' | 'SUSPENDED', MerchantStatus[]> = {
   SUSPENDED: ['PENDING', 'APPROVED'],
 };
 
-async function moveMerchant(ctx: Context, merchantGlobalId: string, status: 'APPROVED' | 'SUSPENDED') {
+async function moveMerchant(ctx: Context, input: { merchantId: string } & WithIdempotencyKey, status: 'APPROVED' | 'SUSPENDED') {
   requireRole(ctx.principal, 'admin');
-  const id = parseGlobalId(merchantGlobalId, 'Merchant', ['merchantId']);
-  const { merchant, changed } = await transitionMerchant(ctx.db, id, TRANSITIONS[status], status);
-  if (!merchant) notFound('Merchant', ['merchantId']);
-  // Repeating the same move is a no-op success, so a retried request is harmless.
-  if (!changed && merchant.status !== status) {
-    fail('INVALID_STATE', `A ${merchant.status} merchant cannot become ${status}.`, ['merchantId']);
-  }
-  if (changed) ctx.logger.info({ merchantId: id, status }, 'merchant status changed');
-  return { merchant };
+  const id = parseGlobalId(input.merchantId, 'Merchant', ['merchantId']);
+  const operation = status === 'APPROVED' ? 'approveMerchant' : 'suspendMerchant';
+  return idempotentCommand(
+    ctx,
+    { operation, key: input.idempotencyKey, request: { id } },
+    async (trx) => {
+      const { merchant, changed } = await transitionMerchant(trx, id, TRANSITIONS[status], status);
+      if (!merchant) notFound('Merchant', ['merchantId']);
+      // Repeating the same move is a no-op success, so a retried request is harmless.
+      if (!changed && merchant.status !== status) {
+        fail('INVALID_STATE', `A ${merchant.status} merchant cannot become ${status}.`, ['merchantId']);
+      }
+      if (changed) ctx.logger.info({ merchantId: id, status }, 'merchant status changed');
+      return { merchant };
+    },
+    merchantReplay,
+  );
 }
 
-export const approveMerchant = (ctx: Context, input: { merchantId: string }) => moveMerchant(ctx, input.merchantId, 'APPROVED');
-export const suspendMerchant = (ctx: Context, input: { merchantId: string }) => moveMerchant(ctx, input.merchantId, 'SUSPENDED');
+export const approveMerchant = (ctx: Context, input: { merchantId: string } & WithIdempotencyKey) => moveMerchant(ctx, input, 'APPROVED');
+export const suspendMerchant = (ctx: Context, input: { merchantId: string } & WithIdempotencyKey) => moveMerchant(ctx, input, 'SUSPENDED');
 
 export function loadVisibleMerchants(ctx: Context, ids: readonly string[]): Promise<MerchantRow[]> {
   return findVisibleMerchantsByIds(ctx.db, ids, visibilityOf(ctx.principal));

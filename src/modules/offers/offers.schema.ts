@@ -8,7 +8,7 @@ import { money } from '../../lib/money.js';
 import { builder } from '../../schema/builder.js';
 import type { UserError } from '../../lib/errors.js';
 import type { SchemaTypes } from '../../schema/builder.js';
-import { MoneyRef, pageArgs, userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
+import { idempotencyKeyField, MoneyRef, pageArgs, userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
 import { LocationRef } from '../locations/locations.refs.js';
 import { MerchantRef } from '../merchants/merchants.refs.js';
 import { OfferRef } from './offers.refs.js';
@@ -229,6 +229,7 @@ builder.relayMutationField(
     inputFields: (t) => ({
       kind: t.field({ type: OfferKindRef, required: true, description: 'Cashback or purchase; cannot change later.' }),
       ...offerInputFields(t, true),
+      idempotencyKey: idempotencyKeyField(t),
     }),
   },
   {
@@ -245,6 +246,7 @@ builder.relayMutationField(
     inputFields: (t) => ({
       offerId: t.id({ required: true, description: 'Global id of one of your offers.' }),
       ...offerInputFields(t, false),
+      idempotencyKey: idempotencyKeyField(t),
     }),
   },
   {
@@ -263,7 +265,7 @@ for (const [name, run, description] of [
     name,
     {
       description: `Input of ${name}.`,
-      inputFields: (t) => ({ offerId: t.id({ required: true, description: 'Global id of one of your offers.' }) }),
+      inputFields: (t) => ({ offerId: t.id({ required: true, description: 'Global id of one of your offers.' }), idempotencyKey: idempotencyKeyField(t) }),
     },
     { description: `${description} (merchant key)`, resolve: (_root, { input }, ctx) => withUserErrors(() => run(ctx, input)) },
     offerPayload(name),

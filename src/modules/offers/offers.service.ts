@@ -10,6 +10,7 @@ import { insertEvents } from '../../outbox/outbox.repository.js';
 import { offerEvent } from './offers.topics.js';
 import { requireRole, visibilityOf } from '../../lib/authorization.js';
 import { DomainError, fail, notFound, type UserError } from '../../lib/errors.js';
+import { idempotentCommand, rowsById, type WithIdempotencyKey } from '../../lib/idempotency.js';
 import { decodeGlobalId, parseGlobalId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/pagination.js';
 import { countryCode, currencyCode, dateTime, intRange, minorUnits, parseInput, text } from '../../lib/validation.js';
@@ -196,7 +197,11 @@ export type CreateOfferInput = Omit<OfferFieldsInput, 'startsAt' | 'channels' | 
   countries?: OfferFieldsInput['countries'] | null;
 };
 
-export async function createOffer(ctx: Context, input: CreateOfferInput): Promise<{ offer: OfferRow }> {
+/** A replay answers the same offer, read again (as it is now). */
+const offerReplay = rowsById<{ offer: OfferRow }>({ offer: findOfferForUpdate });
+
+export async function createOffer(ctx: Context, input: CreateOfferInput & WithIdempotencyKey): Promise<{ offer: OfferRow }> {
+  const { idempotencyKey, ...request } = input;
   const { merchantId } = requireRole(ctx.principal, 'merchant');
   const merchant = await findMerchantById(ctx.db, merchantId);
   if (!merchant) notFound('Merchant');
@@ -206,25 +211,30 @@ export async function createOffer(ctx: Context, input: CreateOfferInput): Promis
     channels: input.channels ?? ['IN_STORE', 'ONLINE'],
     countries: input.countries ?? [merchant.country],
   });
-  const offer = await ctx.db.transaction().execute(async (trx) => {
-    const locationIds = await resolveLocationIds(trx, merchantId, fields.locationIds);
-    const created = await insertOffer(trx, { ...toColumns(fields), merchant_id: merchantId }, locationIds);
-    await insertEvents(trx, [offerEvent(created, 'CREATED')]);
-    return created;
-  });
-  ctx.logger.info({ offerId: offer.id }, 'offer created');
-  return { offer };
+  return idempotentCommand(
+    ctx,
+    { operation: 'createOffer', key: idempotencyKey, request },
+    async (trx) => {
+      const locationIds = await resolveLocationIds(trx, merchantId, fields.locationIds);
+      const offer = await insertOffer(trx, { ...toColumns(fields), merchant_id: merchantId }, locationIds);
+      await insertEvents(trx, [offerEvent(offer, 'CREATED')]);
+      ctx.logger.info({ offerId: offer.id }, 'offer created');
+      return { offer };
+    },
+    offerReplay,
+  );
 }
 
 export type UpdateOfferInput = { offerId: string } & { [K in keyof OfferFieldsInput]?: OfferFieldsInput[K] | null } & {
   kind?: never;
 };
 
-export async function updateOffer(ctx: Context, input: UpdateOfferInput): Promise<{ offer: OfferRow }> {
+export async function updateOffer(ctx: Context, input: UpdateOfferInput & WithIdempotencyKey): Promise<{ offer: OfferRow }> {
   const { merchantId } = requireRole(ctx.principal, 'merchant');
-  const { offerId, ...changes } = input;
+  const { offerId, idempotencyKey, ...changes } = input;
   const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<OfferFieldsInput>;
-  const offer = await ctx.db.transaction().execute(async (trx) => {
+  const command = { operation: 'updateOffer', key: idempotencyKey, request: { offerId, ...given } };
+  const offer = await idempotentCommand(ctx, command, async (trx) => {
     const current = await lockOwnOffer(trx, merchantId, offerId);
     if (current.state === 'DRAFT') {
       const locationIds = given.locationIds !== undefined ? given.locationIds : null;
@@ -233,13 +243,13 @@ export async function updateOffer(ctx: Context, input: UpdateOfferInput): Promis
       const row = await updateOfferRow(trx, current.id, toColumns(merged));
       if (locationIds) await replaceOfferLocations(trx, current.id, await resolveLocationIds(trx, merchantId, merged.locationIds));
       await insertEvents(trx, [offerEvent(row, 'UPDATED')]);
-      return row;
+      return { offer: row };
     }
     const row = await updatePublishedOffer(trx, current, given);
     await insertEvents(trx, [offerEvent(row, 'UPDATED')]);
-    return row;
-  });
-  return { offer };
+    return { offer: row };
+  }, offerReplay);
+  return offer;
 }
 
 /** Once published, only what cannot hurt a consumer who already saved the offer may change. */
@@ -274,9 +284,10 @@ async function updatePublishedOffer(trx: Transaction<DB>, current: OfferRow, giv
   });
 }
 
-export async function publishOffer(ctx: Context, input: { offerId: string }): Promise<{ offer: OfferRow }> {
+export async function publishOffer(ctx: Context, input: { offerId: string } & WithIdempotencyKey): Promise<{ offer: OfferRow }> {
   const { merchantId } = requireRole(ctx.principal, 'merchant');
-  const offer = await ctx.db.transaction().execute(async (trx) => {
+  const command = { operation: 'publishOffer', key: input.idempotencyKey, request: { offerId: input.offerId } };
+  const { offer } = await idempotentCommand(ctx, command, async (trx) => {
     const current = await lockOwnOffer(trx, merchantId, input.offerId);
     if (current.state !== 'DRAFT') fail('INVALID_STATE', 'The offer is already published.', ['offerId']);
     const merchant = await findMerchantById(trx, merchantId);
@@ -298,17 +309,18 @@ export async function publishOffer(ctx: Context, input: { offerId: string }): Pr
     const live = current.starts_at.getTime() <= now.getTime();
     const row = await updateOfferRow(trx, current.id, { state: 'PUBLISHED', published_at: now, announced_live: live });
     await insertEvents(trx, [offerEvent(row, 'PUBLISHED')]);
-    return row;
-  });
+    return { offer: row };
+  }, offerReplay);
   ctx.logger.info({ offerId: offer.id }, 'offer published');
   return { offer };
 }
 
-async function moveOffer(ctx: Context, offerGlobalId: string, to: 'PAUSED' | 'PUBLISHED'): Promise<{ offer: OfferRow }> {
+async function moveOffer(ctx: Context, input: { offerId: string } & WithIdempotencyKey, to: 'PAUSED' | 'PUBLISHED'): Promise<{ offer: OfferRow }> {
   const { merchantId } = requireRole(ctx.principal, 'merchant');
-  const offer = await ctx.db.transaction().execute(async (trx) => {
-    const current = await lockOwnOffer(trx, merchantId, offerGlobalId);
-    if (current.state === to) return current; // repeating the command is harmless
+  const operation = to === 'PAUSED' ? 'pauseOffer' : 'resumeOffer';
+  return idempotentCommand(ctx, { operation, key: input.idempotencyKey, request: { offerId: input.offerId } }, async (trx) => {
+    const current = await lockOwnOffer(trx, merchantId, input.offerId);
+    if (current.state === to) return { offer: current }; // repeating the command is harmless
     const status = offerStatus(current, new Date());
     const from = to === 'PAUSED' ? ['SCHEDULED', 'LIVE', 'EXHAUSTED'] : ['PAUSED'];
     if (!from.includes(status)) {
@@ -316,13 +328,12 @@ async function moveOffer(ctx: Context, offerGlobalId: string, to: 'PAUSED' | 'PU
     }
     const row = await updateOfferRow(trx, current.id, { state: to });
     await insertEvents(trx, [offerEvent(row, to === 'PAUSED' ? 'PAUSED' : 'RESUMED')]);
-    return row;
-  });
-  return { offer };
+    return { offer: row };
+  }, offerReplay);
 }
 
-export const pauseOffer = (ctx: Context, input: { offerId: string }) => moveOffer(ctx, input.offerId, 'PAUSED');
-export const resumeOffer = (ctx: Context, input: { offerId: string }) => moveOffer(ctx, input.offerId, 'PUBLISHED');
+export const pauseOffer = (ctx: Context, input: { offerId: string } & WithIdempotencyKey) => moveOffer(ctx, input, 'PAUSED');
+export const resumeOffer = (ctx: Context, input: { offerId: string } & WithIdempotencyKey) => moveOffer(ctx, input, 'PUBLISHED');
 
 export function loadVisibleOffers(ctx: Context, ids: readonly string[]): Promise<OfferRow[]> {
   return findVisibleOffersByIds(ctx.db, ids, visibilityOf(ctx.principal));

@@ -5,7 +5,7 @@
  */
 import type { PartnerScope } from '../../context.js';
 import { builder } from '../../schema/builder.js';
-import { pageArgs, userErrorsField, withUserErrors } from '../../schema/common.js';
+import { idempotencyKeyField, pageArgs, userErrorsField, withUserErrors } from '../../schema/common.js';
 import { ApiKeyRef } from '../api-keys/api-keys.refs.js';
 import { PartnerScopeEnum } from '../api-keys/api-keys.schema.js';
 import { listKeysOfPartner } from '../api-keys/api-keys.service.js';
@@ -83,6 +83,7 @@ builder.relayMutationField(
     inputFields: (t) => ({
       name: t.string({ required: true, description: 'Display name, 1 to 120 characters.' }),
       scopes: t.field({ type: [PartnerScopeEnum.ref()], required: true, description: 'What the partner may do (may be empty).' }),
+      idempotencyKey: idempotencyKeyField(t),
     }),
   },
   {
@@ -106,7 +107,7 @@ for (const [name, run, verb] of [
     name,
     {
       description: `Input of ${name}.`,
-      inputFields: (t) => ({ partnerId: t.id({ required: true, description: 'Global id of the partner.' }) }),
+      inputFields: (t) => ({ partnerId: t.id({ required: true, description: 'Global id of the partner.' }), idempotencyKey: idempotencyKeyField(t) }),
     },
     { description: verb, resolve: (_root, { input }, ctx) => withUserErrors(() => run(ctx, input)) },
     {

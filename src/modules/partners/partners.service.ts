@@ -9,6 +9,7 @@ import type { DB, PartnerRow, PartnerStatus } from '../../../db/types.js';
 import type { Context, PartnerScope } from '../../context.js';
 import { requireRole } from '../../lib/authorization.js';
 import { fail, notFound } from '../../lib/errors.js';
+import { idempotentCommand, rowsById, type WithIdempotencyKey } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/pagination.js';
 import { parseInput, text } from '../../lib/validation.js';
@@ -20,28 +21,47 @@ const createInput = z.object({
   scopes: z.array(z.custom<PartnerScope>((v) => typeof v === 'string')).max(50),
 });
 
-export async function createPartner(ctx: Context, input: z.input<typeof createInput>): Promise<{ partner: PartnerRow }> {
+/** A replay answers the same partner, read again. */
+const partnerReplay = rowsById<{ partner: PartnerRow }>({ partner: findPartnerById });
+
+export async function createPartner(ctx: Context, input: z.input<typeof createInput> & WithIdempotencyKey): Promise<{ partner: PartnerRow }> {
   requireRole(ctx.principal, 'admin');
   const data = parseInput(createInput, input);
-  const partner = await insertPartner(ctx.db, { name: data.name, scopes: [...new Set(data.scopes)] });
-  ctx.logger.info({ partnerId: partner.id }, 'partner created');
-  return { partner };
+  const scopes = [...new Set(data.scopes)];
+  return idempotentCommand(
+    ctx,
+    { operation: 'createPartner', key: input.idempotencyKey, request: { name: data.name, scopes } },
+    async (trx) => {
+      const partner = await insertPartner(trx, { name: data.name, scopes });
+      ctx.logger.info({ partnerId: partner.id }, 'partner created');
+      return { partner };
+    },
+    partnerReplay,
+  );
 }
 
-async function movePartner(ctx: Context, partnerGlobalId: string, status: PartnerStatus): Promise<{ partner: PartnerRow }> {
+async function movePartner(ctx: Context, input: { partnerId: string } & WithIdempotencyKey, status: PartnerStatus): Promise<{ partner: PartnerRow }> {
   requireRole(ctx.principal, 'admin');
-  const id = parseGlobalId(partnerGlobalId, 'Partner', ['partnerId']);
-  const { partner, changed } = await setPartnerStatus(ctx.db, id, status);
-  if (!partner) notFound('Partner', ['partnerId']);
-  // Repeating the same move is a no-op success, so a retried request is harmless.
-  if (changed) ctx.logger.info({ partnerId: id, status }, 'partner status changed');
-  return { partner };
+  const id = parseGlobalId(input.partnerId, 'Partner', ['partnerId']);
+  const operation = status === 'ACTIVE' ? 'activatePartner' : 'suspendPartner';
+  return idempotentCommand(
+    ctx,
+    { operation, key: input.idempotencyKey, request: { id } },
+    async (trx) => {
+      const { partner, changed } = await setPartnerStatus(trx, id, status);
+      if (!partner) notFound('Partner', ['partnerId']);
+      // Repeating the same move is a no-op success, so a retried request is harmless.
+      if (changed) ctx.logger.info({ partnerId: id, status }, 'partner status changed');
+      return { partner };
+    },
+    partnerReplay,
+  );
 }
 
 /** Suspends a partner: every one of its keys is refused (HTTP 401) from the next request on. */
-export const suspendPartner = (ctx: Context, input: { partnerId: string }) => movePartner(ctx, input.partnerId, 'SUSPENDED');
+export const suspendPartner = (ctx: Context, input: { partnerId: string } & WithIdempotencyKey) => movePartner(ctx, input, 'SUSPENDED');
 /** Reactivates a suspended partner: its keys that were not revoked work again. */
-export const activatePartner = (ctx: Context, input: { partnerId: string }) => movePartner(ctx, input.partnerId, 'ACTIVE');
+export const activatePartner = (ctx: Context, input: { partnerId: string } & WithIdempotencyKey) => movePartner(ctx, input, 'ACTIVE');
 
 /** Partners the caller may see: every partner for an admin, its own for a partner key. */
 export function loadVisiblePartners(ctx: Context, ids: readonly string[]): Promise<PartnerRow[]> {

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { PostRow } from '../../../db/types.js';
 import { builder } from '../../schema/builder.js';
-import { userErrorsField, withUserErrors } from '../../schema/common.js';
+import { idempotencyKeyField, userErrorsField, withUserErrors } from '../../schema/common.js';
 import { OfferRef } from '../offers/offers.refs.js';
 import { PostRef } from './posts.refs.js';
 import { attachOfferToPost, MAX_POSTS_PER_LOOKUP, postsForExternalIds } from './posts.service.js';
@@ -80,6 +80,7 @@ builder.relayMutationField(
     inputFields: (t) => ({
       offerId: t.id({ required: true, description: 'Global id of one of your offers.' }),
       post: t.field({ type: PostInputRef, required: true, description: 'The post to attach it to; created if new.' }),
+      idempotencyKey: idempotencyKeyField(t),
     }),
   },
   {

@@ -8,6 +8,7 @@ import type { Context } from '../../context.js';
 import { requireRole } from '../../lib/authorization.js';
 import { fail, notFound } from '../../lib/errors.js';
 import { groupByKeys } from '../../lib/group.js';
+import { idempotentCommand, rowsById, type WithIdempotencyKey } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { httpUrl, parseInput, text } from '../../lib/validation.js';
 import { findOfferForUpdate } from '../offers/offers.service.js';
@@ -29,19 +30,24 @@ const attachInput = z.object({
 
 export async function attachOfferToPost(
   ctx: Context,
-  input: z.input<typeof attachInput>,
+  input: z.input<typeof attachInput> & WithIdempotencyKey,
 ): Promise<{ post: PostRow; offer: OfferRow }> {
   const { merchantId } = requireRole(ctx.principal, 'merchant');
   const data = parseInput(attachInput, input);
   const offerId = parseGlobalId(data.offerId, 'Offer', ['offerId']);
-  return ctx.db.transaction().execute(async (trx) => {
+  // A replay answers the same post and offer, read again.
+  const replay = rowsById<{ post: PostRow; offer: OfferRow }>({
+    post: async (trx, id) => (await findPostsByIds(trx, [id]))[0],
+    offer: findOfferForUpdate,
+  });
+  return idempotentCommand(ctx, { operation: 'attachOfferToPost', key: input.idempotencyKey, request: data }, async (trx) => {
     const offer = await findOfferForUpdate(trx, offerId);
     if (!offer || offer.merchant_id !== merchantId) notFound('Offer', ['offerId']);
     const post = await upsertPostForUpdate(trx, data.post);
     if (post.offer_id === offer.id) return { post, offer }; // already attached: nothing to do
     if (post.offer_id) fail('POST_HAS_OTHER_OFFER', 'The post already carries another offer.', ['post', 'externalId']);
     return { post: await setPostOffer(trx, post.id, offer.id), offer };
-  });
+  }, replay);
 }
 
 /** Posts are public content. */

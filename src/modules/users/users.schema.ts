@@ -5,7 +5,7 @@ import type { UserRow } from '../../../db/types.js';
 import type { UserError } from '../../lib/errors.js';
 import { builder } from '../../schema/builder.js';
 import { CARD_NUMBER_ALLOWED } from '../../schema/card-number-guard.js';
-import { userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
+import { idempotencyKeyField, userErrorsField, withUserErrors, type PayloadFieldBuilder } from '../../schema/common.js';
 import { ActivationRef } from '../activations/activations.refs.js';
 import { CardRef } from '../cards/cards.refs.js';
 import { UserRef } from './users.refs.js';
@@ -64,9 +64,14 @@ builder.relayMutationField(
       password: t.string({ required: true, description: 'Password, 10 to 200 characters.', extensions: CARD_NUMBER_ALLOWED }),
       displayName: t.string({ required: true, description: 'Name shown to the user, 1 to 80 characters.' }),
       country: t.string({ required: true, description: 'ISO 3166-1 alpha-2 country of residence.' }),
+      idempotencyKey: idempotencyKeyField(t),
     }),
   },
-  { description: 'Creates a consumer account and signs it in.', resolve: (_root, { input }, ctx) => withUserErrors(() => signUp(ctx, input)) },
+  {
+    description:
+      'Creates a consumer account and signs it in. With idempotencyKey (scoped to the e-mail), a replay with the same input and password answers the same user with a fresh token.',
+    resolve: (_root, { input }, ctx) => withUserErrors(() => signUp(ctx, input)),
+  },
   sessionPayload('signUp'),
 );
 

@@ -3,12 +3,14 @@
  * carry a user on HTTP and in graphql-ws `connection_init`. A failed log-in never says whether
  * the e-mail exists.
  */
+import { createHash } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { UserRow } from '../../../db/types.js';
 import type { Context } from '../../context.js';
 import { fail } from '../../lib/errors.js';
+import { idempotentCommand } from '../../lib/idempotency.js';
 import { countryCode, parseInput, text } from '../../lib/validation.js';
 import type { Security } from '../../security.js';
 import { hashedKey, reserveAll, withinLimit } from '../../rate-limits.js';
@@ -64,17 +66,40 @@ export async function verifyToken(security: Security, token: string): Promise<{ 
   }
 }
 
-export async function signUp(ctx: Context, input: z.input<typeof signUpInput>): Promise<Session> {
+/**
+ * With `idempotencyKey`, the key is scoped to the e-mail (a caller without an account has no other
+ * identity): a replay answers the same user with a fresh token, once the password matches the one
+ * the account was made with (it is never stored in clear, so it is not part of the stored hash);
+ * another password or name is IDEMPOTENCY_KEY_REUSED.
+ */
+export async function signUp(ctx: Context, input: z.input<typeof signUpInput> & { idempotencyKey?: string | null }): Promise<Session> {
   await withinLimit(ctx.logger, 'sign-up', () => ctx.rateLimits.signUpsByAddress.charge(ctx.clientAddress));
   const data = parseInput(signUpInput, input);
-  const user = await insertUser(ctx.db, {
-    email: data.email,
-    emailKey: emailKeyOf(data.email),
-    passwordHash: await hash(data.password),
-    displayName: data.displayName,
-    country: data.country,
-  });
-  if (!user) fail('EMAIL_TAKEN', 'An account with this e-mail already exists; log in instead.', ['email']);
+  const emailKey = emailKeyOf(data.email);
+  const passwordHash = await hash(data.password);
+  const reused = () => fail('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used with a different input.', ['idempotencyKey']);
+  const user = await idempotentCommand(
+    ctx,
+    {
+      operation: 'signUp',
+      key: input.idempotencyKey,
+      principal: `sign-up:${createHash('sha256').update(emailKey).digest('hex')}`,
+      request: { email: data.email, displayName: data.displayName, country: data.country },
+    },
+    async (trx) => {
+      const created = await insertUser(trx, { email: data.email, emailKey, passwordHash, displayName: data.displayName, country: data.country });
+      if (!created) fail('EMAIL_TAKEN', 'An account with this e-mail already exists; log in instead.', ['email']);
+      return created;
+    },
+    {
+      save: (row) => ({ userId: row.id }),
+      load: async (trx, saved: { userId: string }) => {
+        const [row] = await findUsersByIds(trx, [saved.userId]);
+        if (!row || !(await verify(row.password_hash, data.password))) reused();
+        return row!;
+      },
+    },
+  );
   ctx.logger.info({ userId: user.id }, 'user signed up');
   return { user, token: await issueToken(ctx.security, user.id) };
 }
