@@ -322,7 +322,65 @@ export interface RateLimitsTable {
   expire: number | null;
 }
 
+export type WebhookEndpointStatus = 'ENABLED' | 'DISABLED';
+export type WebhookDeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
+
+/** An endpoint of one owner (a merchant or a partner); its secrets are sealed under the card key ring. */
+export interface WebhookEndpointsTable {
+  id: Generated<string>;
+  merchant_id: string | null;
+  partner_id: string | null;
+  url: string;
+  description: ColumnType<string, string | undefined, string>;
+  /** Dotted event types it receives; empty: every type its owner may read. */
+  event_types: ColumnType<string[], string[] | undefined, string[]>;
+  status: ColumnType<WebhookEndpointStatus, WebhookEndpointStatus | undefined, WebhookEndpointStatus>;
+  disabled_reason: string | null;
+  secret_key_id: string;
+  secret_ciphertext: string;
+  previous_secret_key_id: string | null;
+  previous_secret_ciphertext: string | null;
+  previous_secret_expires_at: Date | null;
+  /** Last event position the dispatcher looked at (bigint: read back as a string by pg). */
+  cursor: ColumnType<string | number, string | number | undefined, string | number>;
+  generation: ColumnType<number, number | undefined, number>;
+  failing_since: Date | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** One message to one endpoint, sent by the `webhooks` queue (job key: its id). */
+export interface WebhookDeliveriesTable {
+  id: Generated<string | number>;
+  endpoint_id: string;
+  event_id: number | null;
+  event_position: number | string | null;
+  generation: ColumnType<number, number | undefined, number>;
+  /** The `webhook-id` header: the same on every attempt. */
+  message_id: string;
+  event_type: string;
+  /** The exact JSON body sent (and signed) on every attempt. */
+  body: string;
+  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  finished_at: Date | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<string | number>;
+  delivery_id: string | number;
+  attempted_at: Date;
+  http_status: number | null;
+  duration_ms: number;
+  error: string | null;
+  response_body: string | null;
+}
+
 export interface DB {
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
   events: EventsTable;
   idempotency_keys: IdempotencyKeysTable;
   transactions: TransactionsTable;
@@ -373,3 +431,6 @@ export type NewEmail = Insertable<EmailsTable>;
 export type QueuedJobRow = Selectable<QueuedJobsTable>;
 export type EventRow = Selectable<EventsTable>;
 export type NewEvent = Insertable<EventsTable>;
+export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;

@@ -55,8 +55,8 @@ export interface App {
 }
 
 /** The instance's jobs: what each module runs (e-mails only when an SMTP server is configured). */
-const jobsOf = (config: Config, database: Database, logger: Logger): Job[] =>
-  MODULES.flatMap((module) => module.jobs?.({ db: database.db, config, logger }) ?? []);
+const jobsOf = (config: Config, database: Database, logger: Logger, security: Security): Job[] =>
+  MODULES.flatMap((module) => module.jobs?.({ db: database.db, config, logger, security }) ?? []);
 
 interface ServerContext {
   req?: http.IncomingMessage;
@@ -206,7 +206,7 @@ export function createApp(options: { config: Config; database: Database; logger:
   selfFetch = async (request) => yoga.fetch(request);
 
   const jobs = startJobRunner({
-    jobs: jobsOf(config, database, logger),
+    jobs: jobsOf(config, database, logger, security),
     afterRound: poke,
     intervalMs: config.jobIntervalMs,
     logger: logger.child({ component: 'jobs' }),

@@ -101,6 +101,16 @@ const schema = z.object({
   WS_CONNECTIONS_PER_ADDRESS: integer(100, 1, 1_000_000),
   WS_INIT_TIMEOUT_MS: integer(5000, 100, 600_000),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: flag(false),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('0s,5s,5m,30m,2h,5h,10h,10h')
+    .refine((v) => /^\s*\d+(ms|s|m|h)\s*(,\s*\d+(ms|s|m|h)\s*){0,49}$/.test(v), 'must be a comma list of 1 to 50 durations like 0s,5s,5m,2h'),
+  WEBHOOK_MAX_IN_FLIGHT: integer(10, 1, 1000),
+  WEBHOOK_WORKERS: integer(8, 1, 256),
+  WEBHOOK_DISABLE_AFTER_HOURS: integer(120, 1, 24 * 365),
+  WEBHOOK_CONNECT_TIMEOUT_MS: integer(5000, 10, 60_000),
+  WEBHOOK_TIMEOUT_MS: integer(15_000, 10, 300_000),
 });
 
 /** Every variable the configuration reads (`.env.example` lists exactly these; a test checks it). */
@@ -191,6 +201,24 @@ export interface Config {
   wsInitTimeoutMs: number;
   /** Bearer token `/metrics` asks for; unset leaves it open (development). Required in production. */
   metricsToken: string | undefined;
+  webhooks: WebhookConfig;
+}
+
+/** Webhook delivery; see src/modules/webhooks/. */
+export interface WebhookConfig {
+  /** Allow http:// and private, loopback and link-local addresses (development and tests only). */
+  allowPrivateNetworks: boolean;
+  /** Waits before each attempt (the first usually 0), e.g. `0s,5s,5m,30m,2h,5h,10h,10h`: as many attempts as entries. */
+  retrySchedule: string;
+  /** Deliveries one endpoint may have pending (sent or waiting for a retry) at once. */
+  maxInFlight: number;
+  /** Deliveries one instance sends at once. */
+  workers: number;
+  /** An endpoint failing (no success) for this long is disabled. */
+  disableAfterHours: number;
+  connectTimeoutMs: number;
+  /** Whole request, connect to last byte read. */
+  timeoutMs: number;
 }
 
 /** Budgets of the rate limits; see src/rate-limits.ts and README "Rate limits". */
@@ -283,6 +311,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsConnectionsPerAddress: c.WS_CONNECTIONS_PER_ADDRESS,
     wsInitTimeoutMs: c.WS_INIT_TIMEOUT_MS,
     metricsToken: c.METRICS_TOKEN,
+    webhooks: {
+      allowPrivateNetworks: c.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      retrySchedule: c.WEBHOOK_RETRY_SCHEDULE,
+      maxInFlight: c.WEBHOOK_MAX_IN_FLIGHT,
+      workers: c.WEBHOOK_WORKERS,
+      disableAfterHours: c.WEBHOOK_DISABLE_AFTER_HOURS,
+      connectTimeoutMs: c.WEBHOOK_CONNECT_TIMEOUT_MS,
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import * as rateLimits from './2026-12-02T0600_rate_limits.js';
 import * as partners from './2026-12-02T0700_partners.js';
 import * as subjects from './2026-12-02T0800_subjects.js';
 import * as jobQueue from './2026-12-02T0900_job_queue.js';
+import * as webhooks from './2026-12-02T1000_webhooks.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1200_catalogue': catalogue,
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T0700_partners': partners,
   '2026-12-02T0800_subjects': subjects,
   '2026-12-02T0900_job_queue': jobQueue,
+  '2026-12-02T1000_webhooks': webhooks,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -241,7 +241,13 @@ export type ErrorCode =
   /** The card is not Visa, Mastercard, American Express or Discover. */
   | 'UNSUPPORTED_CARD_NETWORK'
   /** The password is too short. */
-  | 'WEAK_PASSWORD';
+  | 'WEAK_PASSWORD'
+  /** The endpoint host is, or resolves to, a private, loopback, link-local or metadata address. */
+  | 'WEBHOOK_ADDRESS_NOT_ALLOWED'
+  /** Not an event type of webhookEventTypes. */
+  | 'WEBHOOK_EVENT_TYPE_UNKNOWN'
+  /** The endpoint URL is not an https URL (http only where private networks are allowed), carries credentials, or does not resolve. */
+  | 'WEBHOOK_URL_INVALID';
 
 /** A merchant id (MID) on a card network; unique per network. */
 export type MerchantIdInput = {

@@ -14,6 +14,7 @@ import { transactionsModule } from './transactions/transactions.module.js';
 import { cashbackModule } from './cashback/cashback.module.js';
 import { creditsModule } from './credits/credits.module.js';
 import { emailsModule } from './emails/emails.module.js';
+import { webhooksModule } from './webhooks/webhooks.module.js';
 import type { PartnerScope } from '../context.js';
 import type { AppModule } from './module.js';
 
@@ -31,6 +32,7 @@ export const MODULES: readonly AppModule[] = [
   cashbackModule,
   creditsModule,
   emailsModule,
+  webhooksModule,
 ];
 
 /** Every partner scope the modules declare (stored values, e.g. `transactions:write`). */

@@ -14,11 +14,14 @@ import type { Config } from '../config.js';
 import type { Topic } from '../outbox/topics.js';
 import type { Job } from '../jobs/job-runner.js';
 import type { Logger } from '../logger.js';
+import type { Security } from '../security.js';
 
 export interface JobDependencies {
   db: Kysely<DB>;
   config: Config;
   logger: Logger;
+  /** The key ring and token key (e.g. to open sealed webhook secrets). */
+  security: Security;
 }
 
 export interface AppModule {

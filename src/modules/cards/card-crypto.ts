@@ -105,23 +105,49 @@ function keyOf(ring: CardKeyRing, keyId: string): Buffer {
 /** Seals a card number under the active key; the key id is authenticated with it. */
 export function encryptCardNumber(ring: CardKeyRing, digits: string): SealedCardNumber {
   if (!/^[0-9]{12,19}$/.test(digits)) throw new Error('encryptCardNumber takes the 12 to 19 digits of a card number');
+  return seal(ring, digits, '');
+}
+
+export function decryptCardNumber(ring: CardKeyRing, sealed: SealedCardNumber): string {
+  return open(ring, sealed, '', 'A card ciphertext');
+}
+
+/**
+ * Seals another secret (e.g. a webhook signing secret) under the same ring, so it rotates with the
+ * card keys. `purpose` is authenticated beside the key id: a ciphertext sealed for one purpose
+ * (or a card number) cannot be opened as another.
+ */
+export function sealSecret(ring: CardKeyRing, plaintext: string, purpose: string): SealedCardNumber {
+  if (purpose === '') throw new Error('sealSecret needs a purpose');
+  return seal(ring, plaintext, purpose);
+}
+
+export function openSecret(ring: CardKeyRing, sealed: SealedCardNumber, purpose: string): string {
+  if (purpose === '') throw new Error('openSecret needs a purpose');
+  return open(ring, sealed, purpose, `A ${purpose} ciphertext`);
+}
+
+// Card numbers keep the key id alone as authenticated data (what existing rows were sealed with).
+const aadOf = (keyId: string, purpose: string) => Buffer.from(purpose === '' ? keyId : `${keyId}|${purpose}`, 'utf8');
+
+function seal(ring: CardKeyRing, plaintext: string, purpose: string): SealedCardNumber {
   const keyId = ring.activeKeyId;
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keyOf(ring, keyId), iv, { authTagLength: TAG_BYTES });
   // Binding the id means a ciphertext relabelled with another key id fails instead of decrypting.
-  cipher.setAAD(Buffer.from(keyId, 'utf8'));
-  const encrypted = Buffer.concat([cipher.update(digits, 'utf8'), cipher.final()]);
+  cipher.setAAD(aadOf(keyId, purpose));
+  const encrypted = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return { keyId, ciphertext: Buffer.concat([iv, cipher.getAuthTag(), encrypted]).toString('base64') };
 }
 
-export function decryptCardNumber(ring: CardKeyRing, sealed: SealedCardNumber): string {
+function open(ring: CardKeyRing, sealed: SealedCardNumber, purpose: string, what: string): string {
   const key = keyOf(ring, sealed.keyId);
   const bytes = BASE64.test(sealed.ciphertext) ? Buffer.from(sealed.ciphertext, 'base64') : Buffer.alloc(0);
   const failed = () =>
-    new Error(`A card ciphertext under key "${sealed.keyId}" failed authentication: it was altered, truncated or sealed under another key.`);
+    new Error(`${what} under key "${sealed.keyId}" failed authentication: it was altered, truncated or sealed under another key.`);
   if (bytes.length <= IV_BYTES + TAG_BYTES) throw failed();
   const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.from(sealed.keyId, 'utf8'));
+  decipher.setAAD(aadOf(sealed.keyId, purpose));
   decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
   try {
     return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');

@@ -45,8 +45,8 @@ const PartnerConnectionRef = builder.connectionObject(
   { description: 'A partner in a page.' },
 );
 
-// Webhook endpoints will join this type with the webhooks module (issue 11, part 3).
-const PartnerViewerRef = builder.objectRef<{ partnerId: string }>('PartnerViewer').implement({
+// The webhooks module adds `webhookEndpoints` to this type.
+export const PartnerViewerRef = builder.objectRef<{ partnerId: string }>('PartnerViewer').implement({
   description: 'What a partner key sees of its own partner.',
   fields: (t) => ({
     partner: t.field({ type: PartnerRef, description: 'The partner the calling key acts for.', resolve: (v) => v.partnerId }),

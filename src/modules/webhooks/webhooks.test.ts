@@ -1,0 +1,341 @@
+/**
+ * Webhooks through the API and a real HTTP receiver on loopback that checks every delivery with
+ * the `standardwebhooks` package. The queue is driven round by round (the module's own jobs), so
+ * nothing waits on a timer it does not need.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { sql } from 'kysely';
+import { codes, databaseKind, dbId, openTestDatabase, startHarness, type Harness } from '../../../test/harness.js';
+import { startReceiver } from '../../../test/webhook-receiver.js';
+import { createLogger } from '../../logger.js';
+import { insertEvents } from '../../outbox/outbox.repository.js';
+import { CASHBACK_TOPIC } from '../cashback/cashback.topics.js';
+import { webhookJobs } from './webhook-delivery.js';
+import { eventTypeRegistry } from './webhooks.service.js';
+
+const ENDPOINT_FIELDS = 'endpoint { id url status disabledReason eventTypes } secret userErrors { field message code }';
+const CREATE = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { ${ENDPOINT_FIELDS} } }`;
+const ROTATE = `mutation($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { ${ENDPOINT_FIELDS} } }`;
+const UPDATE = `mutation($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $input) { endpoint { id } userErrors { field message code } } }`;
+const REPLAY = `mutation($input: ReplayWebhookEventsInput!) { replayWebhookEvents(input: $input) { replayFrom userErrors { field message code } } }`;
+const TEST = `mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { endpoint { id } userErrors { field message code } } }`;
+const DELIVERIES = `query($endpointId: ID!, $status: WebhookDeliveryStatus) {
+  webhookDeliveries(endpointId: $endpointId, status: $status, first: 50) {
+    edges { node { messageId eventType eventCursor status attemptCount attempts { attemptedAt httpStatus durationMs error responseBody } } }
+  }
+}`;
+const ENDPOINT_NODE = `query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { id status disabledReason } } }`;
+
+const ENV = {
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+  // Short waits between attempts so retries are driven round by round.
+  WEBHOOK_RETRY_SCHEDULE: '0ms,1ms,1ms,1ms',
+  WEBHOOK_CONNECT_TIMEOUT_MS: '1000',
+  WEBHOOK_TIMEOUT_MS: '400',
+};
+
+let h: Harness;
+let jobs: ReturnType<typeof webhookJobs>;
+const round = async () => {
+  for (const job of jobs) await job.run(new Date());
+};
+/** Runs queue rounds until `check` passes (never a fixed sleep). */
+const until = (check: () => unknown | Promise<unknown>) =>
+  vi.waitFor(async () => {
+    await round();
+    await check();
+  }, { timeout: 10_000, interval: 20 });
+
+beforeAll(async () => {
+  h = await startHarness(ENV);
+  jobs = webhookJobs({ db: h.db, config: h.config, logger: createLogger({ logLevel: 'silent' }), ring: h.security.cards.ring });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function newEndpoint(key: string, url: string, eventTypes: string[] = []) {
+  const res = await h.gql(CREATE, { input: { url, eventTypes, description: 'test' } }, key);
+  expect(res.data.createWebhookEndpoint.userErrors).toEqual([]);
+  return { id: res.data.createWebhookEndpoint.endpoint.id as string, secret: res.data.createWebhookEndpoint.secret as string };
+}
+
+describe('deliveries', () => {
+  it('signs every delivery per Standard Webhooks: headers, body with the cursor, a whsec_ secret shown once', async () => {
+    let secret = '';
+    const receiver = await startReceiver({ secrets: () => [secret] });
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url(), ['offer.published']);
+      secret = endpoint.secret;
+      expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      const stored = await h.db.selectFrom('webhook_endpoints').selectAll().where('id', '=', dbId(endpoint.id)).executeTakeFirstOrThrow();
+      expect(JSON.stringify(stored)).not.toContain(secret.slice(6));
+
+      const offerId = await h.newOffer(merchant.key);
+      await until(() => expect(receiver.received).toHaveLength(1));
+      const [hit] = receiver.received;
+      expect(hit!.verified).toBe(true);
+      expect(hit!.id).toMatch(/^evt_\d+$/);
+      expect(hit!.signatures).toHaveLength(1);
+      expect(Math.abs(Number(hit!.timestamp) - Date.now() / 1000)).toBeLessThan(60);
+      expect(hit!.json).toMatchObject({ type: 'offer.published', data: { subject: { type: 'Offer', id: offerId } } });
+      expect(typeof hit!.json.data.cursor).toBe('string');
+      expect(Date.parse(hit!.json.timestamp)).not.toBeNaN();
+
+      const log = await h.gql(DELIVERIES, { endpointId: endpoint.id }, merchant.key);
+      expect(log.data.webhookDeliveries.edges[0].node).toMatchObject({ messageId: hit!.id, status: 'DELIVERED', attemptCount: 1, eventCursor: hit!.json.data.cursor });
+      expect(log.data.webhookDeliveries.edges[0].node.attempts[0]).toMatchObject({ httpStatus: 200, error: null, responseBody: 'ok' });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('signs with both secrets during a rotation overlap, and with the new one alone after', async () => {
+    let secrets: string[] = [];
+    const receiver = await startReceiver({ secrets: () => secrets });
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url());
+      const rotated = await h.gql(ROTATE, { input: { endpointId: endpoint.id, overlapHours: 2 } }, merchant.key);
+      const newSecret = rotated.data.rotateWebhookSecret.secret as string;
+      expect(newSecret).not.toBe(endpoint.secret);
+      secrets = [endpoint.secret, newSecret];
+      await h.gql(TEST, { input: { endpointId: endpoint.id } }, merchant.key);
+      await until(() => expect(receiver.received).toHaveLength(1));
+      expect(receiver.received[0]!.signatures).toHaveLength(2);
+      expect(receiver.received[0]!.signatures.every((s) => s.startsWith('v1,'))).toBe(true);
+      expect(receiver.received[0]!.verified).toBe(true);
+
+      const again = await h.gql(ROTATE, { input: { endpointId: endpoint.id, overlapHours: 0 } }, merchant.key);
+      const third = again.data.rotateWebhookSecret.secret as string;
+      secrets = [third];
+      await h.gql(TEST, { input: { endpointId: endpoint.id } }, merchant.key);
+      await until(() => expect(receiver.received).toHaveLength(2));
+      expect(receiver.received[1]!.signatures).toHaveLength(1);
+      expect(receiver.received[1]!.verified).toBe(true);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('retries a receiver answering 500, 500, 200 with the same webhook-id until delivered', async () => {
+    let secret = '';
+    const receiver = await startReceiver({ secrets: () => [secret], answer: (_r, i) => ({ status: i < 2 ? 500 : 200, body: i < 2 ? 'boom' : 'ok' }) });
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url(), ['offer.published']);
+      secret = endpoint.secret;
+      await h.newOffer(merchant.key);
+      await until(async () => {
+        const log = await h.gql(DELIVERIES, { endpointId: endpoint.id, status: 'DELIVERED' }, merchant.key);
+        expect(log.data.webhookDeliveries.edges).toHaveLength(1);
+      });
+      expect(receiver.received.map((r) => r.id)).toEqual(Array(3).fill(receiver.received[0]!.id));
+      expect(receiver.received.every((r) => r.verified)).toBe(true);
+      const log = await h.gql(DELIVERIES, { endpointId: endpoint.id }, merchant.key);
+      const node = log.data.webhookDeliveries.edges[0].node;
+      expect(node.attempts.map((a: { httpStatus: number }) => a.httpStatus)).toEqual([500, 500, 200]);
+      expect(node.attempts[0].responseBody).toBe('boom');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('disables an endpoint at once on 410 Gone and writes webhook_endpoint.disabled', async () => {
+    const receiver = await startReceiver({ answer: () => ({ status: 410 }) });
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url());
+      await h.gql(TEST, { input: { endpointId: endpoint.id } }, merchant.key);
+      await until(async () => {
+        const node = await h.gql(ENDPOINT_NODE, { id: endpoint.id }, merchant.key);
+        expect(node.data.node).toMatchObject({ status: 'DISABLED', disabledReason: 'The endpoint answered 410 Gone.' });
+      });
+      expect(receiver.received).toHaveLength(1);
+      const events = await h.db.selectFrom('events').selectAll().where('subject_id', '=', dbId(endpoint.id)).execute();
+      expect(events.map((e) => [e.topic, e.type, e.merchant_id])).toEqual([['WEBHOOK_ENDPOINT', 'DISABLED', dbId(merchant.id)]]);
+      expect(eventTypeRegistry().has('webhook_endpoint.disabled')).toBe(true);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('times out a slow receiver and retries it', async () => {
+    let secret = '';
+    const receiver = await startReceiver({ secrets: () => [secret], answer: (_r, i) => ({ delayMs: i === 0 ? 5000 : 0 }) });
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url());
+      secret = endpoint.secret;
+      await h.gql(TEST, { input: { endpointId: endpoint.id } }, merchant.key);
+      await until(async () => {
+        const log = await h.gql(DELIVERIES, { endpointId: endpoint.id, status: 'DELIVERED' }, merchant.key);
+        expect(log.data.webhookDeliveries.edges).toHaveLength(1);
+      });
+      const log = await h.gql(DELIVERIES, { endpointId: endpoint.id }, merchant.key);
+      const [first, second] = log.data.webhookDeliveries.edges[0].node.attempts;
+      expect(first).toMatchObject({ httpStatus: null, error: 'timed out after 400 ms' });
+      expect(first.durationMs).toBeGreaterThanOrEqual(390);
+      expect(second).toMatchObject({ httpStatus: 200 });
+      expect(receiver.received[0]!.id).toBe(receiver.received[1]!.id);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('never follows a redirect: a 3xx is a failed attempt and the target is never called', async () => {
+    const target = await startReceiver();
+    const receiver = await startReceiver({ answer: () => ({ status: 307, headers: { location: target.url('/elsewhere') } }) });
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url());
+      await h.gql(TEST, { input: { endpointId: endpoint.id } }, merchant.key);
+      await until(async () => {
+        const log = await h.gql(DELIVERIES, { endpointId: endpoint.id, status: 'FAILED' }, merchant.key);
+        expect(log.data.webhookDeliveries.edges).toHaveLength(1);
+      });
+      expect(receiver.received).toHaveLength(4);
+      expect(target.received).toHaveLength(0);
+    } finally {
+      await receiver.close();
+      await target.close();
+    }
+  });
+
+  it("never sends a merchant's endpoint another merchant's events or a user's", async () => {
+    const receiver = await startReceiver();
+    try {
+      const mine = await h.newMerchant();
+      const other = await h.newMerchant();
+      const endpoint = await newEndpoint(mine.key, receiver.url());
+      const otherOffer = await h.newOffer(other.key);
+      const user = await h.newUser();
+      await h.db.transaction().execute((trx) =>
+        insertEvents(trx, [
+          CASHBACK_TOPIC.event('PENDING', crypto.randomUUID(), { userId: dbId(user.id) }, { status: 'PENDING', amount: 100, currency: 'USD', reason: null, offerId: dbId(otherOffer) }),
+        ]),
+      );
+      // A marker of the merchant's own, written after: once it arrives, everything before it was dispatched.
+      const myOffer = await h.newOffer(mine.key);
+      await until(() => expect(receiver.received.some((r) => r.json.type === 'offer.published')).toBe(true));
+      const subjects = receiver.received.map((r) => (r.json.data as unknown as { subject: { id: string } }).subject.id);
+      expect(new Set(subjects)).toEqual(new Set([myOffer]));
+      expect(receiver.received.map((r) => r.body).join('')).not.toContain(dbId(user.id));
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('replays the events after a cursor with their original webhook-ids', async () => {
+    const receiver = await startReceiver();
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url(), ['offer.created']);
+      await h.newOffer(merchant.key);
+      await h.newOffer(merchant.key);
+      await until(() => expect(receiver.received).toHaveLength(2));
+      // Several deliveries run at once: order them by event, as receivers do with data.cursor.
+      const [first, second] = [...receiver.received].sort((a, b) => Number(a.id.slice(4)) - Number(b.id.slice(4)));
+      const res = await h.gql(REPLAY, { input: { endpointId: endpoint.id, after: first!.json.data.cursor } }, merchant.key);
+      expect(res.data.replayWebhookEvents.userErrors).toEqual([]);
+      await until(() => expect(receiver.received).toHaveLength(3));
+      expect(receiver.received[2]!.id).toBe(second!.id);
+      const both = await h.gql(REPLAY, { input: { endpointId: endpoint.id, after: first!.json.data.cursor, since: new Date().toISOString() } }, merchant.key);
+      expect(codes(both.data.replayWebhookEvents.userErrors)).toEqual([{ code: 'INVALID_INPUT', field: ['after'] }]);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+describe('endpoints', () => {
+  it('are visible to their owner only, and listed under partnerViewer and merchantViewer', async () => {
+    const a = await h.newMerchant();
+    const b = await h.newMerchant();
+    const partner = await h.newPartner();
+    const endpoint = await newEndpoint(a.key, 'http://127.0.0.1:9/a');
+    const partnerEndpoint = await newEndpoint(partner.key, 'http://127.0.0.1:9/p');
+    const stranger = await h.gql(UPDATE, { input: { endpointId: endpoint.id, description: 'x' } }, b.key);
+    expect(codes(stranger.data.updateWebhookEndpoint.userErrors)).toEqual([{ code: 'NOT_FOUND', field: ['endpointId'] }]);
+    expect((await h.gql(ENDPOINT_NODE, { id: endpoint.id }, b.key)).data.node).toBeNull();
+    expect((await h.gql(ENDPOINT_NODE, { id: endpoint.id }, h.adminKey)).data.node).toBeNull();
+    const mv = await h.gql('{ merchantViewer { webhookEndpoints { id } } }', {}, a.key);
+    expect(mv.data.merchantViewer.webhookEndpoints).toEqual([{ id: endpoint.id }]);
+    const pv = await h.gql('{ partnerViewer { webhookEndpoints { id } } }', {}, partner.key);
+    expect(pv.data.partnerViewer.webhookEndpoints).toEqual([{ id: partnerEndpoint.id }]);
+    const other = await h.gql(`query($id: ID!) { node(id: $id) { ... on Merchant { webhookEndpoints { id } } } }`, { id: a.id }, h.adminKey);
+    expect(other.data.node.webhookEndpoints).toEqual([]);
+  });
+
+  it('replays createWebhookEndpoint with its idempotency key: the same endpoint, the secret not shown again', async () => {
+    const merchant = await h.newMerchant();
+    const input = { url: 'http://127.0.0.1:9/idem', idempotencyKey: 'create-1' };
+    const first = (await h.gql(CREATE, { input }, merchant.key)).data.createWebhookEndpoint;
+    const again = (await h.gql(CREATE, { input }, merchant.key)).data.createWebhookEndpoint;
+    expect(first.secret).toMatch(/^whsec_/);
+    expect(again).toMatchObject({ endpoint: { id: first.endpoint.id }, secret: null, userErrors: [] });
+    const other = (await h.gql(CREATE, { input: { ...input, url: 'http://127.0.0.1:9/other' } }, merchant.key)).data.createWebhookEndpoint;
+    expect(codes(other.userErrors)).toEqual([{ code: 'IDEMPOTENCY_KEY_REUSED', field: ['idempotencyKey'] }]);
+    expect(await h.db.selectFrom('webhook_endpoints').select('id').where('merchant_id', '=', dbId(merchant.id)).execute()).toHaveLength(1);
+  });
+
+  it('take event types in dotted form from the one registry, and refuse unknown ones', async () => {
+    const types = (await h.gql('{ webhookEventTypes }')).data.webhookEventTypes as string[];
+    expect(types).toEqual(expect.arrayContaining(['cashback.confirmed', 'offer.published', 'statement_credit.issued', 'webhook_endpoint.disabled']));
+    const merchant = await h.newMerchant();
+    const res = await h.gql(CREATE, { input: { url: 'http://127.0.0.1:9/x', eventTypes: ['offer.published', 'offer.exploded'] } }, merchant.key);
+    expect(codes(res.data.createWebhookEndpoint.userErrors)).toEqual([{ code: 'WEBHOOK_EVENT_TYPE_UNKNOWN', field: ['eventTypes', '1'] }]);
+  });
+
+  it('refuse private, loopback, link-local and metadata addresses and plain http unless private networks are allowed', async () => {
+    const strict = await startHarness({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false' });
+    try {
+      const merchant = await strict.newMerchant();
+      const attempt = async (url: string) => codes((await strict.gql(CREATE, { input: { url } }, merchant.key)).data.createWebhookEndpoint.userErrors);
+      for (const url of ['https://127.0.0.1/x', 'https://10.1.2.3/x', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/x', 'https://[::ffff:127.0.0.1]/x', 'https://localhost/x']) {
+        expect(await attempt(url), url).toEqual([{ code: 'WEBHOOK_ADDRESS_NOT_ALLOWED', field: ['url'] }]);
+      }
+      expect(await attempt('http://93.184.216.34/x')).toEqual([{ code: 'WEBHOOK_URL_INVALID', field: ['url'] }]);
+      expect(await attempt('ftp://example.com/x')).toEqual([{ code: 'WEBHOOK_URL_INVALID', field: ['url'] }]);
+    } finally {
+      await strict.close();
+    }
+    // The same loopback URL is accepted where they are allowed (this file's harness).
+    const merchant = await h.newMerchant();
+    await newEndpoint(merchant.key, 'http://127.0.0.1:9/x');
+  });
+});
+
+describe.runIf(databaseKind() === 'postgres')('on Postgres', () => {
+  it('two instances never send one delivery twice (Postgres: PGlite runs one session)', async () => {
+    const receiver = await startReceiver({ answer: () => ({ delayMs: 5 }) });
+    const second = await openTestDatabase(5);
+    try {
+      const merchant = await h.newMerchant();
+      await newEndpoint(merchant.key, receiver.url(), ['offer.created']);
+      const offers = 12;
+      for (let i = 0; i < offers; i++) await h.newOffer(merchant.key, {}, { publish: false });
+      const logger = createLogger({ logLevel: 'silent' });
+      const other = webhookJobs({ db: second.db, config: h.config, logger, ring: h.security.cards.ring });
+      const run = async (set: typeof jobs) => {
+        for (const job of set) await job.run(new Date());
+      };
+      await vi.waitFor(
+        async () => {
+          await Promise.all([run(jobs), run(other), run(jobs), run(other)]);
+          expect(receiver.received.length).toBeGreaterThanOrEqual(offers);
+        },
+        { timeout: 15_000, interval: 10 },
+      );
+      const ids = receiver.received.map((r) => r.id);
+      expect(new Set(ids).size).toBe(offers);
+      expect(ids).toHaveLength(offers);
+      const { rows } = await sql<{ n: string }>`select count(*) as n from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.message_id = any(${ids})`.execute(h.db);
+      expect(Number(rows[0]!.n)).toBe(offers);
+    } finally {
+      await second.close();
+      await receiver.close();
+    }
+  });
+});
