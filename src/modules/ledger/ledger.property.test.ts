@@ -328,11 +328,7 @@ async function runWorker(worker: number, items: number, seen: Observations): Pro
     for (const c of credits) seen.count(`settled:${c.status}`);
   }
 
-  let remaining = items;
-  while (remaining > 0) {
-    const size = Math.min(remaining, rng.int(1, 50));
-    remaining -= size;
-    const batch = Array.from({ length: size }, () => nextItem());
+  async function sendBatch(batch: { kind: ItemKind; input: Record<string, unknown> }[]) {
     for (const { input } of batch) if (!sent.includes(input)) sent.push(input);
     let answer: Awaited<ReturnType<typeof ingest>>;
     try {
@@ -340,12 +336,12 @@ async function runWorker(worker: number, items: number, seen: Observations): Pro
     } catch (error) {
       // Rolled back as a whole: nothing of it is stored, and later re-deliveries are first deliveries.
       seen.problems.push(`batch of ${batch.length} failed: ${(error as Error).message}; ${lastErrorLogged()}`);
-      continue;
+      return;
     }
     seen.count('batches');
     if (answer.userErrors.length > 0 || !answer.results || answer.results.length !== batch.length) {
       seen.problems.push(`batch of ${batch.length} answered ${JSON.stringify(answer.userErrors)} with ${answer.results?.length} results`);
-      continue;
+      return;
     }
     answer.results.forEach((r, i) => {
       const { kind, input } = batch[i]!;
@@ -360,6 +356,13 @@ async function runWorker(worker: number, items: number, seen: Observations): Pro
       list.push({ outcome: r.outcome, transactionId: r.transaction?.id ?? null });
       seen.deliveries.set(externalId, list);
     });
+  }
+
+  let remaining = items;
+  while (remaining > 0) {
+    const size = Math.min(remaining, rng.int(1, 50));
+    remaining -= size;
+    await sendBatch(Array.from({ length: size }, () => nextItem()));
 
     // Jobs between batches, each worker on its own schedule.
     if (rng.chance(0.1)) await expire();
@@ -368,8 +371,27 @@ async function runWorker(worker: number, items: number, seen: Observations): Pro
   }
   // And once more at the end, so every run has them whatever the draw.
   await issue();
+  await refundAnOpenCredit();
   await settleSome();
   await expire();
+
+  /** Refunds the whole purchase behind one open credit, so every run shows a credit cancelled. */
+  async function refundAnOpenCredit() {
+    if (myCashbacks.size === 0) return;
+    const open = await h.db
+      .selectFrom('statement_credits')
+      .innerJoin('cashbacks', 'cashbacks.id', 'statement_credits.cashback_id')
+      .innerJoin('transactions', 'transactions.id', 'cashbacks.purchase_transaction_id')
+      .select('transactions.external_id')
+      .where('statement_credits.cashback_id', 'in', [...myCashbacks])
+      .where('statement_credits.status', '=', 'PENDING')
+      .orderBy('statement_credits.id')
+      .execute();
+    const original = open.map((o) => purchases.find((p) => p.externalId === o.external_id)).find((p) => p !== undefined);
+    if (!original) return;
+    const refund = { ...original, externalId: newExternalId('REFUND'), type: 'REFUND', amount: original.amount * 2, occurredAt: minutesAgo(1) };
+    await sendBatch([{ kind: 'REFUND', input: wire(refund, { originalExternalId: original.externalId }) }]);
+  }
 
   async function expire() {
     seen.count('job:expire');
