@@ -24,7 +24,13 @@ const DELIVERIES = positiveInt('DELIVERIES', 5000);
 const BATCH = positiveInt('BATCH', 50);
 const MAX_IN_FLIGHT = positiveInt('MAX_IN_FLIGHT', 100);
 const WORKERS = positiveInt('WORKERS', 16);
-const SCENARIOS = [1, 10, 100];
+const PACED_EVENTS = positiveInt('PACED_EVENTS', 200);
+const RATE = positiveInt('RATE', 5);
+/** Bursts (every event committed as fast as possible: throughput, latency under a backlog), then a paced run (latency at RATE events/s). */
+const SCENARIOS: { endpoints: number; events: (endpoints: number) => number; paceMs: number; label: string }[] = [
+  ...[1, 10, 100].map((endpoints) => ({ endpoints, events: (n: number) => Math.max(1, Math.floor(DELIVERIES / n)), paceMs: 0, label: 'burst' })),
+  { endpoints: 10, events: () => PACED_EVENTS, paceMs: 1000 / RATE, label: `${RATE} events/s` },
+];
 
 const CREATE = 'mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } secret userErrors { code message } } }';
 
@@ -49,20 +55,23 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   const adminKey = (await mintApiKey(bench.database.db, { name: 'bench admin', role: 'ADMIN' })).secret;
   const rows: string[] = [];
 
-  for (const endpoints of SCENARIOS) {
+  for (const scenario of SCENARIOS) {
+    const { endpoints } = scenario;
     const { merchantId, merchantKey } = await approvedMerchant(gql, adminKey, `Webhook bench ${endpoints}`);
-    const path = `/s${endpoints}`;
+    const path = `/s${rows.length}`;
     for (let i = 0; i < endpoints; i++) {
       const res = await gql<{ createWebhookEndpoint: { secret: string } }>('createWebhookEndpoint', CREATE, { input: { url: receiver.url(`${path}/${i}`), eventTypes: ['offer.updated'] } }, merchantKey);
       secrets.set(`${path}/${i}`, new Webhook(res.createWebhookEndpoint.secret));
     }
-    const events = Math.max(1, Math.floor(DELIVERIES / endpoints));
+    const events = scenario.events(endpoints);
+    const batch = scenario.paceMs > 0 ? 1 : BATCH;
     const expected = events * endpoints;
     const committedAt = new Map<string, number>();
     const start = receiver.received.length;
     const firstCommit = performance.now();
-    for (let i = 0; i < events; i += BATCH) {
-      const subjects = Array.from({ length: Math.min(BATCH, events - i) }, () => randomUUID());
+    for (let i = 0; i < events; i += batch) {
+      if (scenario.paceMs > 0) await new Promise((r) => setTimeout(r, firstCommit + i * scenario.paceMs - performance.now()));
+      const subjects = Array.from({ length: Math.min(batch, events - i) }, () => randomUUID());
       await bench.database.db.transaction().execute((trx) =>
         insertEvents(trx, subjects.map((id) => OFFER_TOPIC.event('UPDATED', id, { merchantId: dbIdOf(merchantId) }, {}))),
       );
@@ -91,12 +100,12 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
     const seconds = (last - firstCommit) / 1000;
     log(`${endpoints} endpoint(s): ${got.length}/${expected} deliveries (${ids.size} distinct) in ${seconds.toFixed(2)} s`);
     rows.push(
-      `| ${String(endpoints).padStart(9)} | ${int(events).padStart(6)} | ${int(got.length).padStart(10)} | ${int(got.length / seconds).padStart(14)} | ${percentile(latencies, 50).toFixed(0).padStart(7)} | ${percentile(latencies, 99).toFixed(0).padStart(7)} |`,
+      `| ${scenario.label.padEnd(13)} | ${String(endpoints).padStart(9)} | ${int(events).padStart(6)} | ${int(got.length).padStart(10)} | ${int(got.length / seconds).padStart(14)} | ${percentile(latencies, 50).toFixed(0).padStart(7)} | ${percentile(latencies, 99).toFixed(0).padStart(7)} |`,
     );
   }
   console.log(`\nwebhooks on ${bench.label}; load average before: ${loadBefore.toFixed(2)}; JOB_INTERVAL_MS 50, WEBHOOK_WORKERS ${WORKERS}, WEBHOOK_MAX_IN_FLIGHT ${MAX_IN_FLIGHT}; signatures failing verification: ${badSignatures}\n`);
-  console.log('| endpoints | events | deliveries | deliveries / s | p50 ms | p99 ms |');
-  console.log('|----------:|-------:|-----------:|---------------:|-------:|-------:|');
+  console.log('| load          | endpoints | events | deliveries | deliveries / s | p50 ms | p99 ms |');
+  console.log('|---------------|----------:|-------:|-----------:|---------------:|-------:|-------:|');
   for (const row of rows) console.log(row);
   if (badSignatures > 0) process.exitCode = 1;
 });

@@ -181,11 +181,15 @@ async function disable(trx: Transaction<DB>, endpointId: string, reason: string,
 export function webhookJobs(deps: WebhookDeps): Job[] {
   const handler = webhookHandler(deps);
   const schedule = parseRetrySchedule(deps.config.webhooks.retrySchedule);
+  const limit = 4;
   const options = {
     logger: deps.logger,
     maxAttempts: schedule.length,
     backoff: { baseMs: 5000, capMs: 10 * 3_600_000 },
-    limit: 10,
+    limit,
+    // A round sends its claimed jobs one after another: the lease covers all of them at their
+    // longest, and no more, so a delivery whose sender died is taken over soon after.
+    leaseMs: limit * deps.config.webhooks.timeoutMs + 5000,
   };
   return [
     { name: 'webhook-dispatch', run: () => dispatchWebhooks(deps) },

@@ -213,3 +213,16 @@ export async function positionBefore(db: Kysely<DB>, since: Date): Promise<numbe
     .executeTakeFirst();
   return Number(row?.p ?? 0);
 }
+
+/** Endpoints with a secret sealed under another key than `activeKeyId`, locked (batch of a rotation). */
+export async function lockEndpointsSealedUnderOtherKeys(trx: Transaction<DB>, activeKeyId: string, limit: number): Promise<WebhookEndpointRow[]> {
+  return trx
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where((eb) => eb.or([eb('secret_key_id', '<>', activeKeyId), eb('previous_secret_key_id', '<>', activeKeyId)]))
+    .orderBy('id')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}

@@ -26,6 +26,7 @@ import {
   insertEndpoint,
   listDeliveries,
   lockEndpoint,
+  lockEndpointsSealedUnderOtherKeys,
   positionBefore,
   updateEndpoint,
   type EndpointOwner,
@@ -351,4 +352,35 @@ export function signingSecrets(
   return secrets;
 }
 
-export type { Kysely };
+/**
+ * Re-seals every webhook secret under the ring's active key (part of `npm run rotate-card-keys`),
+ * in locked batches; returns how many endpoints moved.
+ */
+export async function resealWebhookSecrets(db: Kysely<DB>, ring: CardKeyRing, batch = 500): Promise<number> {
+  let moved = 0;
+  for (;;) {
+    const done = await db.transaction().execute(async (trx) => {
+      const endpoints = await lockEndpointsSealedUnderOtherKeys(trx, ring.activeKeyId, batch);
+      for (const e of endpoints) {
+        const current = sealSecret(ring, openSecret(ring, { keyId: e.secret_key_id, ciphertext: e.secret_ciphertext }, SECRET_PURPOSE), SECRET_PURPOSE);
+        const previous =
+          e.previous_secret_key_id && e.previous_secret_ciphertext
+            ? sealSecret(ring, openSecret(ring, { keyId: e.previous_secret_key_id, ciphertext: e.previous_secret_ciphertext }, SECRET_PURPOSE), SECRET_PURPOSE)
+            : null;
+        await trx
+          .updateTable('webhook_endpoints')
+          .set({
+            secret_key_id: current.keyId,
+            secret_ciphertext: current.ciphertext,
+            previous_secret_key_id: previous?.keyId ?? null,
+            previous_secret_ciphertext: previous?.ciphertext ?? null,
+          })
+          .where('id', '=', e.id)
+          .execute();
+      }
+      return endpoints.length;
+    });
+    moved += done;
+    if (done < batch) return moved;
+  }
+}

@@ -7,11 +7,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql } from 'kysely';
 import { codes, databaseKind, dbId, openTestDatabase, startHarness, type Harness } from '../../../test/harness.js';
 import { startReceiver } from '../../../test/webhook-receiver.js';
+import { ingest, item, newShop, newShopper } from '../../../test/cashback-fixtures.js';
 import { createLogger } from '../../logger.js';
 import { insertEvents } from '../../outbox/outbox.repository.js';
 import { CASHBACK_TOPIC } from '../cashback/cashback.topics.js';
 import { webhookJobs } from './webhook-delivery.js';
-import { eventTypeRegistry } from './webhooks.service.js';
+import { eventTypeRegistry, resealWebhookSecrets } from './webhooks.service.js';
+import { parseCardKeyRing, generateCardKeys } from '../cards/card-crypto.js';
 
 const ENDPOINT_FIELDS = 'endpoint { id url status disabledReason eventTypes } secret userErrors { field message code }';
 const CREATE = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { ${ENDPOINT_FIELDS} } }`;
@@ -227,6 +229,77 @@ describe('deliveries', () => {
     }
   });
 
+  it("sends a partner's endpoint the cashback of its own transactions only, with no card number or e-mail address", async () => {
+    const receiver = await startReceiver();
+    try {
+      const a = await h.newPartner();
+      const b = await h.newPartner();
+      await newEndpoint(a.key, receiver.url('/a'));
+      await newEndpoint(b.key, receiver.url('/b'));
+      const shop = await newShop(h);
+      const shopper = await newShopper(h, shop.offerId);
+      const byA = await ingest(h, a.key, [item(shop, shopper.card.number)]);
+      const cashbackOfA = byA.results![0]!.cashback!.id;
+      // B's own purchase, after A's: once B has it, A's events were dispatched too.
+      const byB = await ingest(h, b.key, [item(shop, shopper.card.number)]);
+      const cashbackOfB = byB.results![0]!.cashback!.id;
+      await until(() => {
+        expect(receiver.received.some((r) => r.path === '/b')).toBe(true);
+        expect(receiver.received.some((r) => r.path === '/a')).toBe(true);
+      });
+      const subjectsAt = (p: string) => receiver.received.filter((r) => r.path === p).map((r) => (r.json.data as unknown as { subject: { id: string } }).subject.id);
+      expect(new Set(subjectsAt('/a'))).toEqual(new Set([cashbackOfA]));
+      expect(new Set(subjectsAt('/b'))).toEqual(new Set([cashbackOfB]));
+      expect(receiver.received.map((r) => r.json.type)).toEqual(['cashback.pending', 'cashback.pending']);
+      const bodies = receiver.received.map((r) => r.body).join('\n');
+      expect(bodies).not.toContain(shopper.card.number);
+      expect(bodies).not.toContain(shopper.email);
+      expect(bodies).not.toContain(dbId(shopper.id));
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('honours Retry-After on 429', async () => {
+    const receiver = await startReceiver({ answer: () => ({ status: 429, headers: { 'retry-after': '3600' } }) });
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url());
+      await h.gql(TEST, { input: { endpointId: endpoint.id } }, merchant.key);
+      await until(() => expect(receiver.received).toHaveLength(1));
+      const job = await h.db
+        .selectFrom('queued_jobs')
+        .innerJoin('webhook_deliveries as d', (j) => j.on(sql`d.id::text`, '=', sql.ref('queued_jobs.key')))
+        .select(['queued_jobs.run_at', 'queued_jobs.status'])
+        .where('d.endpoint_id', '=', dbId(endpoint.id))
+        .executeTakeFirstOrThrow();
+      expect(job.status).toBe('QUEUED');
+      expect(job.run_at.getTime() - Date.now()).toBeGreaterThan(3500 * 1000);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('disables an endpoint that has failed for WEBHOOK_DISABLE_AFTER_HOURS', async () => {
+    const receiver = await startReceiver({ answer: () => ({ status: 503 }) });
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url());
+      // Failing since five days and a minute (the default limit is 120 hours).
+      await h.db.updateTable('webhook_endpoints').set({ failing_since: new Date(Date.now() - (120 * 60 + 1) * 60_000) }).where('id', '=', dbId(endpoint.id)).execute();
+      await h.gql(TEST, { input: { endpointId: endpoint.id } }, merchant.key);
+      await until(async () => {
+        const node = await h.gql(ENDPOINT_NODE, { id: endpoint.id }, merchant.key);
+        expect(node.data.node).toMatchObject({ status: 'DISABLED', disabledReason: 'Every delivery failed for 120 hours.' });
+      });
+      expect(receiver.received).toHaveLength(1);
+      const events = await h.db.selectFrom('events').select(['type']).where('subject_id', '=', dbId(endpoint.id)).execute();
+      expect(events).toEqual([{ type: 'DISABLED' }]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('replays the events after a cursor with their original webhook-ids', async () => {
     const receiver = await startReceiver();
     try {
@@ -250,6 +323,32 @@ describe('deliveries', () => {
 });
 
 describe('endpoints', () => {
+  it('keep their secrets sealed under the card key ring, and move to a new active key with rotate-card-keys', async () => {
+    let secret = '';
+    const receiver = await startReceiver({ secrets: () => [secret] });
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url());
+      secret = endpoint.secret;
+      const row = () => h.db.selectFrom('webhook_endpoints').selectAll().where('id', '=', dbId(endpoint.id)).executeTakeFirstOrThrow();
+      expect((await row()).secret_key_id).toBe(h.security.cards.ring.activeKeyId);
+      // A ring with a new active key first and the old one after it (what an operator configures).
+      const fresh = generateCardKeys().encryptionKeys.replace(/^k-/, 'new-');
+      const ring = parseCardKeyRing(`${fresh},${h.config.cardEncryptionKeys}`);
+      expect(await resealWebhookSecrets(h.db, ring)).toBeGreaterThanOrEqual(1);
+      expect((await row()).secret_key_id).toBe(ring.activeKeyId);
+      const rotatedJobs = webhookJobs({ db: h.db, config: h.config, logger: createLogger({ logLevel: 'silent' }), ring });
+      await h.gql(TEST, { input: { endpointId: endpoint.id } }, merchant.key);
+      await vi.waitFor(async () => {
+        for (const job of rotatedJobs) await job.run(new Date());
+        expect(receiver.received).toHaveLength(1);
+      }, { timeout: 10_000, interval: 20 });
+      expect(receiver.received[0]!.verified).toBe(true);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('are visible to their owner only, and listed under partnerViewer and merchantViewer', async () => {
     const a = await h.newMerchant();
     const b = await h.newMerchant();
