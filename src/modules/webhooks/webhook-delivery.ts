@@ -59,7 +59,7 @@ export async function dispatchWebhooks(deps: Pick<WebhookDeps, 'db' | 'config'>)
   const head = await headPosition(db);
   const maxAttempts = parseRetrySchedule(config.webhooks.retrySchedule).length;
   return db.transaction().execute(async (trx) => {
-    const endpoints = await lockEndpointsBehind(trx, head, ENDPOINTS_PER_ROUND);
+    const endpoints = await lockEndpointsBehind(trx, head, config.webhooks.maxInFlight, ENDPOINTS_PER_ROUND);
     if (endpoints.length === 0) return 0;
     const pending = await countPendingDeliveries(trx, endpoints.map((e) => e.id));
     const deliveries: NewDelivery[] = [];

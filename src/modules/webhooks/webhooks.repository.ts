@@ -54,14 +54,28 @@ export async function deleteEndpointRow(trx: Transaction<DB>, id: string): Promi
   await trx.deleteFrom('webhook_endpoints').where('id', '=', id).execute();
 }
 
-/** Enabled endpoints behind the log's head, locked for this dispatcher (others skip them). */
-export async function lockEndpointsBehind(trx: Transaction<DB>, head: number, limit: number): Promise<WebhookEndpointRow[]> {
+/**
+ * Enabled endpoints behind the log's head with room for another delivery, the furthest behind
+ * first, locked for this dispatcher (others skip them).
+ */
+export async function lockEndpointsBehind(trx: Transaction<DB>, head: number, maxInFlight: number, limit: number): Promise<WebhookEndpointRow[]> {
   return trx
-    .selectFrom('webhook_endpoints')
-    .selectAll()
-    .where('status', '=', 'ENABLED')
-    .where('cursor', '<', head)
-    .orderBy('id')
+    .selectFrom('webhook_endpoints as e')
+    .selectAll('e')
+    .where('e.status', '=', 'ENABLED')
+    .where('e.cursor', '<', head)
+    .where(
+      (eb) =>
+        eb
+          .selectFrom('webhook_deliveries as d')
+          .select(sql<number>`count(*)`.as('n'))
+          .whereRef('d.endpoint_id', '=', 'e.id')
+          .where('d.status', '=', 'PENDING'),
+      '<',
+      maxInFlight,
+    )
+    .orderBy('e.cursor')
+    .orderBy('e.id')
     .limit(limit)
     .forUpdate()
     .skipLocked()

@@ -11,6 +11,7 @@ import { ingest, item, newShop, newShopper } from '../../../test/cashback-fixtur
 import { createLogger } from '../../logger.js';
 import { insertEvents } from '../../outbox/outbox.repository.js';
 import { CASHBACK_TOPIC } from '../cashback/cashback.topics.js';
+import { OFFER_TOPIC } from '../offers/offers.topics.js';
 import { webhookJobs } from './webhook-delivery.js';
 import { eventTypeRegistry, resealWebhookSecrets } from './webhooks.service.js';
 import { parseCardKeyRing, generateCardKeys } from '../cards/card-crypto.js';
@@ -295,6 +296,28 @@ describe('deliveries', () => {
       expect(receiver.received).toHaveLength(1);
       const events = await h.db.selectFrom('events').select(['type']).where('subject_id', '=', dbId(endpoint.id)).execute();
       expect(events).toEqual([{ type: 'DISABLED' }]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('keeps at most WEBHOOK_MAX_IN_FLIGHT deliveries pending per endpoint', async () => {
+    const receiver = await startReceiver();
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url(), ['offer.updated']);
+      await h.db.transaction().execute((trx) =>
+        insertEvents(trx, Array.from({ length: 15 }, () => OFFER_TOPIC.event('UPDATED', crypto.randomUUID(), { merchantId: dbId(merchant.id) }, {}))),
+      );
+      const deliveries = (status: 'PENDING' | 'DELIVERED') =>
+        h.db.selectFrom('webhook_deliveries').select('id').where('endpoint_id', '=', dbId(endpoint.id)).where('status', '=', status).execute();
+      const [dispatch] = jobs;
+      await dispatch!.run(new Date());
+      await dispatch!.run(new Date());
+      expect(await deliveries('PENDING')).toHaveLength(h.config.webhooks.maxInFlight);
+      expect(h.config.webhooks.maxInFlight).toBe(10);
+      await until(async () => expect(await deliveries('DELIVERED')).toHaveLength(15));
+      expect(new Set(receiver.received.map((r) => r.id)).size).toBe(15);
     } finally {
       await receiver.close();
     }
