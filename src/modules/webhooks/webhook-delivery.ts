@@ -120,6 +120,13 @@ export function webhookHandler(deps: WebhookDeps): QueueHandler {
       if (delivery.status !== 'PENDING') return { outcome: 'done' };
       if (delivery.endpoint_status !== 'ENABLED') return { outcome: 'dead', error: 'The endpoint is disabled.' };
       const now = new Date();
+      const overlapping = delivery.previous_secret_key_id && delivery.previous_secret_expires_at && delivery.previous_secret_expires_at > now;
+      const keyIds = [delivery.secret_key_id, ...(overlapping ? [delivery.previous_secret_key_id!] : [])];
+      if (!keyIds.every((id) => ring.keyIds.includes(id))) {
+        // This instance's ring lacks a key (a rolling deployment of a new ring): not the delivery's
+        // fault, so no attempt is spent; an instance that holds the key will send it.
+        return { outcome: 'retry', error: 'The webhook secret is sealed under a key this instance does not hold.', retryAfterMs: 1000 };
+      }
       const timestamp = Math.floor(now.getTime() / 1000);
       const headers = {
         'webhook-id': delivery.message_id,

@@ -402,6 +402,27 @@ describe('endpoints', () => {
     expect(await h.db.selectFrom('webhook_endpoints').select('id').where('merchant_id', '=', dbId(merchant.id)).execute()).toHaveLength(1);
   });
 
+  it('are not sent, and spend no attempt, by an instance whose key ring lacks their key', async () => {
+    const receiver = await startReceiver();
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url());
+      const foreign = webhookJobs({ db: h.db, config: h.config, logger: createLogger({ logLevel: 'silent' }), ring: parseCardKeyRing(generateCardKeys().encryptionKeys) });
+      await h.gql(TEST, { input: { endpointId: endpoint.id } }, merchant.key);
+      for (const job of foreign) await job.run(new Date());
+      const job = await h.db
+        .selectFrom('queued_jobs')
+        .innerJoin('webhook_deliveries as d', (j) => j.on(sql`d.id::text`, '=', sql.ref('queued_jobs.key')))
+        .select(['queued_jobs.attempts', 'queued_jobs.status', 'queued_jobs.last_error'])
+        .where('d.endpoint_id', '=', dbId(endpoint.id))
+        .executeTakeFirstOrThrow();
+      expect(job).toEqual({ attempts: 0, status: 'QUEUED', last_error: 'The webhook secret is sealed under a key this instance does not hold.' });
+      expect(receiver.received).toHaveLength(0);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('take event types in dotted form from the one registry, and refuse unknown ones', async () => {
     const types = (await h.gql('{ webhookEventTypes }')).data.webhookEventTypes as string[];
     expect(types).toEqual(expect.arrayContaining(['cashback.confirmed', 'offer.published', 'statement_credit.issued', 'webhook_endpoint.disabled']));
