@@ -3,6 +3,7 @@
  * what merchants count, and the claims of the lifecycle jobs.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { STATEMENT_CREDIT_TOPIC } from '../credits/credits.topics.js';
 import type {
   CashbackChangeRow,
   CashbackRow,
@@ -201,17 +202,26 @@ export async function lockExpiredAuthsOfOffer(trx: Transaction<DB>, offerId: str
  * what is left.
  */
 export async function createDueStatementCredits(db: Kysely<DB>, now: Date, limit: number): Promise<number> {
-  const result = await sql<{ id: string }>`
-    insert into statement_credits (cashback_id, card_id, amount, currency)
-    select id, card_id, amount, currency from (
-      select c.id, c.card_id, c.amount, c.currency from cashbacks c
-      where c.status = 'CONFIRMED' and c.expected_credit_at <= ${now}
-        and not exists (select 1 from statement_credits s where s.cashback_id = c.id)
-      order by c.id
-      limit ${limit}
-      for update of c skip locked
-    ) due
-    on conflict (cashback_id) do nothing
-    returning id`.execute(db);
-  return result.rows.length;
+  // One statement: the credits and their CREATED events (STATEMENT_CREDIT_TOPIC's data: amount,
+  // currency, cashbackId, offerId; audience the cashback's user and merchant) commit together.
+  const result = await sql`
+    with created as (
+      insert into statement_credits (cashback_id, card_id, amount, currency)
+      select id, card_id, amount, currency from (
+        select c.id, c.card_id, c.amount, c.currency from cashbacks c
+        where c.status = 'CONFIRMED' and c.expected_credit_at <= ${now}
+          and not exists (select 1 from statement_credits s where s.cashback_id = c.id)
+        order by c.id
+        limit ${limit}
+        for update of c skip locked
+      ) due
+      on conflict (cashback_id) do nothing
+      returning id, cashback_id, amount, currency
+    )
+    insert into events (topic, type, subject_type, subject_id, user_id, merchant_id, data)
+    select ${STATEMENT_CREDIT_TOPIC.name}, 'CREATED', ${STATEMENT_CREDIT_TOPIC.subjectType}, created.id, c.user_id, c.merchant_id,
+      jsonb_build_object('amount', created.amount, 'currency', created.currency, 'cashbackId', c.id, 'offerId', c.offer_id)
+    from created join cashbacks c on c.id = created.cashback_id
+    order by created.id`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }

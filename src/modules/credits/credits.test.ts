@@ -4,6 +4,7 @@ import { dbId, startHarness, type Harness } from '../../../test/harness.js';
 import { encodeGlobalId } from '../../lib/ids.js';
 import { expireStaleAuths, issueDueStatementCredits } from '../cashback/cashback.service.js';
 import { ledgerBalancesByCashback } from '../ledger/ledger.js';
+import { STATEMENT_CREDIT_TOPIC } from './credits.topics.js';
 
 const SETTLE = `mutation($input: SettleStatementCreditsInput!) {
   settleStatementCredits(input: $input) { credits { id status reference attempts } userErrors { field message code } }
@@ -61,6 +62,40 @@ describe('statement credits', () => {
       attempts: 0,
     });
     expect(await h.db.selectFrom('statement_credits').select('id').where('cashback_id', '=', dbId(due.cashbackId)).execute()).toHaveLength(1);
+  });
+
+  it('writes one statement_credit.created per credit, in the statement that creates it, with the topic\'s data and the cashback\'s audience', async () => {
+    const [first, second] = [await dueCashback(10_000), await dueCashback(20_000)];
+    await issueDueStatementCredits(h.db, new Date());
+    await issueDueStatementCredits(h.db, new Date());
+    for (const [due, amount] of [[first, 1000], [second, 2000]] as const) {
+      const creditId = dbId((await creditOf(due.cashbackId))!);
+      const events = await h.db.selectFrom('events').selectAll().where('subject_type', '=', 'StatementCredit').where('subject_id', '=', creditId).execute();
+      expect(events.map((e) => [e.topic, e.type])).toEqual([[STATEMENT_CREDIT_TOPIC.name, 'CREATED']]);
+      const cashback = await h.db.selectFrom('cashbacks').selectAll().where('id', '=', dbId(due.cashbackId)).executeTakeFirstOrThrow();
+      expect(events[0]).toMatchObject({ user_id: cashback.user_id, merchant_id: cashback.merchant_id });
+      expect(STATEMENT_CREDIT_TOPIC.data(events[0]!)).toEqual({ amount, currency: 'USD', cashbackId: cashback.id, offerId: cashback.offer_id });
+    }
+    // Every credit has exactly one CREATED event, and no CREATED event is without its credit.
+    const unmatched = await h.db
+      .selectFrom('statement_credits as sc')
+      .fullJoin(
+        (eb) => eb.selectFrom('events').select(['subject_id']).where('topic', '=', STATEMENT_CREDIT_TOPIC.name).where('type', '=', 'CREATED').as('e'),
+        (join) => join.onRef('e.subject_id', '=', 'sc.id'),
+      )
+      .select(['sc.id', 'e.subject_id'])
+      .where((eb) => eb.or([eb('sc.id', 'is', null), eb('e.subject_id', 'is', null)]))
+      .execute();
+    expect(unmatched).toEqual([]);
+    const perCredit = await h.db
+      .selectFrom('events')
+      .select(['subject_id', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('topic', '=', STATEMENT_CREDIT_TOPIC.name)
+      .where('type', '=', 'CREATED')
+      .groupBy('subject_id')
+      .having((eb) => eb.fn.countAll(), '>', 1)
+      .execute();
+    expect(perCredit).toEqual([]);
   });
 
   it('credits the cashback when the partner settles ISSUED: ledger, status, history and e-mail', async () => {

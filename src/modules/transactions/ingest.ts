@@ -22,6 +22,8 @@ import { RetryTransaction } from '../../lib/retry.js';
 import { CashbackWork } from '../cashback/cashback-work.js';
 import { lockCashbacks } from '../cashback/cashback.service.js';
 import { lockOffers } from '../offers/offers.service.js';
+import { insertEvents } from '../../outbox/outbox.repository.js';
+import { TRANSACTION_TOPIC } from './transactions.topics.js';
 import {
   chooseOffer,
   evaluateOffer,
@@ -36,6 +38,7 @@ import {
   findLinkedCards,
   findLocationsByMids,
   findOffersAtLocations,
+  findMerchantsOfLocations,
   findPartnerTransactions,
   insertTransactions,
   type LocationByMid,
@@ -184,7 +187,26 @@ export async function ingestBatch(
   const inserted = await insertTransactions(trx, inserts);
   if (inserted.size !== inserts.length) throw new ConcurrentDuplicate();
   await work.flush(trx);
+  await insertEvents(trx, await transactionEvents(inserts));
   return results;
+
+  /**
+   * One event per newly stored transaction, in this transaction: audience the merchant of its
+   * location (when the MID was known), never its user; the partner reads it by `partner_id`.
+   */
+  async function transactionEvents(rows: readonly NewTransaction[]) {
+    const merchantOf = new Map([...locationById.values()].map((l) => [l.id, l.merchant_id]));
+    const unknown = [...new Set(rows.flatMap((r) => (r.location_id && !merchantOf.has(r.location_id) ? [r.location_id] : [])))];
+    for (const [locationId, merchantId] of await findMerchantsOfLocations(trx, unknown)) merchantOf.set(locationId, merchantId);
+    return rows.map((r) =>
+      TRANSACTION_TOPIC.event(
+        r.outcome as 'QUALIFIED' | 'NOT_QUALIFIED',
+        r.id!,
+        { merchantId: r.location_id ? (merchantOf.get(r.location_id) ?? null) : null },
+        { externalId: r.external_id, type: r.type, outcome: r.outcome as 'QUALIFIED' | 'NOT_QUALIFIED', reason: r.reason ?? null, amount: r.amount, currency: r.currency },
+      ),
+    );
+  }
 
   // ---- the decisions (closures over the batch state) ----
 

@@ -43,6 +43,13 @@ export async function findLocationsByMids(
     .execute();
 }
 
+/** The merchant of each location (locations an earlier transaction matched, not in this batch's MIDs). */
+export async function findMerchantsOfLocations(trx: Transaction<DB>, locationIds: readonly string[]): Promise<Map<string, string>> {
+  if (locationIds.length === 0) return new Map();
+  const rows = await trx.selectFrom('locations').select(['id', 'merchant_id']).where('id', 'in', [...locationIds]).execute();
+  return new Map(rows.map((r) => [r.id, r.merchant_id]));
+}
+
 /** Published cashback offers of approved merchants at the locations, as (location, offer) pairs. */
 export async function findOffersAtLocations(
   trx: Transaction<DB>,

@@ -1,7 +1,7 @@
 /**
  * All SQL of webhooks: endpoints, deliveries and attempts (this module's tables), plus the
- * read-only lookups that authorize events for partner endpoints (which partner sent the purchase
- * behind a cashback or a statement credit). Executor first; writes inside a command take a
+ * read-only lookups that authorize events for partner endpoints (which partner sent a transaction,
+ * or the purchase behind a cashback or a statement credit). Executor first; writes inside a command take a
  * Transaction.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
@@ -96,7 +96,8 @@ export async function countPendingDeliveries(db: Kysely<DB>, endpointIds: readon
 }
 
 /**
- * The partner whose transaction is behind each subject (`Cashback:<id>`, `StatementCredit:<id>`):
+ * The partner whose transaction is behind each subject (`Transaction:<id>`, `Cashback:<id>`,
+ * `StatementCredit:<id>`):
  * what a partner may read through the API. Read-only look at the cashback and credits tables.
  */
 export async function partnersOfSubjects(db: Kysely<DB>, subjects: readonly { type: string; id: string }[]): Promise<Map<string, string>> {
@@ -104,6 +105,12 @@ export async function partnersOfSubjects(db: Kysely<DB>, subjects: readonly { ty
   const cashbackIds = [...new Set(subjects.filter((s) => s.type === 'Cashback').map((s) => s.id))];
   const creditIds = [...new Set(subjects.filter((s) => s.type === 'StatementCredit').map((s) => s.id))];
   const endpointIds = [...new Set(subjects.filter((s) => s.type === 'WebhookEndpoint').map((s) => s.id))];
+  const transactionIds = [...new Set(subjects.filter((s) => s.type === 'Transaction').map((s) => s.id))];
+  if (transactionIds.length > 0) {
+    // A partner reads the transactions it sent (and no other partner's).
+    const rows = await db.selectFrom('transactions').select(['id', 'partner_id']).where('id', 'in', transactionIds).execute();
+    for (const r of rows) out.set(`Transaction:${r.id}`, r.partner_id);
+  }
   if (cashbackIds.length > 0) {
     const rows = await db
       .selectFrom('cashbacks as c')

@@ -76,5 +76,6 @@ describe('who receives what', () => {
 
   it('drops user ids and e-mail addresses and turns record ids into global ids', () => {
     expect(receiverData({ userId: 'u', email: 'a@b.c', offerId: 'o1', amount: 5 }, (t, id) => `${t}:${id}`)).toEqual({ offerId: 'Offer:o1', amount: 5 });
+    expect(receiverData({ externalId: 'tx-1', cashbackId: 'c1' }, (t, id) => `${t}:${id}`)).toEqual({ externalId: 'tx-1', cashbackId: 'Cashback:c1' });
   });
 });

@@ -179,8 +179,8 @@ export function truncate(text: string, max: number): string {
  * Whether an endpoint may receive an event: the same reading rights as the API. A merchant's
  * endpoint gets the events whose audience is that merchant (its offers, the cashback and credits
  * of its offers, its own endpoints) and never one without it (another merchant's, or a user's
- * alone). A partner's endpoint gets the events about records of its own transactions (cashback,
- * and statement credits when it holds credits:write) and about its own endpoints:
+ * alone). A partner's endpoint gets the events about its own transactions and the records behind
+ * them (cashback, and statement credits when it holds credits:write) and about its own endpoints:
  * `partnerOfSubject` says which partner that is.
  */
 export function mayReceive(
@@ -192,15 +192,19 @@ export function mayReceive(
   return endpoint.partner_id !== null && partnerOfSubject === endpoint.partner_id;
 }
 
+/** Data keys ending in `Id` that are not our record ids: passed on as they are. */
+const FOREIGN_ID_KEYS = new Set(['externalId']);
+
 /**
  * The event's data as receivers see it: record ids (`offerId`, `cashbackId`, …) as the API's
- * global ids, and nothing that names a person: user ids and e-mail addresses are dropped.
+ * global ids (a partner's own `externalId` as sent), and nothing that names a person: user ids
+ * and e-mail addresses are dropped.
  */
 export function receiverData(data: Record<string, unknown>, globalId: (typename: string, id: string) => string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) {
     if (/^user(Id)?$|email/i.test(key)) continue;
-    const record = /^([a-z][A-Za-z]*)Id$/.exec(key);
+    const record = FOREIGN_ID_KEYS.has(key) ? null : /^([a-z][A-Za-z]*)Id$/.exec(key);
     out[key] = record && typeof value === 'string' ? globalId(record[1]![0]!.toUpperCase() + record[1]!.slice(1), value) : value;
   }
   return out;

@@ -244,18 +244,86 @@ describe('deliveries', () => {
       // B's own purchase, after A's: once B has it, A's events were dispatched too.
       const byB = await ingest(h, b.key, [item(shop, shopper.card.number)]);
       const cashbackOfB = byB.results![0]!.cashback!.id;
+      // Each partner also receives the transaction.qualified of its own purchase (one per ingested transaction).
       await until(() => {
-        expect(receiver.received.some((r) => r.path === '/b')).toBe(true);
-        expect(receiver.received.some((r) => r.path === '/a')).toBe(true);
+        expect(receiver.received.filter((r) => r.path === '/b')).toHaveLength(2);
+        expect(receiver.received.filter((r) => r.path === '/a')).toHaveLength(2);
       });
       const subjectsAt = (p: string) => receiver.received.filter((r) => r.path === p).map((r) => (r.json.data as unknown as { subject: { id: string } }).subject.id);
-      expect(new Set(subjectsAt('/a'))).toEqual(new Set([cashbackOfA]));
-      expect(new Set(subjectsAt('/b'))).toEqual(new Set([cashbackOfB]));
-      expect(receiver.received.map((r) => r.json.type)).toEqual(['cashback.pending', 'cashback.pending']);
+      expect(new Set(subjectsAt('/a'))).toEqual(new Set([cashbackOfA, byA.results![0]!.transaction!.id]));
+      expect(new Set(subjectsAt('/b'))).toEqual(new Set([cashbackOfB, byB.results![0]!.transaction!.id]));
+      expect(receiver.received.map((r) => r.json.type).sort()).toEqual(['cashback.pending', 'cashback.pending', 'transaction.qualified', 'transaction.qualified']);
       const bodies = receiver.received.map((r) => r.body).join('\n');
       expect(bodies).not.toContain(shopper.card.number);
       expect(bodies).not.toContain(shopper.email);
       expect(bodies).not.toContain(dbId(shopper.id));
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("sends a partner's endpoint transaction.* of its own ingested transactions only, and a merchant's endpoint those at its own locations only", async () => {
+    const receiver = await startReceiver();
+    const TYPES = ['transaction.qualified', 'transaction.not_qualified'];
+    try {
+      const a = await h.newPartner();
+      const b = await h.newPartner();
+      const shop1 = await newShop(h);
+      const shop2 = await newShop(h);
+      await newEndpoint(a.key, receiver.url('/a'), TYPES);
+      await newEndpoint(b.key, receiver.url('/b'), TYPES);
+      await newEndpoint(shop1.merchant.key, receiver.url('/m1'));
+      await newEndpoint(shop2.merchant.key, receiver.url('/m2'));
+      const shopper1 = await newShopper(h, shop1.offerId);
+      const shopper2 = await newShopper(h, shop2.offerId);
+
+      // A: a qualifying purchase at shop 1, one at an unknown MID (no merchant), and a rejected item.
+      const purchase = item(shop1, shopper1.card.number);
+      const byA = await ingest(h, a.key, [purchase, item({ mid: 'MIDNOBODYKNOWS' }, shopper1.card.number), item(shop1, shopper1.card.number, { currency: 'XXQ' })]);
+      expect(byA.results!.map((r) => r.outcome)).toEqual(['QUALIFIED', 'NOT_QUALIFIED', 'REJECTED']);
+      // A sends the purchase again: DUPLICATE, no second event.
+      expect((await ingest(h, a.key, [purchase])).results![0]!.outcome).toBe('DUPLICATE');
+      // B: a purchase at shop 2, then one at shop 1 (A's merchant, not A's transaction).
+      const byB2 = await ingest(h, b.key, [item(shop2, shopper2.card.number)]);
+      const byB1 = await ingest(h, b.key, [item(shop1, shopper1.card.number)]);
+      const [txA, txA0] = byA.results!.map((r) => r.transaction?.id);
+      const txB2 = byB2.results![0]!.transaction!.id;
+      const txB1 = byB1.results![0]!.transaction!.id;
+
+      const at = (p: string) => receiver.received.filter((r) => r.path === p && r.json.type.startsWith('transaction.'));
+      const subjectsAt = (p: string) => new Set(at(p).map((r) => (r.json.data as unknown as { subject: { id: string } }).subject.id));
+      await until(() => {
+        expect(at('/a')).toHaveLength(2);
+        expect(at('/b')).toHaveLength(2);
+        expect(at('/m1')).toHaveLength(2);
+        expect(at('/m2')).toHaveLength(1);
+      });
+      for (let i = 0; i < 3; i++) await round(); // anything more would have come by now
+      expect(subjectsAt('/a')).toEqual(new Set([txA, txA0]));
+      expect(subjectsAt('/b')).toEqual(new Set([txB2, txB1]));
+      expect(subjectsAt('/m1')).toEqual(new Set([txA, txB1]));
+      expect(subjectsAt('/m2')).toEqual(new Set([txB2]));
+      expect(at('/a').map((r) => r.json.type).sort()).toEqual(['transaction.not_qualified', 'transaction.qualified']);
+
+      const qualified = at('/a').find((r) => r.json.type === 'transaction.qualified')!;
+      expect(qualified.json.data).toEqual({
+        cursor: expect.any(String),
+        subject: { type: 'Transaction', id: txA },
+        externalId: purchase.externalId,
+        type: 'AUTH',
+        outcome: 'QUALIFIED',
+        reason: null,
+        amount: 10_000,
+        currency: 'USD',
+      });
+      expect(at('/a').find((r) => r.json.type === 'transaction.not_qualified')!.json.data).toMatchObject({ outcome: 'NOT_QUALIFIED', reason: 'UNKNOWN_LOCATION' });
+      const bodies = receiver.received.map((r) => r.body).join('\n');
+      for (const secret of [shopper1.card.number, shopper2.card.number, shopper1.email, dbId(shopper1.id), dbId(shopper2.id)]) expect(bodies).not.toContain(secret);
+      // Never addressed to a user: user streams (and webhooks by user) never see raw transactions.
+      const rows = await h.db.selectFrom('events').select(['user_id', 'merchant_id', 'subject_id']).where('topic', '=', 'TRANSACTION').where('subject_id', 'in', [txA, txA0, txB2, txB1].map((id) => dbId(id!))).execute();
+      expect(rows).toHaveLength(4);
+      expect(rows.every((r) => r.user_id === null)).toBe(true);
+      expect(rows.find((r) => r.subject_id === dbId(txA0!))!.merchant_id).toBeNull();
     } finally {
       await receiver.close();
     }
