@@ -9,23 +9,18 @@
  * whole event log.
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { INGEST, item, newShop, newShopper } from './cashback-fixtures.js';
 import { openStream } from './confirmation-stream.js';
+import { adminQuery, useScratchDatabase } from './scratch-database.js';
 import { apiFixtures, databaseKind, dbId, httpGql, unique, type Gql } from './harness.js';
 import { expectLedgerMatches } from './ledger-checks.js';
-import { freePort, startServerProcess, stopAllServerProcesses, type ServerProcess } from './server-process.js';
-import { openDatabase, type Database } from '../src/database.js';
+import { freePort, startServerProcess, type ServerProcess } from './server-process.js';
 import { decodeCursor } from '../src/lib/pagination.js';
-import { migrateToLatest } from '../src/migrate.js';
-import { mintApiKey } from '../src/modules/api-keys/api-keys.service.js';
 import { generateCardKeys } from '../src/modules/cards/card-crypto.js';
 
 const onPostgres = databaseKind() === 'postgres';
@@ -46,15 +41,6 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined | fal
   }
 }
 
-async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, statement: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(statement, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Real parts on loopback: an SMTP server that records what it accepts, and a TCP relay in front
@@ -148,19 +134,15 @@ class DatabaseRelay {
 // ---------------------------------------------------------------------------------------------
 
 describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connections to terminate)', () => {
+  const scratch = useScratchDatabase('faults', { poolSize: 3 });
   const tokenSecret = randomBytes(32).toString('base64url');
   const cardKeys = generateCardKeys();
-  let scratchUrl: string;
-  let scratchName: string;
-  let database: Database;
-  let adminKey: string;
-  let dataDir: string;
   const servers: ServerProcess[] = [];
 
   const childEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
-    DATABASE_URL: scratchUrl,
+    DATABASE_URL: scratch.url,
     DATABASE_POOL_SIZE: '4',
-    DATA_DIR: dataDir,
+    DATA_DIR: scratch.dataDir,
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     JOBS: 'false',
@@ -192,30 +174,10 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       for (const s of list) console.error(`--- server on port ${s.port} (pid ${s.pid}) ---\n${s.output()}`);
     });
 
-  beforeAll(async () => {
-    const target = inject('database');
-    if (target.kind !== 'postgres') throw new Error('needs Postgres');
-    scratchName = `hashback_faults_${Date.now()}_${randomBytes(3).toString('hex')}`;
-    await adminQuery(target.url, `create database ${scratchName}`);
-    const url = new URL(target.url);
-    url.pathname = `/${scratchName}`;
-    scratchUrl = url.toString();
-    database = await openDatabase({ url: scratchUrl, poolSize: 3 });
-    await migrateToLatest(database.db);
-    adminKey = (await mintApiKey(database.db, { name: unique('faults admin'), role: 'ADMIN' })).secret;
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hashback-faults-'));
-  });
-  afterAll(async () => {
-    await stopAllServerProcesses();
-    await database?.close();
-    const target = inject('database');
-    if (scratchName && target.kind === 'postgres') await adminQuery(target.url, `drop database if exists ${scratchName} with (force)`);
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
 
   const apiOf = (server: ServerProcess) => {
     const gql = httpGql(server.url);
-    const api = apiFixtures(gql, adminKey);
+    const api = apiFixtures(gql, scratch.adminKey);
     return { ...api, gql };
   };
 
@@ -230,7 +192,7 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
 
   /** Every item has exactly one transaction row; returns the cashback ids (one per item). */
   async function expectOncePerItem(externalIds: string[]): Promise<string[]> {
-    const rows = await database.db
+    const rows = await scratch.database.db
       .selectFrom('transactions')
       .leftJoin('cashbacks', 'cashbacks.purchase_transaction_id', 'transactions.id')
       .select(['transactions.external_id', 'cashbacks.id as cashback_id'])
@@ -248,8 +210,8 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
   }
 
   async function expectLedgerBalanced(cashbackIds: string[]): Promise<void> {
-    await expectLedgerMatches(database.db, cashbackIds);
-    const [sum] = await adminQuery<{ total: string | null }>(scratchUrl, 'select sum(amount)::text as total from ledger_entries');
+    await expectLedgerMatches(scratch.database.db, cashbackIds);
+    const [sum] = await adminQuery<{ total: string | null }>(scratch.url, 'select sum(amount)::text as total from ledger_entries');
     expect(Number(sum?.total ?? 0), 'the whole ledger sums to zero').toBe(0);
   }
 
@@ -301,7 +263,7 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       for (let round = 0; round < 5; round++) {
         const before = completed;
         await waitFor('load progress', () => completed >= before + 3);
-        await adminQuery(scratchUrl, 'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [scratchName]);
+        await adminQuery(scratch.url, 'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [scratch.name]);
       }
       const before = completed;
       await waitFor('load progress after the last round', () => completed >= before + 6);
@@ -323,7 +285,7 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       // A failed batch committed all or nothing; its retry (same key, same items) answers.
       for (const batch of failedBatches) {
         const ids = batch.items.map((i) => i.externalId as string);
-        const found = await database.db.selectFrom('transactions').select('external_id').where('external_id', 'in', ids).execute();
+        const found = await scratch.database.db.selectFrom('transactions').select('external_id').where('external_id', 'in', ids).execute();
         expect([0, ids.length], `batch ${batch.key}: ${found.length} of ${ids.length} items committed`).toContain(found.length);
         const retry = await sendBatch(api.gql, partner.key, batch);
         expect(retry?.errors).toBeUndefined();
@@ -345,12 +307,12 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       await waitFor(
         'every confirmation e-mail sent',
         async () => {
-          const rows = await database.db.selectFrom('emails').select(['id', 'status']).where('subject_type', '=', 'Cashback').where('subject_id', 'in', cashbacks).execute();
+          const rows = await scratch.database.db.selectFrom('emails').select(['id', 'status']).where('subject_type', '=', 'Cashback').where('subject_id', 'in', cashbacks).execute();
           return rows.length === cashbacks.length && rows.every((r) => r.status === 'SENT') && rows;
         },
         30_000,
       );
-      const emails = await database.db.selectFrom('emails').select(['id', 'kind', 'subject_id']).where('subject_type', '=', 'Cashback').where('subject_id', 'in', cashbacks).execute();
+      const emails = await scratch.database.db.selectFrom('emails').select(['id', 'kind', 'subject_id']).where('subject_type', '=', 'Cashback').where('subject_id', 'in', cashbacks).execute();
       expect(new Set(emails.map((e) => `${e.kind}:${e.subject_id}`)).size).toBe(cashbacks.length);
       for (const e of emails) expect(mail.count(`<${e.id}@hashback.email>`), `e-mail ${e.id} received`).toBeGreaterThanOrEqual(1);
 
@@ -384,10 +346,10 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
   }, 120_000);
 
   it('/ready answers 503 while the database does not answer, and 200 again by itself', async () => {
-    const target = new URL(scratchUrl);
+    const target = new URL(scratch.url);
     const relay = new DatabaseRelay({ host: target.hostname, port: Number(target.port || 5432) });
     await relay.listen();
-    const viaRelay = new URL(scratchUrl);
+    const viaRelay = new URL(scratch.url);
     viaRelay.host = `127.0.0.1:${relay.port}`;
     const server = await start({ DATABASE_URL: viaRelay.toString(), JOBS: 'true', JOB_INTERVAL_MS: '200' });
     dumpOnFailure(server);
@@ -430,8 +392,8 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
     const env = { JOBS: 'true', JOB_INTERVAL_MS: '200', SMTP_URL: `smtp://127.0.0.1:${mail.port}`, EVENT_POLL_MS: '100' };
     let a = await start(env);
     dumpOnFailure(a);
-    const holder = new pg.Client({ connectionString: scratchUrl });
-    const rowLocker = new pg.Client({ connectionString: scratchUrl });
+    const holder = new pg.Client({ connectionString: scratch.url });
+    const rowLocker = new pg.Client({ connectionString: scratch.url });
     await holder.connect();
     await rowLocker.connect();
     let first: ReturnType<typeof openStream> | undefined;
@@ -473,9 +435,9 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       await holder.query('select pg_advisory_unlock($1)', [SEQUENCER_LOCK]);
       await waitFor('A’s sequencer waiting on the locked event', async () => {
         const rows = await adminQuery(
-          scratchUrl,
+          scratch.url,
           `select pid from pg_stat_activity where datname = $1 and wait_event_type = 'Lock' and query ilike '%set position%'`,
-          [scratchName],
+          [scratch.name],
         );
         return rows.length > 0;
       });
@@ -503,7 +465,7 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       // One e-mail per (kind, cashback), all delivered by B's jobs: at once, except those whose job
       // the dead A held a lease on, which wait for their lease to expire (ten minutes; moved forward here).
       const emailRows = () =>
-        database.db
+        scratch.database.db
           .selectFrom('emails')
           .innerJoin('queued_jobs', (join) => join.on('queued_jobs.queue', '=', 'emails').on(sql<boolean>`queued_jobs.key = emails.id::text`))
           .select(['emails.id', 'emails.status', 'queued_jobs.leased_until'])
@@ -518,25 +480,25 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
         },
         30_000,
       );
-      await adminQuery(scratchUrl, `update queued_jobs set leased_until = now() where queue = 'emails' and status = 'RUNNING' and leased_until > now()`);
+      await adminQuery(scratch.url, `update queued_jobs set leased_until = now() where queue = 'emails' and status = 'RUNNING' and leased_until > now()`);
       const sentRows = await waitFor('every e-mail sent', async () => {
         const rows = await emailRows();
         return rows.every((r) => r.status === 'SENT') && rows;
       });
       for (const e of sentRows) expect(mail.count(`<${e.id}@hashback.email>`), `e-mail ${e.id} received`).toBeGreaterThanOrEqual(1);
-      const duplicates = await adminQuery(scratchUrl, 'select kind, subject_type, subject_id from emails group by kind, subject_type, subject_id having count(*) > 1');
+      const duplicates = await adminQuery(scratch.url, 'select kind, subject_type, subject_id from emails group by kind, subject_type, subject_id having count(*) > 1');
       expect(duplicates).toEqual([]);
 
       // Positions: every event sequenced, 1..N with no hole (the killed sequencer took none).
-      await waitFor('every event sequenced', async () => (await adminQuery(scratchUrl, 'select 1 from events where position is null limit 1')).length === 0);
-      const positions = (await adminQuery<{ position: string }>(scratchUrl, 'select position from events order by position')).map((r) => Number(r.position));
+      await waitFor('every event sequenced', async () => (await adminQuery(scratch.url, 'select 1 from events where position is null limit 1')).length === 0);
+      const positions = (await adminQuery<{ position: string }>(scratch.url, 'select position from events order by position')).map((r) => Number(r.position));
       const holes = positions.filter((p, i) => p !== i + 1).slice(0, 3);
       expect(holes, `positions with a hole before them (of ${positions.length})`).toEqual([]);
 
       // The reader resumes on B from the last cursor it saw on A and misses nothing.
       const last = first.events.at(-1)!.cursor;
       const expected = (
-        await adminQuery<{ position: string }>(scratchUrl, `select position from events where topic = 'CASHBACK' and user_id = $1 and position > $2 order by position`, [
+        await adminQuery<{ position: string }>(scratch.url, `select position from events where topic = 'CASHBACK' and user_id = $1 and position > $2 order by position`, [
           userId,
           positionOf(last),
         ])
@@ -545,7 +507,7 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       await waitFor(`the resumed reader to receive ${expected.length} events`, () => resumed!.events.length >= expected.length, 20_000);
       const seen = [...first.events, ...resumed.events].map((e) => positionOf(e.cursor));
       const all = (
-        await adminQuery<{ position: string }>(scratchUrl, `select position from events where topic = 'CASHBACK' and user_id = $1 and position >= $2 order by position`, [
+        await adminQuery<{ position: string }>(scratch.url, `select position from events where topic = 'CASHBACK' and user_id = $1 and position >= $2 order by position`, [
           userId,
           positionOf(first.events[0]!.cursor),
         ])
@@ -574,7 +536,7 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       const answer = await sendBatch(api.gql, partner.key, { key: unique('mail'), items: [item(shop, shopper.card.number, { type: 'CLEARING', amount: 4200 })] });
       const cashbackId = dbId(answer!.data.ingestTransactions.results[0].cashback.id);
       const email = () =>
-        database.db
+        scratch.database.db
           .selectFrom('emails')
           .innerJoin('queued_jobs', (join) => join.on('queued_jobs.queue', '=', 'emails').on(sql<boolean>`queued_jobs.key = emails.id::text`))
           .select(['emails.id', 'emails.status', 'queued_jobs.status as job_status', 'queued_jobs.attempts', 'queued_jobs.last_error'])
@@ -599,7 +561,7 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       const marker = await sendBatch(api.gql, partner.key, { key: unique('mail'), items: [item(shop, shopper.card.number, { type: 'CLEARING', amount: 4300 })] });
       const markerId = dbId(marker!.data.ingestTransactions.results[0].cashback.id);
       const markerEmail = await waitFor('the later e-mail sent', async () => {
-        const row = await database.db.selectFrom('emails').selectAll().where('subject_type', '=', 'Cashback').where('subject_id', '=', markerId).executeTakeFirstOrThrow();
+        const row = await scratch.database.db.selectFrom('emails').selectAll().where('subject_type', '=', 'Cashback').where('subject_id', '=', markerId).executeTakeFirstOrThrow();
         return row.status === 'SENT' && row;
       });
       await waitFor('the later e-mail received', () => mail.count(`<${markerEmail.id}@hashback.email>`) === 1);

@@ -4,42 +4,24 @@
  * Real server processes on a scratch Postgres database of their own (PGlite has one process).
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed, vi } from 'vitest';
-import { openDatabase, type Database } from '../../database.js';
-import { migrateToLatest } from '../../migrate.js';
-import { mintApiKey } from '../api-keys/api-keys.service.js';
+import { describe, expect, it, onTestFailed, vi } from 'vitest';
 import { generateCardKeys } from '../cards/card-crypto.js';
-import { apiFixtures, databaseKind, httpGql, unique } from '../../../test/harness.js';
-import { startServerProcess, stopAllServerProcesses, type ServerProcess } from '../../../test/server-process.js';
+import { apiFixtures, databaseKind, httpGql } from '../../../test/harness.js';
+import { startServerProcess, type ServerProcess } from '../../../test/server-process.js';
+import { useScratchDatabase } from '../../../test/scratch-database.js';
 import { startReceiver } from '../../../test/webhook-receiver.js';
 
-async function adminQuery(url: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 describe.runIf(databaseKind() === 'postgres')('a server killed while delivering (Postgres: real processes)', () => {
+  const scratch = useScratchDatabase('webhooks');
   const cardKeys = generateCardKeys();
   const tokenSecret = randomBytes(32).toString('base64url');
-  let scratchUrl: string;
-  let scratchName: string;
-  let database: Database;
-  let adminKey: string;
-  let dataDir: string;
 
   const env = (): Record<string, string> => ({
-    DATABASE_URL: scratchUrl,
+    DATABASE_URL: scratch.url,
     DATABASE_POOL_SIZE: '4',
-    DATA_DIR: dataDir,
+    DATA_DIR: scratch.dataDir,
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     JOBS: 'true',
@@ -57,26 +39,6 @@ describe.runIf(databaseKind() === 'postgres')('a server killed while delivering 
     WEBHOOK_TIMEOUT_MS: '1000',
   });
 
-  beforeAll(async () => {
-    const target = inject('database');
-    if (target.kind !== 'postgres') throw new Error('needs Postgres');
-    scratchName = `hashback_webhooks_${Date.now()}_${randomBytes(3).toString('hex')}`;
-    await adminQuery(target.url, `create database ${scratchName}`);
-    const url = new URL(target.url);
-    url.pathname = `/${scratchName}`;
-    scratchUrl = url.toString();
-    database = await openDatabase({ url: scratchUrl, poolSize: 2 });
-    await migrateToLatest(database.db);
-    adminKey = (await mintApiKey(database.db, { name: unique('webhooks admin'), role: 'ADMIN' })).secret;
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hashback-webhooks-'));
-  });
-  afterAll(async () => {
-    await stopAllServerProcesses();
-    await database?.close();
-    const target = inject('database');
-    if (scratchName && target.kind === 'postgres') await adminQuery(target.url, `drop database if exists ${scratchName} with (force)`);
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
 
   it('redelivers after a restart with the same webhook-id, and loses nothing', { timeout: 60_000 }, async () => {
     // The first request is held unanswered until the server that sent it is dead.
@@ -89,7 +51,7 @@ describe.runIf(databaseKind() === 'postgres')('a server killed while delivering 
     try {
       const first = await startServerProcess(env());
       servers.push(first);
-      const api = apiFixtures(httpGql(first.url), adminKey);
+      const api = apiFixtures(httpGql(first.url), scratch.adminKey);
       const merchant = await api.newMerchant();
       const created = await api.gql(
         'mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } userErrors { code } } }',
@@ -109,7 +71,7 @@ describe.runIf(databaseKind() === 'postgres')('a server killed while delivering 
 
       await vi.waitFor(
         async () => {
-          const { rows } = await pg_query(scratchUrl, "select count(*)::int as n from webhook_deliveries where status = 'DELIVERED'");
+          const { rows } = await pg_query(scratch.url, "select count(*)::int as n from webhook_deliveries where status = 'DELIVERED'");
           expect(rows[0]!.n).toBe(2);
         },
         { timeout: 40_000, interval: 100 },
