@@ -26,6 +26,7 @@ import { eventCursor } from '../../live/streams.js';
 import {
   countPendingDeliveries,
   disableEnabledEndpoint,
+  moveEndpointCursor,
   findDeliveryWithEndpoint,
   insertAttempt,
   lockEndpointsBehind,
@@ -96,7 +97,7 @@ export async function dispatchWebhooks(deps: Pick<WebhookDeps, 'db' | 'config'>)
         });
         room--;
       }
-      if (cursor !== Number(endpoint.cursor)) await trx.updateTable('webhook_endpoints').set({ cursor }).where('id', '=', endpoint.id).execute();
+      if (cursor !== Number(endpoint.cursor)) await moveEndpointCursor(trx, endpoint.id, cursor);
     }
     return (await queueDeliveries(trx, maxAttempts, deliveries)).length;
   });

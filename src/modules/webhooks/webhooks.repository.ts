@@ -39,6 +39,30 @@ export async function updateEndpoint(trx: Transaction<DB>, id: string, patch: Up
   return trx.updateTable('webhook_endpoints').set({ ...patch, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
+/** Moves an endpoint's cursor through the event log (the dispatcher, in the transaction of its deliveries). */
+export async function moveEndpointCursor(trx: Transaction<DB>, id: string, cursor: number): Promise<void> {
+  await trx.updateTable('webhook_endpoints').set({ cursor }).where('id', '=', id).execute();
+}
+
+/** Replaces an endpoint's sealed secrets (key rotation of the ring); the secrets themselves are unchanged. */
+export async function resealEndpointSecrets(
+  trx: Transaction<DB>,
+  id: string,
+  current: { keyId: string; ciphertext: string },
+  previous: { keyId: string; ciphertext: string } | null,
+): Promise<void> {
+  await trx
+    .updateTable('webhook_endpoints')
+    .set({
+      secret_key_id: current.keyId,
+      secret_ciphertext: current.ciphertext,
+      previous_secret_key_id: previous?.keyId ?? null,
+      previous_secret_ciphertext: previous?.ciphertext ?? null,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
 /** Disables an enabled endpoint; undefined when it was not enabled (or is gone). */
 export async function disableEnabledEndpoint(trx: Transaction<DB>, id: string, reason: string, now: Date): Promise<WebhookEndpointRow | undefined> {
   return trx

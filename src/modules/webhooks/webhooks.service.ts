@@ -27,6 +27,7 @@ import {
   listDeliveries,
   lockEndpoint,
   lockEndpointsSealedUnderOtherKeys,
+  resealEndpointSecrets,
   positionBefore,
   updateEndpoint,
   type EndpointOwner,
@@ -367,16 +368,7 @@ export async function resealWebhookSecrets(db: Kysely<DB>, ring: CardKeyRing, ba
           e.previous_secret_key_id && e.previous_secret_ciphertext
             ? sealSecret(ring, openSecret(ring, { keyId: e.previous_secret_key_id, ciphertext: e.previous_secret_ciphertext }, SECRET_PURPOSE), SECRET_PURPOSE)
             : null;
-        await trx
-          .updateTable('webhook_endpoints')
-          .set({
-            secret_key_id: current.keyId,
-            secret_ciphertext: current.ciphertext,
-            previous_secret_key_id: previous?.keyId ?? null,
-            previous_secret_ciphertext: previous?.ciphertext ?? null,
-          })
-          .where('id', '=', e.id)
-          .execute();
+        await resealEndpointSecrets(trx, e.id, current, previous);
       }
       return endpoints.length;
     });
