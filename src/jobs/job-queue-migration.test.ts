@@ -5,30 +5,12 @@
  * of its own (the shape of the data, not concurrency, is what is tested).
  */
 import { randomUUID } from 'node:crypto';
-import { Migrator, sql, type Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrationProvider, migrations } from '../../db/migrations/index.js';
-import { openDatabase, type Database } from '../database.js';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { useDatabaseBefore } from '../../test/migration-kit.js';
 
 const MIGRATION = '2026-12-02T0900_job_queue';
-const before = Object.keys(migrations)
-  .sort()
-  .filter((name) => name < MIGRATION)
-  .at(-1)!;
-
-let database: Database;
-let db: Kysely<any>;
-const migrator = () => new Migrator({ db, provider: migrationProvider });
-
-beforeAll(async () => {
-  database = await openDatabase({ memory: true });
-  db = database.db as unknown as Kysely<any>;
-  const { error } = await migrator().migrateTo(before);
-  if (error) throw error;
-});
-afterAll(async () => {
-  await database?.close();
-});
+const bench = useDatabaseBefore(MIGRATION);
 
 const at = (iso: string) => new Date(iso);
 
@@ -39,7 +21,7 @@ describe(`migration ${MIGRATION}`, () => {
 
   it('moves e-mails onto the queue with their subject, attempts, due time, lease and errors, and back down', async () => {
     // Old-shape rows; their user and cashback rows do not matter here (foreign keys off for the insert).
-    await db.transaction().execute(async (trx) => {
+    await bench.db.transaction().execute(async (trx) => {
       await sql`set local session_replication_role = replica`.execute(trx);
       const email = (id: string, kind: string, fields: Record<string, unknown>) => ({
         id,
@@ -62,10 +44,10 @@ describe(`migration ${MIGRATION}`, () => {
         .execute();
     });
 
-    const { error } = await migrator().migrateTo(MIGRATION);
+    const { error } = await bench.migrateTo(MIGRATION);
     expect(error).toBeUndefined();
 
-    const emails = await db.selectFrom('emails').selectAll().orderBy('subject').execute();
+    const emails = await bench.db.selectFrom('emails').selectAll().orderBy('subject').execute();
     expect(emails.map((e) => Object.keys(e).sort())[0]).toEqual(
       ['body', 'created_at', 'id', 'kind', 'recipient', 'sent_at', 'status', 'subject', 'subject_id', 'subject_type', 'user_id'].sort(),
     );
@@ -73,7 +55,7 @@ describe(`migration ${MIGRATION}`, () => {
     expect(email(ids.queued)).toMatchObject({ subject_type: 'Cashback', subject_id: cashbackId, status: 'QUEUED' });
     expect(email(ids.sent)).toMatchObject({ subject_type: 'Cashback', status: 'SENT', sent_at: at('2029-12-31T00:00:00Z') });
 
-    const job = (id: string) => db.selectFrom('queued_jobs').selectAll().where('queue', '=', 'emails').where('key', '=', id).executeTakeFirstOrThrow();
+    const job = (id: string) => bench.db.selectFrom('queued_jobs').selectAll().where('queue', '=', 'emails').where('key', '=', id).executeTakeFirstOrThrow();
     expect(await job(ids.queued)).toMatchObject({ status: 'QUEUED', attempts: 2, run_at: at('2030-01-01T00:00:00Z'), last_error: '451 busy', lease_token: null, payload: { emailId: ids.queued } });
     expect(await job(ids.leased)).toMatchObject({ status: 'RUNNING', attempts: 1, leased_until: at('2030-01-01T00:10:00Z'), lease_token: expect.any(String) });
     expect(await job(ids.sent)).toMatchObject({ status: 'DONE', attempts: 1, finished_at: at('2029-12-31T00:00:00Z') });
@@ -81,7 +63,7 @@ describe(`migration ${MIGRATION}`, () => {
 
     // One e-mail per (kind, subject), as there was one per (kind, cashback).
     await expect(
-      db
+      bench.db
         .insertInto('emails')
         .values({ user_id: userId, kind: 'CASHBACK_CONFIRMED', subject_type: 'Cashback', subject_id: cashbackId, recipient: 'x@example.com', subject: 's', body: 'b' })
         .execute(),
@@ -89,14 +71,14 @@ describe(`migration ${MIGRATION}`, () => {
 
     // Down: the old shape, with the jobs' state back on the rows (foreign keys off again: the
     // made-up cashbacks do not exist; the embedded database is one session, so this holds).
-    await sql`set session_replication_role = replica`.execute(db);
-    const down = await migrator().migrateTo(before);
-    await sql`set session_replication_role = origin`.execute(db);
+    await sql`set session_replication_role = replica`.execute(bench.db);
+    const down = await bench.migrateTo(bench.before);
+    await sql`set session_replication_role = origin`.execute(bench.db);
     expect(down.error).toBeUndefined();
-    const old = await db.selectFrom('emails').selectAll().where('id', '=', ids.leased).executeTakeFirstOrThrow();
+    const old = await bench.db.selectFrom('emails').selectAll().where('id', '=', ids.leased).executeTakeFirstOrThrow();
     expect(old).toMatchObject({ cashback_id: cashbackId, status: 'QUEUED', attempts: 1, leased_until: at('2030-01-01T00:10:00Z') });
     expect(
-      (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_name = 'queued_jobs'`.execute(db)).rows,
+      (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_name = 'queued_jobs'`.execute(bench.db)).rows,
     ).toEqual([]);
   });
 });

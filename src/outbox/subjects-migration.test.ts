@@ -6,30 +6,12 @@
  * old shape. A fresh embedded database of its own (the shape of the data is what is tested).
  */
 import { randomUUID } from 'node:crypto';
-import { Migrator, sql, type Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrationProvider, migrations } from '../../db/migrations/index.js';
-import { openDatabase, type Database } from '../database.js';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { useDatabaseBefore } from '../../test/migration-kit.js';
 
 const MIGRATION = '2026-12-02T0800_subjects';
-const before = Object.keys(migrations)
-  .sort()
-  .filter((name) => name < MIGRATION)
-  .at(-1)!;
-
-let database: Database;
-let db: Kysely<any>;
-const migrator = () => new Migrator({ db, provider: migrationProvider });
-
-beforeAll(async () => {
-  database = await openDatabase({ memory: true });
-  db = database.db as unknown as Kysely<any>;
-  const { error } = await migrator().migrateTo(before);
-  if (error) throw error;
-});
-afterAll(async () => {
-  await database?.close();
-});
+const bench = useDatabaseBefore(MIGRATION);
 
 describe(`migration ${MIGRATION}`, () => {
   const offerId = randomUUID();
@@ -40,7 +22,7 @@ describe(`migration ${MIGRATION}`, () => {
 
   it('gives events and ledger entries their subject, moves what readers need into data, and back down', async () => {
     // Old-shape rows; the records they name do not matter here (foreign keys off for the insert).
-    await db.transaction().execute(async (trx) => {
+    await bench.db.transaction().execute(async (trx) => {
       await sql`set local session_replication_role = replica`.execute(trx);
       await trx
         .insertInto('events')
@@ -79,10 +61,10 @@ describe(`migration ${MIGRATION}`, () => {
         .execute();
     });
 
-    const { error } = await migrator().migrateTo(MIGRATION);
+    const { error } = await bench.migrateTo(MIGRATION);
     expect(error).toBeUndefined();
 
-    const events = await db.selectFrom('events').selectAll().orderBy('position').execute();
+    const events = await bench.db.selectFrom('events').selectAll().orderBy('position').execute();
     expect(Object.keys(events[0]!).sort()).toEqual(
       ['created_at', 'data', 'id', 'merchant_id', 'position', 'subject_id', 'subject_type', 'topic', 'type', 'user_id'].sort(),
     );
@@ -94,27 +76,27 @@ describe(`migration ${MIGRATION}`, () => {
     expect(events[1]!.data).toEqual({ status: 'CONFIRMED', amount: 630, currency: 'USD', reason: null, offerId });
     expect(events[2]!.data).toEqual({ amount: 630, currency: 'USD', cashbackId, offerId });
 
-    const entries = await db.selectFrom('ledger_entries').selectAll().orderBy('id').execute();
+    const entries = await bench.db.selectFrom('ledger_entries').selectAll().orderBy('id').execute();
     expect(entries.map((e) => [e.subject_type, e.subject_id, e.amount])).toEqual([
       ['Cashback', cashbackId, -630],
       ['Cashback', cashbackId, 630],
     ]);
     expect(entries[0]).not.toHaveProperty('cashback_id');
     // Still append-only once the rewrite is done.
-    await expect(db.updateTable('ledger_entries').set({ amount: 0 }).where('id', '=', entries[0]!.id).execute()).rejects.toThrow(/append-only/);
+    await expect(bench.db.updateTable('ledger_entries').set({ amount: 0 }).where('id', '=', entries[0]!.id).execute()).rejects.toThrow(/append-only/);
 
     // Down: the old columns, filled from subjects and data.
-    await sql`set session_replication_role = replica`.execute(db);
-    const down = await migrator().migrateTo(before);
-    await sql`set session_replication_role = origin`.execute(db);
+    await sql`set session_replication_role = replica`.execute(bench.db);
+    const down = await bench.migrateTo(bench.before);
+    await sql`set session_replication_role = origin`.execute(bench.db);
     expect(down.error).toBeUndefined();
-    const old = await db.selectFrom('events').select(['position', 'offer_id', 'cashback_id', 'credit_id']).orderBy('position').execute();
+    const old = await bench.db.selectFrom('events').select(['position', 'offer_id', 'cashback_id', 'credit_id']).orderBy('position').execute();
     expect(old).toEqual([
       { position: 1, offer_id: offerId, cashback_id: null, credit_id: null },
       { position: 2, offer_id: offerId, cashback_id: cashbackId, credit_id: null },
       { position: 3, offer_id: offerId, cashback_id: cashbackId, credit_id: creditId },
     ]);
-    const oldEntries = await db.selectFrom('ledger_entries').select('cashback_id').execute();
+    const oldEntries = await bench.db.selectFrom('ledger_entries').select('cashback_id').execute();
     expect(oldEntries).toEqual([{ cashback_id: cashbackId }, { cashback_id: cashbackId }]);
   });
 });
