@@ -2,24 +2,28 @@
  * A freshly initialised embedded cluster, kept as a tarball in node_modules/.cache by
  * `npm install` (postinstall). A new data folder starts from it in about a second instead of
  * running initdb (2–5 s). It is keyed by the PGlite version; without it, PGlite runs initdb.
+ * The cache is the one of the node_modules holding PGlite, so the sources (under tsx) and the
+ * compiled server in dist/ find the same file.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
-function pgliteVersion(): string {
+/** PGlite's package folder (node_modules/@electric-sql/pglite) and version. */
+function pglitePackage(): { dir: string; version: string } {
   const entry = require.resolve('@electric-sql/pglite');
   let dir = path.dirname(entry);
   while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  const { version } = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string };
+  return { dir, version };
 }
 
 export function pgliteTemplatePath(): string {
-  const root = fileURLToPath(new URL('../../', import.meta.url));
-  return path.join(root, 'node_modules', '.cache', 'hashback', `pglite-${pgliteVersion()}-initdb.tar.gz`);
+  const { dir, version } = pglitePackage();
+  const nodeModules = path.resolve(dir, '..', '..');
+  return path.join(nodeModules, '.cache', 'hashback', `pglite-${version}-initdb.tar.gz`);
 }
 
 /** The template for this PGlite version, if `npm install` made one. */

@@ -1,0 +1,177 @@
+/**
+ * Compiles the server's TypeScript (src/ and db/, without tests) to JavaScript in dist/, one file
+ * per source file, for `npm start`. `npm install` builds it (postinstall) and `npm start` rebuilds
+ * whatever changed since, so a start never runs stale code; `npm run dev` and the tests keep
+ * running the sources through tsx.
+ *
+ * It uses esbuild, the same compiler tsx runs the sources with (resolved through tsx, a runtime
+ * dependency, so a production install without devDependencies builds too), with tsconfig.json's
+ * options: the compiled server is the code tsx would run. Type checking is `npm run typecheck`'s
+ * job, as it is under tsx; `tsc` would also take 10–30 s here, reading every dependency's types.
+ *
+ * What is up to date is kept in dist/.build.json: each source's mtime and size, and a
+ * fingerprint of everything else that shapes the output (this file, tsconfig.json, esbuild's and
+ * Node's versions). A changed source is recompiled alone; a changed fingerprint recompiles all;
+ * outputs of deleted sources are removed. Every file is written to a temporary name and renamed,
+ * so two starts building at once never leave a half-written file.
+ *
+ * `node scripts/build.mjs` builds what is stale (`--force`: everything) and prints one line.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const DIST = path.join(ROOT, 'dist');
+/** The compiled entry point of `npm start`. */
+export const MAIN = path.join(DIST, 'src', 'main.js');
+const MANIFEST = path.join(DIST, '.build.json');
+/** Folders compiled, relative to the root. */
+const SOURCE_DIRS = ['src', 'db'];
+/**
+ * Folders the compiled code reads beside itself at run time (src/server/demo.ts serves ../../demo/
+ * relative to its own file): dist/<name> links to <root>/<name>.
+ */
+const LINKED_DIRS = ['demo'];
+
+/** Source files (root-relative, with forward slashes) that the server runs. */
+function listSources() {
+  const sources = [];
+  for (const dir of SOURCE_DIRS) {
+    const absolute = path.join(ROOT, dir);
+    if (!fs.existsSync(absolute)) continue;
+    for (const entry of fs.readdirSync(absolute, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.test.ts') || entry.name.endsWith('.d.ts')) continue;
+      sources.push(path.relative(ROOT, path.join(entry.parentPath ?? entry.path, entry.name)).split(path.sep).join('/'));
+    }
+  }
+  return sources.sort();
+}
+
+function outputOf(source) {
+  return path.join(DIST, source.replace(/\.ts$/, '.js'));
+}
+
+function readManifest() {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'));
+    return manifest && typeof manifest.fingerprint === 'string' && manifest.files && typeof manifest.files === 'object' ? manifest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** esbuild as tsx resolves it: tsx declares it, this project does not. */
+function loadEsbuild() {
+  const fromTsx = createRequire(createRequire(path.join(ROOT, 'package.json')).resolve('tsx/package.json'));
+  const entry = fromTsx.resolve('esbuild');
+  const version = fromTsx('esbuild/package.json').version;
+  return { entry, version };
+}
+
+function writeAtomically(file, contents) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, contents);
+  fs.renameSync(temporary, file);
+}
+
+function linkDirs() {
+  fs.mkdirSync(DIST, { recursive: true });
+  for (const name of LINKED_DIRS) {
+    const link = path.join(DIST, name);
+    const target = path.join(ROOT, name);
+    if (fs.existsSync(link) || !fs.existsSync(target)) continue;
+    try {
+      // A junction needs no privilege on Windows and is a plain directory link elsewhere.
+      fs.symlinkSync(process.platform === 'win32' ? target : path.relative(DIST, target), link, 'junction');
+    } catch (error) {
+      if (error.code !== 'EEXIST') fs.cpSync(target, link, { recursive: true });
+    }
+  }
+}
+
+/**
+ * Compiles what is stale. Resolves with what it did: `built` files (0 when everything was up to
+ * date), `total` sources, `ms`, and `reason` ('fresh' | 'missing' | 'changed' | 'toolchain' | 'forced').
+ * Throws when a source does not compile (esbuild's message names the file and line) or dist/ cannot
+ * be written.
+ */
+export async function build({ force = false } = {}) {
+  const started = performance.now();
+  const esbuild = loadEsbuild();
+  const tsconfigText = fs.readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8');
+  const fingerprint = createHash('sha256')
+    .update(fs.readFileSync(fileURLToPath(import.meta.url)))
+    .update(tsconfigText)
+    .update(`esbuild ${esbuild.version} node ${process.versions.node}`)
+    .digest('hex');
+
+  const previous = readManifest();
+  const reuse = !force && previous?.fingerprint === fingerprint ? previous.files : {};
+  const sources = listSources();
+  const files = {};
+  const stale = [];
+  for (const source of sources) {
+    const stat = fs.statSync(path.join(ROOT, source));
+    const stamp = `${stat.mtimeMs}:${stat.size}`;
+    files[source] = stamp;
+    if (reuse[source] !== stamp || !fs.existsSync(outputOf(source))) stale.push(source);
+  }
+  const removed = previous ? Object.keys(previous.files).filter((source) => !(source in files)) : [];
+  linkDirs();
+  if (stale.length === 0 && removed.length === 0) {
+    return { built: 0, total: sources.length, ms: Math.round(performance.now() - started), reason: 'fresh' };
+  }
+
+  const { transform } = await import(pathToFileURL(esbuild.entry).href);
+  const { compilerOptions = {} } = JSON.parse(tsconfigText);
+  await Promise.all(
+    stale.map(async (source) => {
+      const file = path.join(ROOT, source);
+      const output = outputOf(source);
+      const result = await transform(fs.readFileSync(file, 'utf8'), {
+        loader: 'ts',
+        format: 'esm',
+        // What tsx gives esbuild when it runs the same file.
+        target: `node${process.versions.node}`,
+        tsconfigRaw: { compilerOptions },
+        sourcefile: path.relative(path.dirname(output), file).split(path.sep).join('/'),
+        sourcemap: 'external',
+        sourcesContent: false,
+      });
+      writeAtomically(`${output}.map`, result.map);
+      writeAtomically(output, `${result.code}//# sourceMappingURL=${path.basename(output)}.map\n`);
+    }),
+  );
+  for (const source of removed) {
+    fs.rmSync(outputOf(source), { force: true });
+    fs.rmSync(`${outputOf(source)}.map`, { force: true });
+  }
+  writeAtomically(MANIFEST, `${JSON.stringify({ fingerprint, files }, null, 1)}\n`);
+  const reason = force ? 'forced' : !previous ? 'missing' : previous.fingerprint === fingerprint ? 'changed' : 'toolchain';
+  return { built: stale.length, total: sources.length, ms: Math.round(performance.now() - started), reason };
+}
+
+/** The one line a build prints. */
+export function describeBuild(result) {
+  if (result.built === 0) return `hashback: dist/ is up to date (${result.total} files checked in ${result.ms} ms).`;
+  const why = {
+    missing: 'first build',
+    changed: 'sources changed since the last build',
+    toolchain: 'the build script, tsconfig.json, esbuild or Node changed',
+    forced: '--force',
+  }[result.reason];
+  return `hashback: compiled ${result.built} of ${result.total} files to dist/ in ${result.ms} ms (${why}).`;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    console.log(describeBuild(await build({ force: process.argv.includes('--force') })));
+  } catch (error) {
+    console.error(`hashback: build failed: ${error.message}`);
+    process.exitCode = 1;
+  }
+}
