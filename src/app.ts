@@ -21,6 +21,7 @@ import { clientAddressOf, corsOf, originAllowed, requestIdOf, useRequestGuards }
 import { useOperationLimits } from './server/limits.js';
 import { createRateLimits, type RateLimits } from './rate-limits.js';
 import { useCardNumberScrubbing } from './server/scrub-errors.js';
+import { createPublicResponseCache, type PublicResponseCache } from './server/response-cache.js';
 import { useProbes } from './server/health.js';
 import { createMetrics } from './server/metrics.js';
 import { headPosition } from './outbox/outbox.repository.js';
@@ -50,6 +51,8 @@ export interface App {
   jobs: JobRunner;
   /** Live events of this instance (unless LIVE_EVENTS is off). */
   events: EventRelay | undefined;
+  /** Anonymous public answers held in memory (with live events and RESPONSE_CACHE_TTL_MS > 0). */
+  responseCache: PublicResponseCache | undefined;
   /** Stops accepting work, drains requests and sockets, then closes the database. */
   close(): Promise<void>;
 }
@@ -64,6 +67,8 @@ interface ServerContext {
   socket?: import('ws').WebSocket;
   /** Set for WebSocket operations: graphql-ws `connection_init` payload. */
   connectionParams?: Record<string, unknown>;
+  /** Set for WebSocket operations: the graphql-ws id of the operation. */
+  operationId?: string;
 }
 
 /** One log line per operation, with the request id; unexpected errors are logged in full here, before masking. */
@@ -122,6 +127,11 @@ export function createApp(options: { config: Config; database: Database; logger:
     : undefined;
   const poke = () => relay?.poke();
   const production = config.nodeEnv === 'production';
+  // Anonymous public answers from memory; it needs the bus to drop them when events arrive.
+  const responseCache =
+    relay && config.responseCacheTtlMs > 0
+      ? createPublicResponseCache({ schema, db, relay, ttlMs: config.responseCacheTtlMs, maxEntries: config.responseCacheMaxEntries, logger: logger.child({ component: 'response-cache' }) })
+      : undefined;
   const rateLimits = createRateLimits({ config, postgresUrl: database.url, logger: logger.child({ component: 'rate-limits' }) });
 
   // The demo's simulate endpoint calls this server's own API (set once yoga exists).
@@ -134,7 +144,7 @@ export function createApp(options: { config: Config; database: Database; logger:
       poolStats: database.poolStats,
       eventLogHead: relay ? () => headPosition(db) : undefined,
       eventsDelivered: relay ? () => relay.bus.position : undefined,
-      openSubscriptions: () => relay?.bus.listenerCount ?? 0,
+      openSubscriptions: () => relay?.openSubscriptions() ?? 0,
       openWebSockets: () => wsServer.clients.size,
       openHttpSockets: () => sockets.size,
       jobQueues: async () => ({ ...Object.fromEntries(MODULES.flatMap((m) => m.queues ?? []).map((q) => [q, {}])), ...(await countJobsByQueue(db)) }),
@@ -176,10 +186,13 @@ export function createApp(options: { config: Config; database: Database; logger:
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
       ...(config.demoPage ? [useDemoPage({ config, db, fetch: (request) => selfFetch(request) })] : []),
       useRequestGuards({ maxRequestBytes: config.maxRequestBytes }),
+      ...(responseCache ? [responseCache.plugin] : []),
       useOperationLimits({ production, maxCost: config.maxOperationCost, rateLimits }),
       useCardNumberScrubbing(),
       useOperationLog(),
       usePokeAfterMutations(poke),
+      // Last: subscribers admitted by the plugins above join a shared group (src/live/shared-fanout.ts).
+      ...(relay ? [relay.fanout.plugin()] : []),
     ],
     context: async ({ request, connectionParams, req, socket }): Promise<Context> => {
       let requestId: string;
@@ -246,10 +259,13 @@ export function createApp(options: { config: Config; database: Database; logger:
     {
       execute: (args: ExecutionArgs & { rootValue?: unknown }) =>
         (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
-      subscribe: (args: ExecutionArgs & { rootValue?: unknown }) =>
-        (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+      // A subscriber that founded a shared group gets its member stream; the group gets the result.
+      subscribe: async (args: ExecutionArgs & { rootValue?: unknown }) => {
+        const result = await (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args);
+        return (relay ? relay.fanout.adopt(args.contextValue, result) : result) as never;
+      },
       connectionInitWaitTimeout: config.wsInitTimeoutMs,
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         // ctx.subscriptions already holds this one.
         if (Object.keys(ctx.subscriptions).length > config.wsSubscriptionsPerConnection) {
           return [
@@ -262,6 +278,7 @@ export function createApp(options: { config: Config; database: Database; logger:
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
+          operationId: id,
           params: payload,
           // Credentials from connection_init, or from this message's extensions.headers (GraphiQL).
           connectionParams: operationConnectionParams(ctx.connectionParams, payload.extensions),
@@ -306,6 +323,7 @@ export function createApp(options: { config: Config; database: Database; logger:
     yoga: yoga as unknown as App['yoga'],
     jobs,
     events: relay,
+    responseCache,
     rateLimits,
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
@@ -333,6 +351,7 @@ export function createApp(options: { config: Config; database: Database; logger:
         await httpClosed;
         clearTimeout(timer);
         await jobs.stop();
+        responseCache?.close();
         await relay?.close();
         await rateLimits.close();
         await yoga.dispose();

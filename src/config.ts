@@ -6,6 +6,8 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Payment gateways this build can charge through (src/modules/payments); `sandbox` decides by test card numbers. */
+const PAYMENT_GATEWAYS = ['sandbox'] as const;
 
 const flag = (fallback: boolean) =>
   z
@@ -86,6 +88,8 @@ const schema = z.object({
   SUBSCRIPTION_AUTH_CHECK_MS: integer(2000, 100, 60_000),
   MAX_REQUEST_BYTES: integer(1_048_576, 1024, 64 * 1_048_576),
   MAX_OPERATION_COST: integer(5000, 10, 1_000_000),
+  RESPONSE_CACHE_TTL_MS: integer(60_000, 0, 3_600_000),
+  RESPONSE_CACHE_MAX_ENTRIES: integer(1000, 1, 1_000_000),
   CORS_ORIGINS: z.string().optional(),
   TRUST_PROXY_HOPS: integer(0, 0, 10),
   RATE_LIMIT_ANONYMOUS: integer(30_000, 1, 1_000_000_000),
@@ -111,6 +115,7 @@ const schema = z.object({
   WEBHOOK_DISABLE_AFTER_HOURS: integer(120, 1, 24 * 365),
   WEBHOOK_CONNECT_TIMEOUT_MS: integer(5000, 10, 60_000),
   WEBHOOK_TIMEOUT_MS: integer(15_000, 10, 300_000),
+  PAYMENT_GATEWAY: z.enum(PAYMENT_GATEWAYS, { message: `must be one of ${PAYMENT_GATEWAYS.join(', ')}` }).default('sandbox'),
 });
 
 /** Every variable the configuration reads (`.env.example` lists exactly these; a test checks it). */
@@ -188,6 +193,13 @@ export interface Config {
   maxRequestBytes: number;
   /** Largest cost of one operation (see src/server/limits.ts); also what rate limits charge. */
   maxOperationCost: number;
+  /**
+   * Longest an anonymous public answer is served from the response cache (src/server/response-cache.ts);
+   * events and the next scheduled offer start or end drop entries sooner. 0 turns the cache off.
+   */
+  responseCacheTtlMs: number;
+  /** Answers the response cache holds at most (least recently used go first). */
+  responseCacheMaxEntries: number;
   /** Origins allowed to call from a browser: `*` (development only) or a list; empty allows none. */
   corsOrigins: '*' | string[];
   /** How many proxies in front of the server append to X-Forwarded-For (0: use the socket address). */
@@ -202,6 +214,8 @@ export interface Config {
   /** Bearer token `/metrics` asks for; unset leaves it open (development). Required in production. */
   metricsToken: string | undefined;
   webhooks: WebhookConfig;
+  /** The gateway that charges and refunds hashtag purchases; `sandbox` (built in) decides by documented test card numbers. */
+  paymentGateway: (typeof PAYMENT_GATEWAYS)[number];
 }
 
 /** Webhook delivery; see src/modules/webhooks/. */
@@ -294,6 +308,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subscriptionAuthCheckMs: c.SUBSCRIPTION_AUTH_CHECK_MS,
     maxRequestBytes: c.MAX_REQUEST_BYTES,
     maxOperationCost: c.MAX_OPERATION_COST,
+    responseCacheTtlMs: c.RESPONSE_CACHE_TTL_MS,
+    responseCacheMaxEntries: c.RESPONSE_CACHE_MAX_ENTRIES,
     corsOrigins: cors.origins,
     trustProxyHops: c.TRUST_PROXY_HOPS,
     rateLimits: {
@@ -320,6 +336,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutMs: c.WEBHOOK_CONNECT_TIMEOUT_MS,
       timeoutMs: c.WEBHOOK_TIMEOUT_MS,
     },
+    paymentGateway: c.PAYMENT_GATEWAY,
   };
 }
 

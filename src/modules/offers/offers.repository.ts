@@ -239,3 +239,21 @@ export async function applyBudgetDeltas(trx: Transaction<DB>, deltas: ReadonlyMa
     update offers o set budget_remaining = o.budget_remaining + v.delta, updated_at = now()
     from (values ${values}) as v(id, delta) where o.id = v.id`.execute(trx);
 }
+
+/**
+ * The next instant after `now` at which a published or paused offer starts or ends, or null when
+ * none will: until then the public catalogue changes only through events (a response cache holds
+ * its answers no longer than this).
+ */
+export async function nextOfferTransition(db: Kysely<DB>, now: Date): Promise<Date | null> {
+  const row = await db
+    .selectFrom('offers')
+    .select([
+      sql<Date | string | null>`min(starts_at) filter (where starts_at > ${now})`.as('next_start'),
+      sql<Date | string | null>`min(ends_at) filter (where ends_at > ${now})`.as('next_end'),
+    ])
+    .where('state', '<>', 'DRAFT')
+    .executeTakeFirst();
+  const times = [row?.next_start, row?.next_end].filter((t) => t !== null && t !== undefined).map((t) => new Date(t).getTime());
+  return times.length > 0 ? new Date(Math.min(...times)) : null;
+}

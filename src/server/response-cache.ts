@@ -1,0 +1,223 @@
+/**
+ * The response cache of the public catalogue: anonymous HTTP operations that select only public
+ * fields (PUBLIC_FIELDS) are answered from memory by @graphql-yoga/plugin-response-cache, before
+ * authentication, limits and execution run. What keeps an entry honest:
+ *
+ * - Only requests without an Authorization header are looked up or stored (WebSocket operations
+ *   never are), and a document that selects any field outside PUBLIC_FIELDS (viewerHasActivated,
+ *   counts for owners, anything added later) has a time to live of 0, so it is never stored.
+ * - Every event on the instance's bus drops the whole cache (offers, cashback moving a budget, and
+ *   any topic added later) except topics that cannot change public fields (IGNORED_TOPICS). The
+ *   bus is fed by the relay's NOTIFY or Redis signal, so every instance drops its entries when the
+ *   event reaches it. A mutation executed here drops it at once, before its answer is sent.
+ * - An answer computed before an invalidation is not stored after it: each execution remembers
+ *   the generation it started in, and a later generation stores nothing.
+ * - No entry outlives the next scheduled transition (an offer reaching its start or its end,
+ *   from offers.repository's nextOfferTransition), nor RESPONSE_CACHE_TTL_MS.
+ *
+ * Cache hits are answered before the operation log and the rate limit: they are not logged per
+ * operation nor charged (an answer from memory costs less than the limiter's own check).
+ */
+import { createInMemoryCache, useResponseCache, type Cache } from '@graphql-yoga/plugin-response-cache';
+import { getOperationAST, isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/types.js';
+import type { Context } from '../context.js';
+import type { EventRelay } from '../live/relay.js';
+import type { Logger } from '../logger.js';
+import { nextOfferTransition } from '../modules/offers/offers.repository.js';
+
+/**
+ * Fields an anonymous answer may be cached with: public, the same for every caller, and changed
+ * only by something that writes an event (or by the clock, see nextOfferTransition). Merchant
+ * lists stay out: a merchant's approval or suspension writes no event yet.
+ */
+export const PUBLIC_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  Query: ['offers', 'offer'],
+  OfferConnection: ['edges', 'pageInfo'],
+  OfferEdge: ['cursor', 'node'],
+  PageInfo: ['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor'],
+  Money: ['amount', 'currency', 'formatted'],
+  Offer: [
+    'id',
+    'merchant',
+    'kind',
+    'status',
+    'title',
+    'description',
+    'rewardSummary',
+    'currency',
+    'rewardType',
+    'rewardBasisPoints',
+    'rewardAmount',
+    'maxReward',
+    'minSpend',
+    'startsAt',
+    'endsAt',
+    'daysOfWeek',
+    'channels',
+    'countries',
+    'activationRequired',
+    'perUserLimit',
+    'budget',
+    'budgetRemaining',
+    'returnPeriodDays',
+    'price',
+    'quantity',
+    'hashtag',
+    'publishedAt',
+    'createdAt',
+    'updatedAt',
+  ],
+  Merchant: ['id', 'name', 'category', 'country', 'socialHandle', 'status', 'createdAt'],
+};
+
+/** Topics whose events change no public field: they leave the cache alone. */
+export const IGNORED_TOPICS: ReadonlySet<string> = new Set(['TRANSACTION', 'STATEMENT_CREDIT', 'WEBHOOK_ENDPOINT']);
+
+/** Every field of the schema outside PUBLIC_FIELDS, with a time to live of 0 (never stored). */
+function uncacheableFields(schema: GraphQLSchema): Record<string, number> {
+  const ttl: Record<string, number> = { 'Query.__schema': 0, 'Query.__type': 0 };
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__') || !(isObjectType(type) || isInterfaceType(type))) continue;
+    const allowed = new Set(PUBLIC_FIELDS[type.name] ?? []);
+    for (const field of Object.keys(type.getFields())) {
+      if (!allowed.has(field)) ttl[`${type.name}.${field}`] = 0;
+    }
+  }
+  return ttl;
+}
+
+export interface PublicResponseCache {
+  plugin: Plugin<Context>;
+  /** Drops every entry (and any answer still being computed from before now). */
+  invalidate(reason: string): void;
+  /** How many times the cache was dropped since start. */
+  readonly invalidations: number;
+  /** Answers stored since the cache was last dropped. */
+  readonly stored: number;
+  close(): void;
+}
+
+/** Whether a request may be answered from, or stored in, the shared cache. */
+function anonymousHttp(request: Request | undefined, context: { principal?: Context['principal'] } | undefined): boolean {
+  if (!request || request.headers.has('authorization')) return false;
+  return context?.principal === undefined || context.principal.kind === 'anonymous';
+}
+
+export function createPublicResponseCache(options: {
+  schema: GraphQLSchema;
+  db: Kysely<DB>;
+  relay: EventRelay;
+  ttlMs: number;
+  maxEntries: number;
+  logger: Logger;
+}): PublicResponseCache {
+  const { db, relay, ttlMs, maxEntries, logger } = options;
+  let store = createInMemoryCache({ max: maxEntries });
+  let stored = 0;
+  // Dropping everything swaps the store: the old one and its entity index go to the collector.
+  const cache: Cache = {
+    get: (key) => store.get(key),
+    set: (key, result, entities, ttl) => {
+      stored++;
+      return store.set(key, result, entities, ttl);
+    },
+    invalidate: (entities) => store.invalidate(entities),
+  };
+
+  /** Bumped by every invalidation; an execution started in an older generation stores nothing. */
+  let generation = 0;
+  let invalidations = 0;
+  const startedIn = new WeakMap<object, number>();
+  /** The next scheduled transition as known in `generation`; recomputed after each invalidation. */
+  let bound: { generation: number; until: number } | undefined;
+  let refreshing = false;
+
+  const invalidate = (reason: string) => {
+    generation++;
+    invalidations++;
+    bound = undefined;
+    store = createInMemoryCache({ max: maxEntries });
+    stored = 0;
+    logger.debug({ reason }, 'response cache dropped');
+  };
+
+  const refreshBound = () => {
+    if (refreshing) return;
+    refreshing = true;
+    const asOf = generation;
+    nextOfferTransition(db, new Date())
+      .then(
+        (next) => {
+          if (generation === asOf) bound = { generation: asOf, until: next ? next.getTime() : Number.POSITIVE_INFINITY };
+        },
+        (error: unknown) => logger.warn({ err: error }, 'response cache could not read the next offer transition; not caching for now'),
+      )
+      .finally(() => {
+        refreshing = false;
+      });
+  };
+
+  /** How long this execution's answer may be kept: 0 when it must not be stored at all. */
+  const ttlFor = (ttl: number, context: object): number => {
+    if (ttl <= 0 || startedIn.get(context) !== generation) return 0;
+    if (!bound || bound.generation !== generation) {
+      refreshBound();
+      return 0;
+    }
+    const left = bound.until - Date.now();
+    if (left <= 0) {
+      // A start or end just passed: what was computed around it is not kept, and the next
+      // transition is read again.
+      bound = undefined;
+      refreshBound();
+      return 0;
+    }
+    return Math.min(ttl, ttlMs, left);
+  };
+
+  // The bus hands every event to `accepts` of each listener as it is delivered: this listener
+  // only looks (it never queues anything, so it can never fall behind).
+  const tap = relay.bus.subscribe((event) => {
+    if (!IGNORED_TOPICS.has(event.topic)) invalidate(`${event.topic} ${event.type}`);
+    return false;
+  });
+
+  const responseCache = useResponseCache<Record<string, unknown>>({
+    session: () => null,
+    enabled: (request, context) => anonymousHttp(request, context as { principal?: Context['principal'] }),
+    cache,
+    ttl: ttlMs,
+    ttlPerSchemaCoordinate: uncacheableFields(options.schema),
+    // Mutations drop the whole cache below; the plugin's own entity-by-entity invalidation would
+    // rewrite every mutation document for nothing.
+    invalidateViaMutation: false,
+    includeExtensionMetadata: false,
+    onTtl: ({ ttl, context }) => ttlFor(ttl, context as object),
+  });
+
+  const plugin: Plugin<Context> = {
+    onPluginInit({ addPlugin }) {
+      addPlugin(responseCache as Plugin<Context>);
+    },
+    onExecute({ args }) {
+      startedIn.set(args.contextValue, generation);
+      if (getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return;
+      return { onExecuteDone: () => invalidate('mutation') };
+    },
+  };
+
+  return {
+    plugin,
+    invalidate,
+    get invalidations() {
+      return invalidations;
+    },
+    get stored() {
+      return stored;
+    },
+    close: () => tap.close(),
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * The response cache of anonymous public answers (src/server/response-cache.ts), with two app
+ * instances on one Postgres database sharing the event relay (NOTIFY; the relay's poll is slowed
+ * to a minute so only the signal can deliver in time). Whether an answer came from the cache is
+ * seen by changing a row behind the application's back (no event): a cached answer still shows
+ * the old value, a computed one the new.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp, type App } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/database.js';
+import { createLogger } from '../src/logger.js';
+import { generateCardKeys } from '../src/modules/cards/card-crypto.js';
+import { loadSecurity } from '../src/security.js';
+import { apiFixtures, databaseKind, dbId, httpGql, unique, type ApiFixtures, type Gql } from './harness.js';
+import { adminQuery, useScratchDatabase } from './scratch-database.js';
+
+const postgres = databaseKind() === 'postgres';
+
+describe.skipIf(!postgres)('response cache across two instances (Postgres NOTIFY)', () => {
+  const scratch = useScratchDatabase('response_cache', { poolSize: 2 });
+  const keys = generateCardKeys();
+  const secrets = { TOKEN_SECRET: 'response-cache-test-secret-0123456789abcdef', CARD_ENCRYPTION_KEYS: keys.encryptionKeys, CARD_FINGERPRINT_KEY: keys.fingerprintKey };
+  const apps: App[] = [];
+  let one: { app: App; gql: Gql; api: ApiFixtures };
+  let two: { app: App; gql: Gql; api: ApiFixtures };
+
+  async function startInstance() {
+    const database = await openDatabase({ url: scratch.url, poolSize: 4 });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      JOBS: 'false',
+      LIVE_EVENTS: 'true',
+      EVENT_POLL_MS: '60000',
+      DATABASE_URL: scratch.url,
+      DATA_DIR: scratch.dataDir,
+      ...secrets,
+    });
+    const logger = createLogger({ logLevel: 'silent' });
+    const app = createApp({ config, database, logger, security: loadSecurity(config, () => undefined) });
+    apps.push(app);
+    const gql = httpGql('http://hashback.test/graphql', async (u, i) => app.yoga.fetch(u, i));
+    return { app, gql, api: apiFixtures(gql, scratch.adminKey) };
+  }
+
+  beforeAll(async () => {
+    one = await startInstance();
+    two = await startInstance();
+  });
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+  });
+
+  const cacheOf = (app: App) => {
+    if (!app.responseCache) throw new Error('the response cache is off');
+    return app.responseCache;
+  };
+
+  /** The first offer's title of `merchantId`'s feed, anonymously (or with `key`), with `extra` fields selected. */
+  async function feedTitle(gql: Gql, merchantId: string, options: { extra?: string; key?: string } = {}): Promise<string> {
+    return (await firstOffer(gql, merchantId, options)).title;
+  }
+
+  async function firstOffer(gql: Gql, merchantId: string, options: { extra?: string; key?: string } = {}): Promise<{ title: string; status: string }> {
+    const res = await gql(
+      `query Feed($merchantId: ID!) { offers(first: 5, filter: { merchantId: $merchantId }) { edges { node { id title status ${options.extra ?? ''} } } } }`,
+      { merchantId },
+      options.key,
+    );
+    if (res.errors) throw new Error(JSON.stringify(res.errors));
+    return res.data.offers.edges[0].node;
+  }
+
+  /** Asks until an answer has been stored (the first after a drop only reads the next transition). */
+  async function warm(gql: Gql, app: App, merchantId: string, extra?: string) {
+    await vi.waitFor(
+      async () => {
+        await feedTitle(gql, merchantId, { extra });
+        expect(cacheOf(app).stored).toBeGreaterThan(0);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+  }
+
+  /** Changes a title without an event: only a computed answer can show it. */
+  const retitleBehindTheBack = (offerId: string, title: string) =>
+    adminQuery(scratch.url, 'update offers set title = $1 where id = $2', [title, dbId(offerId)]);
+
+  async function shop(title: string, overrides: Record<string, unknown> = {}) {
+    const merchant = await one.api.newMerchant();
+    const offerId = await one.api.newOffer(merchant.key, { title, ...overrides });
+    return { merchant, offerId };
+  }
+
+  it('serves anonymous feed answers from memory, and drops them on both instances when an offer event arrives', async () => {
+    const { merchant, offerId } = await shop('Coffee 10% back');
+    await warm(two.gql, two.app, merchant.id);
+    await warm(one.gql, one.app, merchant.id);
+
+    // Cached: the row changed behind the application's back, the answers did not.
+    await retitleBehindTheBack(offerId, 'Changed without an event');
+    expect(await feedTitle(two.gql, merchant.id)).toBe('Coffee 10% back');
+    expect(await feedTitle(one.gql, merchant.id)).toBe('Coffee 10% back');
+
+    // An update on instance one writes an OFFER event; instance one drops its entries before answering.
+    const droppedOnTwo = cacheOf(two.app).invalidations;
+    await one.api.mutate(
+      'updateOffer',
+      'mutation($input: UpdateOfferInput!) { updateOffer(input: $input) { offer { id } userErrors { field message code } } }',
+      { offerId, title: 'Coffee 12% back' },
+      merchant.key,
+    );
+    expect(await feedTitle(one.gql, merchant.id)).toBe('Coffee 12% back');
+
+    // Instance two drops its entries when the event reaches it through NOTIFY; from then on no
+    // answer older than the event.
+    await vi.waitFor(() => expect(cacheOf(two.app).invalidations).toBeGreaterThan(droppedOnTwo), { timeout: 10_000, interval: 20 });
+    expect(await feedTitle(two.gql, merchant.id)).toBe('Coffee 12% back');
+  });
+
+  it('never stores an answer that selects a viewer-dependent field or an owner count', async () => {
+    const { merchant, offerId } = await shop('Books 5% back');
+    for (const extra of ['viewerHasActivated', 'activationCount', 'redemptionCount', 'rewardsTotal { amount }', 'locations { id }']) {
+      // Several asks, so the next transition is known and a public answer would have been stored.
+      await warm(two.gql, two.app, merchant.id); // a public answer is stored: the cache is working
+      const storedBefore = cacheOf(two.app).stored;
+      for (let i = 0; i < 3; i++) await feedTitle(two.gql, merchant.id, { extra });
+      expect(cacheOf(two.app).stored, extra).toBe(storedBefore);
+      const fresh = unique('Books');
+      await retitleBehindTheBack(offerId, fresh);
+      expect(await feedTitle(two.gql, merchant.id, { extra }), extra).toBe(fresh);
+    }
+  });
+
+  it('never answers an authenticated request from the cache, and never stores its answer', async () => {
+    const { merchant, offerId } = await shop('Fuel 3% back');
+    const user = await two.api.newUser();
+    await warm(two.gql, two.app, merchant.id);
+    await retitleBehindTheBack(offerId, 'Fuel 4% back');
+    // The anonymous caller still gets the cached answer, the user and the merchant the row as it is.
+    expect(await feedTitle(two.gql, merchant.id)).toBe('Fuel 3% back');
+    expect(await feedTitle(two.gql, merchant.id, { key: user.token })).toBe('Fuel 4% back');
+    expect(await feedTitle(two.gql, merchant.id, { key: merchant.key })).toBe('Fuel 4% back');
+
+    // After a drop, authenticated answers are computed and never stored.
+    cacheOf(two.app).invalidate('test');
+    for (let i = 0; i < 3; i++) {
+      await feedTitle(two.gql, merchant.id, { key: user.token });
+      await feedTitle(two.gql, merchant.id, { key: merchant.key });
+    }
+    expect(cacheOf(two.app).stored).toBe(0);
+  });
+
+  it('keeps no answer past the next scheduled start of an offer', async () => {
+    const startsAt = new Date(Date.now() + 1500);
+    const { merchant } = await shop('Dining 8% back', { startsAt: startsAt.toISOString() });
+    await warm(two.gql, two.app, merchant.id);
+    const storedBefore = cacheOf(two.app).stored;
+    expect(await firstOffer(two.gql, merchant.id)).toMatchObject({ title: 'Dining 8% back', status: 'SCHEDULED' });
+    expect(cacheOf(two.app).stored, 'the answer came from the cache').toBe(storedBefore);
+    // No job announces the start (JOBS is off) and no event arrives: only the cache's bound makes
+    // the same question get a new answer once the start has passed.
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(startsAt.getTime()), { timeout: 5000, interval: 50 });
+    expect(await firstOffer(two.gql, merchant.id)).toMatchObject({ title: 'Dining 8% back', status: 'LIVE' });
+  });
+});
