@@ -22,6 +22,8 @@ export interface MerchantsTable {
   country: string;
   category: string;
   social_handle: string | null;
+  /** Where the platform writes to the merchant (e.g. an endpoint it disabled); never shown publicly. */
+  contact_email: string | null;
   status: ColumnType<MerchantStatus, MerchantStatus | undefined, MerchantStatus>;
   created_at: CreatedAt;
   updated_at: Timestamp;
@@ -31,6 +33,8 @@ export interface PartnersTable {
   id: Generated<string>;
   name: string;
   scopes: ColumnType<string[], string[] | undefined, string[]>;
+  /** Where the platform writes to the partner (e.g. an endpoint it disabled). */
+  contact_email: string | null;
   status: ColumnType<PartnerStatus, PartnerStatus | undefined, PartnerStatus>;
   created_at: CreatedAt;
   updated_at: Timestamp;
@@ -165,7 +169,7 @@ export type CashbackStatus = 'PENDING' | 'CONFIRMED' | 'CREDITED' | 'REVERSED';
 export type LedgerAccount = 'OFFER_BUDGET' | 'CASHBACK_PAYABLE' | 'CREDITS_ISSUED' | 'CLAWBACK_RECEIVABLE';
 export type LedgerKind = 'RESERVE' | 'ADJUST' | 'RELEASE' | 'CREDIT' | 'CLAWBACK';
 export type StatementCreditStatus = 'PENDING' | 'ISSUED' | 'FAILED' | 'CANCELLED';
-export type EmailKind = 'CASHBACK_CONFIRMED' | 'CASHBACK_CREDITED';
+export type EmailKind = 'CASHBACK_CONFIRMED' | 'CASHBACK_CREDITED' | 'WEBHOOK_ENDPOINT_DISABLED';
 export type EmailStatus = 'QUEUED' | 'SENT' | 'FAILED';
 
 export interface IdempotencyKeysTable {
@@ -262,7 +266,8 @@ export interface StatementCreditsTable {
 
 export interface EmailsTable {
   id: Generated<string>;
-  user_id: string;
+  /** The user it is written to; null for a merchant's or partner's contact address. */
+  user_id: string | null;
   kind: EmailKind;
   /** What the e-mail tells about, e.g. ('Cashback', id): one e-mail per (kind, subject). */
   subject_type: string;

@@ -88,11 +88,11 @@ export function apiFixtures(gql: Gql, adminKey: string) {
   }
 
   /** A merchant (approved unless told otherwise) with a merchant key. */
-  async function newMerchant(options: { approved?: boolean; name?: string; country?: string } = {}) {
+  async function newMerchant(options: { approved?: boolean; name?: string; country?: string; contactEmail?: string } = {}) {
     const { merchant } = await mutate<{ merchant: { id: string } }>(
       'createMerchant',
       'mutation($input: CreateMerchantInput!) { createMerchant(input: $input) { merchant { id } userErrors { field message code } } }',
-      { name: options.name ?? unique('Merchant'), country: options.country ?? 'US', category: 'Coffee' },
+      { name: options.name ?? unique('Merchant'), country: options.country ?? 'US', category: 'Coffee', ...(options.contactEmail ? { contactEmail: options.contactEmail } : {}) },
       adminKey,
     );
     if (options.approved !== false) {
@@ -200,11 +200,14 @@ export function apiFixtures(gql: Gql, adminKey: string) {
   }
 
   /** A new partner with the given scopes and one key holding them: `id` is the partner's global id. */
-  async function newPartner(scopes: string[] = ['TRANSACTIONS_WRITE', 'CREDITS_WRITE']): Promise<{ id: string; key: string; keyId: string }> {
+  async function newPartner(
+    scopes: string[] = ['TRANSACTIONS_WRITE', 'CREDITS_WRITE'],
+    options: { contactEmail?: string } = {},
+  ): Promise<{ id: string; key: string; keyId: string }> {
     const { partner } = await mutate<{ partner: { id: string } }>(
       'createPartner',
       'mutation($input: CreatePartnerInput!) { createPartner(input: $input) { partner { id } userErrors { field message code } } }',
-      { name: unique('partner'), scopes },
+      { name: unique('partner'), scopes, ...options },
       adminKey,
     );
     return { id: partner.id, ...(await newPartnerKey(partner.id)) };

@@ -12,6 +12,7 @@ import * as partners from './2026-12-02T0700_partners.js';
 import * as subjects from './2026-12-02T0800_subjects.js';
 import * as jobQueue from './2026-12-02T0900_job_queue.js';
 import * as webhooks from './2026-12-02T1000_webhooks.js';
+import * as contacts from './2026-12-02T1100_contacts.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1200_catalogue': catalogue,
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T0800_subjects': subjects,
   '2026-12-02T0900_job_queue': jobQueue,
   '2026-12-02T1000_webhooks': webhooks,
+  '2026-12-02T1100_contacts': contacts,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -85,6 +85,8 @@ export type CreateLocationInput = {
 export type CreateMerchantInput = {
   /** Business category, 1 to 60 characters. */
   category: string;
+  /** Where the platform writes to the merchant, e.g. when it disables one of its webhook endpoints. */
+  contactEmail?: string | null | undefined;
   /** ISO 3166-1 alpha-2 country code. */
   country: string;
   /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
@@ -147,6 +149,8 @@ export type CreateOfferInput = {
 
 /** Input of createPartner. */
 export type CreatePartnerInput = {
+  /** Where the platform writes to the partner, e.g. when it disables one of its webhook endpoints. */
+  contactEmail?: string | null | undefined;
   /** Makes the call safe to retry: 1 to 200 characters of your choosing (e.g. a UUID). A replay with the same key and input returns the first answer and changes nothing, even if that answer was lost; the same key with another input is refused with IDEMPOTENCY_KEY_REUSED. Keys belong to the caller (a partner shares them across its API keys) and are never forgotten. */
   idempotencyKey?: string | null | undefined;
   /** Display name, 1 to 120 characters. */

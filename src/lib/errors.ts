@@ -10,6 +10,7 @@ export const COMMON_ERROR_CODES = {
   OUT_OF_RANGE: 'A number is outside its allowed range.',
   INVALID_CURRENCY: 'Not an ISO 4217 currency code.',
   INVALID_COUNTRY: 'Not an ISO 3166-1 alpha-2 country code.',
+  INVALID_EMAIL: 'Not an e-mail address.',
   INVALID_TIMEZONE: 'Not an IANA time zone name.',
   INVALID_DATE_RANGE: 'The end of a time window is not after its start.',
   INVALID_ID: 'The id is malformed or names another type.',

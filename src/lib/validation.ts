@@ -34,6 +34,14 @@ export const currencyCode = () =>
 export const countryCode = () =>
   z.string().refine(isCountry, coded('INVALID_COUNTRY', 'must be an ISO 3166-1 alpha-2 country code such as US'));
 
+/** An e-mail address, trimmed, at most 254 characters. */
+export const emailAddress = () =>
+  z
+    .string()
+    .trim()
+    .max(254, 'must be at most 254 characters')
+    .refine((v) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v), coded('INVALID_EMAIL', 'must be an e-mail address'));
+
 export const timeZone = () =>
   z.string().refine(isTimeZone, coded('INVALID_TIMEZONE', 'must be an IANA time zone such as America/New_York'));
 

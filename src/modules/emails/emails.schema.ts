@@ -11,6 +11,7 @@ const EmailKindRef = builder.enumType('EmailKind', {
   values: {
     CASHBACK_CONFIRMED: { description: 'Cashback was confirmed by the clearing.' },
     CASHBACK_CREDITED: { description: 'Cashback was credited onto the card.' },
+    WEBHOOK_ENDPOINT_DISABLED: { description: "The platform disabled a webhook endpoint (written to the merchant's or partner's contact address)." },
   },
 });
 

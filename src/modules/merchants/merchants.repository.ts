@@ -9,7 +9,7 @@ import { merchantVisible } from '../../lib/authorization.js';
 
 export async function insertMerchant(
   db: Kysely<DB>,
-  merchant: { name: string; country: string; category: string; socialHandle: string | null },
+  merchant: { name: string; country: string; category: string; socialHandle: string | null; contactEmail: string | null },
 ): Promise<MerchantRow> {
   return db
     .insertInto('merchants')
@@ -18,6 +18,7 @@ export async function insertMerchant(
       country: merchant.country,
       category: merchant.category,
       social_handle: merchant.socialHandle,
+      contact_email: merchant.contactEmail,
     })
     .returningAll()
     .executeTakeFirstOrThrow();

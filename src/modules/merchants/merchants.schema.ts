@@ -37,6 +37,12 @@ MerchantRef.implement({
     country: t.exposeString('country', { description: 'ISO 3166-1 alpha-2 country of the merchant.' }),
     category: t.exposeString('category', { description: 'Business category, e.g. "Coffee".' }),
     socialHandle: t.exposeString('social_handle', { nullable: true, description: 'Social handle, e.g. "@bluebottle".' }),
+    contactEmail: t.string({
+      nullable: true,
+      description: 'Where the platform writes to the merchant (e.g. about a webhook endpoint it disabled). Only admins and the merchant itself see it; null for everyone else.',
+      resolve: (m, _args, ctx) =>
+        ctx.principal.kind === 'admin' || (ctx.principal.kind === 'merchant' && ctx.principal.merchantId === m.id) ? m.contact_email : null,
+    }),
     status: t.expose('status', { type: MerchantStatusRef, description: 'Review status.' }),
     createdAt: t.expose('created_at', { type: 'DateTime', description: 'When the merchant was created.' }),
     locations: t.loadableList({
@@ -87,6 +93,7 @@ builder.relayMutationField(
       country: t.string({ required: true, description: 'ISO 3166-1 alpha-2 country code.' }),
       category: t.string({ required: true, description: 'Business category, 1 to 60 characters.' }),
       socialHandle: t.string({ required: false, description: 'Social handle, with or without "@".' }),
+      contactEmail: t.string({ required: false, description: 'Where the platform writes to the merchant, e.g. when it disables one of its webhook endpoints.' }),
       idempotencyKey: idempotencyKeyField(t),
     }),
   },

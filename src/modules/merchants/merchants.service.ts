@@ -9,7 +9,7 @@ import { fail, notFound } from '../../lib/errors.js';
 import { idempotentCommand, rowsById, type WithIdempotencyKey } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/pagination.js';
-import { countryCode, parseInput, text } from '../../lib/validation.js';
+import { countryCode, emailAddress, parseInput, text } from '../../lib/validation.js';
 import { findMerchantById, findVisibleMerchantsByIds, insertMerchant, listVisibleMerchants, transitionMerchant } from './merchants.repository.js';
 
 const createInput = z.object({
@@ -22,6 +22,7 @@ const createInput = z.object({
     .regex(/^@?[A-Za-z0-9_]{1,30}$/, 'must be a handle of 1 to 30 letters, digits or underscores')
     .transform((h) => (h.startsWith('@') ? h : `@${h}`))
     .nullish(),
+  contactEmail: emailAddress().nullish(),
 });
 
 /** A replay answers the same merchant, read again. */
@@ -34,7 +35,7 @@ export async function createMerchant(ctx: Context, input: z.input<typeof createI
     ctx,
     { operation: 'createMerchant', key: input.idempotencyKey, request: data },
     async (trx) => {
-      const merchant = await insertMerchant(trx, { ...data, socialHandle: data.socialHandle ?? null });
+      const merchant = await insertMerchant(trx, { ...data, socialHandle: data.socialHandle ?? null, contactEmail: data.contactEmail ?? null });
       ctx.logger.info({ merchantId: merchant.id }, 'merchant created');
       return { merchant };
     },

@@ -413,4 +413,18 @@ describe('merchantViewer', () => {
     expect(res.data.merchantViewer.offers.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([draft]);
     expect(res.data.merchantViewer.locations).toHaveLength(1);
   });
+
+  it("shows a merchant's contact e-mail to admins and to the merchant itself only, and refuses one that is not an address", async () => {
+    const m = await h.newMerchant({ contactEmail: 'ops@shop.example' });
+    const other = await h.newMerchant();
+    const CONTACT = `query($id: ID!) { merchant(id: $id) { contactEmail } }`;
+    expect((await h.gql(CONTACT, { id: m.id }, h.adminKey)).data.merchant.contactEmail).toBe('ops@shop.example');
+    expect((await h.gql(CONTACT, { id: m.id }, m.key)).data.merchant.contactEmail).toBe('ops@shop.example');
+    for (const key of [null, other.key]) expect((await h.gql(CONTACT, { id: m.id }, key)).data.merchant.contactEmail).toBeNull();
+
+    const name = unique('NoAddress');
+    const bad = await h.gql(CREATE, { input: { name, country: 'US', category: 'Coffee', contactEmail: 'not an address' } }, h.adminKey);
+    expect(bad.data.createMerchant.userErrors).toEqual([{ field: ['contactEmail'], message: 'contactEmail must be an e-mail address', code: 'INVALID_EMAIL' }]);
+    expect(await h.db.selectFrom('merchants').select('id').where('name', '=', name).execute()).toEqual([]);
+  });
 });

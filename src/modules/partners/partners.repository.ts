@@ -4,8 +4,12 @@
 import type { Kysely } from 'kysely';
 import type { DB, PartnerRow, PartnerStatus } from '../../../db/types.js';
 
-export async function insertPartner(db: Kysely<DB>, partner: { name: string; scopes: string[] }): Promise<PartnerRow> {
-  return db.insertInto('partners').values({ name: partner.name, scopes: partner.scopes }).returningAll().executeTakeFirstOrThrow();
+export async function insertPartner(db: Kysely<DB>, partner: { name: string; scopes: string[]; contactEmail: string | null }): Promise<PartnerRow> {
+  return db
+    .insertInto('partners')
+    .values({ name: partner.name, scopes: partner.scopes, contact_email: partner.contactEmail })
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 export async function findPartnerById(db: Kysely<DB>, id: string): Promise<PartnerRow | undefined> {

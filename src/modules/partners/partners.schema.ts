@@ -31,6 +31,7 @@ PartnerRef.implement({
       resolve: (p) => p.scopes as PartnerScope[],
     }),
     status: t.expose('status', { type: PartnerStatusRef, description: 'Whether its keys work.' }),
+    contactEmail: t.exposeString('contact_email', { nullable: true, description: 'Where the platform writes to the partner, e.g. when it disables one of its webhook endpoints.' }),
     createdAt: t.expose('created_at', { type: 'DateTime', description: 'When the partner was created.' }),
     keys: t.field({
       type: [ApiKeyRef],
@@ -83,6 +84,7 @@ builder.relayMutationField(
     inputFields: (t) => ({
       name: t.string({ required: true, description: 'Display name, 1 to 120 characters.' }),
       scopes: t.field({ type: [PartnerScopeEnum.ref()], required: true, description: 'What the partner may do (may be empty).' }),
+      contactEmail: t.string({ required: false, description: 'Where the platform writes to the partner, e.g. when it disables one of its webhook endpoints.' }),
       idempotencyKey: idempotencyKeyField(t),
     }),
   },

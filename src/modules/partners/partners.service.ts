@@ -12,13 +12,14 @@ import { fail, notFound } from '../../lib/errors.js';
 import { idempotentCommand, rowsById, type WithIdempotencyKey } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/pagination.js';
-import { parseInput, text } from '../../lib/validation.js';
+import { emailAddress, parseInput, text } from '../../lib/validation.js';
 import { findPartnerById, findPartnersByIds, insertPartner, listPartnersByName, setPartnerStatus } from './partners.repository.js';
 
 const createInput = z.object({
   name: text(1, 120),
   // The PartnerScope enum has already refused unknown values.
   scopes: z.array(z.custom<PartnerScope>((v) => typeof v === 'string')).max(50),
+  contactEmail: emailAddress().nullish(),
 });
 
 /** A replay answers the same partner, read again. */
@@ -30,9 +31,9 @@ export async function createPartner(ctx: Context, input: z.input<typeof createIn
   const scopes = [...new Set(data.scopes)];
   return idempotentCommand(
     ctx,
-    { operation: 'createPartner', key: input.idempotencyKey, request: { name: data.name, scopes } },
+    { operation: 'createPartner', key: input.idempotencyKey, request: { name: data.name, scopes, ...(data.contactEmail ? { contactEmail: data.contactEmail } : {}) } },
     async (trx) => {
-      const partner = await insertPartner(trx, { name: data.name, scopes });
+      const partner = await insertPartner(trx, { name: data.name, scopes, contactEmail: data.contactEmail ?? null });
       ctx.logger.info({ partnerId: partner.id }, 'partner created');
       return { partner };
     },

@@ -5,7 +5,6 @@ import { defineModule } from '../module.js';
 import './users.schema.js';
 
 const ERROR_CODES = {
-  INVALID_EMAIL: 'Not an e-mail address.',
   WEAK_PASSWORD: 'The password is too short.',
   EMAIL_TAKEN: 'An account with this e-mail already exists.',
   INVALID_CREDENTIALS: 'The e-mail or the password is not right.',

@@ -11,21 +11,15 @@ import type { UserRow } from '../../../db/types.js';
 import type { Context } from '../../context.js';
 import { fail } from '../../lib/errors.js';
 import { idempotentCommand } from '../../lib/idempotency.js';
-import { countryCode, parseInput, text } from '../../lib/validation.js';
+import { countryCode, emailAddress, parseInput, text } from '../../lib/validation.js';
 import type { Security } from '../../security.js';
 import { hashedKey, reserveAll, withinLimit } from '../../rate-limits.js';
 import { findUserByEmailKey, findUsersByIds, insertUser, recordLoginAttempt } from './users.repository.js';
 
 const TOKEN_ISSUER = 'hashback';
 
-const email = z
-  .string()
-  .trim()
-  .max(254, 'must be at most 254 characters')
-  .refine((v) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v), { message: 'must be an e-mail address', params: { code: 'INVALID_EMAIL' } });
-
 const signUpInput = z.object({
-  email,
+  email: emailAddress(),
   password: z
     .string()
     .max(200, 'must be at most 200 characters')

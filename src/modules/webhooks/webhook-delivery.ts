@@ -13,6 +13,7 @@
  * before that record sends the delivery again after the lease: same webhook-id, so the receiver
  * drops the duplicate.
  */
+import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB, QueuedJobRow } from '../../../db/types.js';
 import type { Config } from '../../config.js';
@@ -35,10 +36,13 @@ import {
   settleDelivery,
   type NewDelivery,
 } from './webhooks.repository.js';
-import { matchesEventTypes, mayReceive, parseRetryAfter, parseRetrySchedule, receiverData, retryDelayMs, signatureHeader, truncate, verdictOf } from './webhooks.rules.js';
+import { composeEndpointDisabledEmail, matchesEventTypes, mayReceive, parseRetryAfter, parseRetrySchedule, receiverData, retryDelayMs, signatureHeader, truncate, verdictOf } from './webhooks.rules.js';
 import { dottedTypeOf, eventTypeRegistry, queueDeliveries, signingSecrets, WEBHOOK_QUEUE, type WebhookJobPayload } from './webhooks.service.js';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
 import { WEBHOOK_ENDPOINT_TOPIC } from './webhooks.topics.js';
+import { insertEmails } from '../emails/emails.service.js';
+import { findMerchantById } from '../merchants/merchants.service.js';
+import { findPartnerById } from '../partners/partners.service.js';
 
 /** Endpoints one dispatcher transaction handles; events read per endpoint and round. */
 const ENDPOINTS_PER_ROUND = 200;
@@ -175,14 +179,22 @@ export function webhookHandler(deps: WebhookDeps): QueueHandler {
 }
 
 /**
- * Disables an endpoint and tells its owner with a `webhook_endpoint.disabled` event (delivered to
- * the owner's other endpoints and subscriptions). No e-mail: merchants and partners have no
- * e-mail address on record yet (e-mails go to users only).
+ * Disables an endpoint and tells its owner: a `webhook_endpoint.disabled` event (delivered to the
+ * owner's other endpoints and subscriptions) and, when the merchant or partner has a contact
+ * address, an e-mail, both in the transaction that moves the endpoint from ENABLED to DISABLED,
+ * so each disabling writes them once. The e-mail's subject is that disabling (a fresh id): an
+ * endpoint enabled again and later disabled again is written about again.
  */
 async function disable(trx: Transaction<DB>, endpointId: string, reason: string, now: Date): Promise<void> {
   const endpoint = await disableEnabledEndpoint(trx, endpointId, reason, now);
   if (!endpoint) return;
   await insertEvents(trx, [WEBHOOK_ENDPOINT_TOPIC.event('DISABLED', endpoint.id, { merchantId: endpoint.merchant_id }, { reason })]);
+  const owner = endpoint.merchant_id ? await findMerchantById(trx, endpoint.merchant_id) : endpoint.partner_id ? await findPartnerById(trx, endpoint.partner_id) : undefined;
+  if (!owner?.contact_email) return;
+  const { subject, body } = composeEndpointDisabledEmail({ ownerName: owner.name, url: endpoint.url, reason, at: now });
+  await insertEmails(trx, [
+    { user_id: null, kind: 'WEBHOOK_ENDPOINT_DISABLED', subject_type: 'WebhookEndpointDisabling', subject_id: randomUUID(), recipient: owner.contact_email, subject, body },
+  ]);
 }
 
 /** The module's jobs: the dispatcher, then WEBHOOK_WORKERS queue rounds at once (SKIP LOCKED keeps them apart). */

@@ -209,3 +209,24 @@ export function receiverData(data: Record<string, unknown>, globalId: (typename:
   }
   return out;
 }
+
+/**
+ * The e-mail to an endpoint's owner when the platform disabled it: which endpoint, why, and how
+ * to resume. The URL is the owner's own; nothing else about its traffic is in it.
+ */
+export function composeEndpointDisabledEmail(facts: { ownerName: string; url: string; reason: string; at: Date }): { subject: string; body: string } {
+  return {
+    subject: `Your webhook endpoint ${truncate(facts.url, 120)} was disabled`,
+    body: [
+      `Hi ${facts.ownerName},`,
+      '',
+      `We disabled your webhook endpoint ${facts.url} on ${facts.at.toISOString()}.`,
+      `Reason: ${facts.reason}`,
+      '',
+      'Nothing is delivered to it until you enable it again (enableWebhookEndpoint); delivery then resumes from that moment.',
+      'Every event stays in the log: replayWebhookEvents sends what it missed.',
+      '',
+      '— hashback',
+    ].join('\n'),
+  };
+}

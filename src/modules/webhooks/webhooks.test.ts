@@ -159,6 +159,24 @@ describe('deliveries', () => {
       const events = await h.db.selectFrom('events').selectAll().where('subject_id', '=', dbId(endpoint.id)).execute();
       expect(events.map((e) => [e.topic, e.type, e.merchant_id])).toEqual([['WEBHOOK_ENDPOINT', 'DISABLED', dbId(merchant.id)]]);
       expect(eventTypeRegistry().has('webhook_endpoint.disabled')).toBe(true);
+      // The merchant left no contact address: nobody to write to.
+      const emails = await h.db.selectFrom('emails').select('id').where('kind', '=', 'WEBHOOK_ENDPOINT_DISABLED').where('body', 'like', `%${receiver.url()}%`).execute();
+      expect(emails).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("e-mails a partner's contact address when its endpoint is disabled", async () => {
+    const receiver = await startReceiver({ answer: () => ({ status: 410 }) });
+    try {
+      const partner = await h.newPartner(['TRANSACTIONS_WRITE'], { contactEmail: 'hooks@partner.example' });
+      const endpoint = await newEndpoint(partner.key, receiver.url());
+      await h.gql(TEST, { input: { endpointId: endpoint.id } }, partner.key);
+      await until(async () => {
+        const emails = await h.db.selectFrom('emails').select(['recipient', 'user_id', 'kind']).where('recipient', '=', 'hooks@partner.example').execute();
+        expect(emails).toEqual([{ recipient: 'hooks@partner.example', user_id: null, kind: 'WEBHOOK_ENDPOINT_DISABLED' }]);
+      });
     } finally {
       await receiver.close();
     }
@@ -349,10 +367,10 @@ describe('deliveries', () => {
     }
   });
 
-  it('disables an endpoint that has failed for WEBHOOK_DISABLE_AFTER_HOURS', async () => {
+  it('disables an endpoint that has failed for WEBHOOK_DISABLE_AFTER_HOURS and e-mails its owner once', async () => {
     const receiver = await startReceiver({ answer: () => ({ status: 503 }) });
     try {
-      const merchant = await h.newMerchant();
+      const merchant = await h.newMerchant({ contactEmail: 'ops@merchant.example' });
       const endpoint = await newEndpoint(merchant.key, receiver.url());
       // Failing since five days and a minute (the default limit is 120 hours).
       await h.db.updateTable('webhook_endpoints').set({ failing_since: new Date(Date.now() - (120 * 60 + 1) * 60_000) }).where('id', '=', dbId(endpoint.id)).execute();
@@ -364,6 +382,25 @@ describe('deliveries', () => {
       expect(receiver.received).toHaveLength(1);
       const events = await h.db.selectFrom('events').select(['type']).where('subject_id', '=', dbId(endpoint.id)).execute();
       expect(events).toEqual([{ type: 'DISABLED' }]);
+      const emails = await h.db
+        .selectFrom('emails')
+        .select(['id', 'user_id', 'recipient', 'subject', 'body', 'status'])
+        .where('kind', '=', 'WEBHOOK_ENDPOINT_DISABLED')
+        .where('recipient', '=', 'ops@merchant.example')
+        .execute();
+      expect(emails).toEqual([
+        {
+          id: expect.any(String),
+          user_id: null,
+          recipient: 'ops@merchant.example',
+          subject: `Your webhook endpoint ${receiver.url()} was disabled`,
+          body: expect.stringContaining('Reason: Every delivery failed for 120 hours.'),
+          status: 'QUEUED',
+        },
+      ]);
+      // The e-mail's delivery is queued with it, like every e-mail.
+      const jobs = await h.db.selectFrom('queued_jobs').select(['queue', 'status']).where('key', '=', emails[0]!.id).execute();
+      expect(jobs).toEqual([{ queue: 'emails', status: 'QUEUED' }]);
     } finally {
       await receiver.close();
     }
