@@ -382,7 +382,46 @@ export interface WebhookAttemptsTable {
   response_body: string | null;
 }
 
+export type SandboxChargeStatus = 'APPROVED' | 'DECLINED' | 'RETRYABLE';
+export type SandboxRefundStatus = 'APPROVED' | 'DECLINED';
+
+/** The sandbox gateway's charge per idempotency key (src/modules/payments): last 4 digits only, never the number. */
+export interface SandboxChargesTable {
+  id: Generated<string>;
+  idempotency_key: string;
+  amount: number;
+  currency: string;
+  card_last4: string;
+  network: string;
+  /** APPROVED and DECLINED are final; RETRYABLE charged nothing and is tried again by a retry with the key. */
+  status: SandboxChargeStatus;
+  decline_code: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  reference: string | null;
+  /** What its approved refunds add up to (at most `amount`). */
+  refunded_amount: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** The sandbox gateway's refund per idempotency key; `charge_id` is null when it named no known charge. */
+export interface SandboxRefundsTable {
+  id: Generated<string>;
+  idempotency_key: string;
+  charge_id: string | null;
+  charge_reference: string;
+  amount: number;
+  currency: string;
+  status: SandboxRefundStatus;
+  decline_code: string | null;
+  reference: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
 export interface DB {
+  sandbox_charges: SandboxChargesTable;
+  sandbox_refunds: SandboxRefundsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
@@ -439,3 +478,5 @@ export type NewEvent = Insertable<EventsTable>;
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
+export type SandboxChargeRow = Selectable<SandboxChargesTable>;
+export type SandboxRefundRow = Selectable<SandboxRefundsTable>;

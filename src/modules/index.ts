@@ -15,6 +15,7 @@ import { cashbackModule } from './cashback/cashback.module.js';
 import { creditsModule } from './credits/credits.module.js';
 import { emailsModule } from './emails/emails.module.js';
 import { webhooksModule } from './webhooks/webhooks.module.js';
+import { paymentsModule } from './payments/payments.module.js';
 import type { PartnerScope } from '../context.js';
 import type { AppModule } from './module.js';
 
@@ -33,6 +34,7 @@ export const MODULES: readonly AppModule[] = [
   creditsModule,
   emailsModule,
   webhooksModule,
+  paymentsModule,
 ];
 
 /** Every partner scope the modules declare (stored values, e.g. `transactions:write`). */

@@ -12,6 +12,7 @@ import { DomainError, fail, notFound, type ErrorCode } from '../../lib/errors.js
 import { idempotentCommand, rowsById } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import type { Security } from '../../security.js';
+import type { CardForCharge } from '../payments/payment-gateway.js';
 import { reserveAll, withinLimit } from '../../rate-limits.js';
 import { decryptCardNumber, encryptCardNumber, fingerprintCardNumber } from './card-crypto.js';
 import { isExpired, parseCardNumber, validExpiry } from './card-number.js';
@@ -165,6 +166,25 @@ export async function rotateCardKeys(
     progress(rotated);
   }
   return { rotated, underUnknownKeys: await countCardsUnderOtherKeys(db, ring.keyIds) };
+}
+
+/**
+ * A linked card of `userId` as the payment gateway needs it, or undefined when the user has no such
+ * linked card. Only the ciphertext is read here: `revealNumber` decrypts it each time it is called,
+ * so the number exists only inside the gateway call that asks for it. It reads no database (it can
+ * run inside the gateway's transaction) and hands back a fresh string the caller must not keep.
+ */
+export async function cardForCharge(
+  db: Kysely<DB>,
+  security: Security,
+  userId: string,
+  cardId: string,
+): Promise<CardForCharge | undefined> {
+  const [card] = await findUserCardsByIds(db, userId, [cardId]);
+  if (!card || card.unlinked_at !== null || card.key_id === null || card.ciphertext === null) return undefined;
+  const sealed = { keyId: card.key_id, ciphertext: card.ciphertext };
+  const { ring } = security.cards;
+  return { cardId: card.id, last4: card.last4, network: card.network, revealNumber: () => decryptCardNumber(ring, sealed) };
 }
 
 /** What other modules read or lock through this one (they never import its repository). */
