@@ -27,7 +27,8 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const DIST = path.join(ROOT, 'dist');
 /** The compiled entry point of `npm start`. */
 export const MAIN = path.join(DIST, 'src', 'main.js');
-const MANIFEST = path.join(DIST, '.build.json');
+/** What is up to date, inside dist/. */
+const MANIFEST = '.build.json';
 /** Folders compiled, relative to the root. */
 const SOURCE_DIRS = ['src', 'db'];
 /**
@@ -37,35 +38,35 @@ const SOURCE_DIRS = ['src', 'db'];
 const LINKED_DIRS = ['demo'];
 
 /** Source files (root-relative, with forward slashes) that the server runs. */
-function listSources() {
+function listSources(root) {
   const sources = [];
   for (const dir of SOURCE_DIRS) {
-    const absolute = path.join(ROOT, dir);
+    const absolute = path.join(root, dir);
     if (!fs.existsSync(absolute)) continue;
     for (const entry of fs.readdirSync(absolute, { recursive: true, withFileTypes: true })) {
       if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.test.ts') || entry.name.endsWith('.d.ts')) continue;
-      sources.push(path.relative(ROOT, path.join(entry.parentPath ?? entry.path, entry.name)).split(path.sep).join('/'));
+      sources.push(path.relative(root, path.join(entry.parentPath ?? entry.path, entry.name)).split(path.sep).join('/'));
     }
   }
   return sources.sort();
 }
 
-function outputOf(source) {
-  return path.join(DIST, source.replace(/\.ts$/, '.js'));
+function outputOf(dist, source) {
+  return path.join(dist, source.replace(/\.ts$/, '.js'));
 }
 
-function readManifest() {
+function readManifest(dist) {
   try {
-    const manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8'));
+    const manifest = JSON.parse(fs.readFileSync(path.join(dist, MANIFEST), 'utf8'));
     return manifest && typeof manifest.fingerprint === 'string' && manifest.files && typeof manifest.files === 'object' ? manifest : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** esbuild as tsx resolves it: tsx declares it, this project does not. */
+/** esbuild as this project's tsx resolves it: tsx declares it, this project does not. */
 function loadEsbuild() {
-  const fromTsx = createRequire(createRequire(path.join(ROOT, 'package.json')).resolve('tsx/package.json'));
+  const fromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
   const entry = fromTsx.resolve('esbuild');
   const version = fromTsx('esbuild/package.json').version;
   return { entry, version };
@@ -78,15 +79,15 @@ function writeAtomically(file, contents) {
   fs.renameSync(temporary, file);
 }
 
-function linkDirs() {
-  fs.mkdirSync(DIST, { recursive: true });
+function linkDirs(root, dist) {
+  fs.mkdirSync(dist, { recursive: true });
   for (const name of LINKED_DIRS) {
-    const link = path.join(DIST, name);
-    const target = path.join(ROOT, name);
+    const link = path.join(dist, name);
+    const target = path.join(root, name);
     if (fs.existsSync(link) || !fs.existsSync(target)) continue;
     try {
       // A junction needs no privilege on Windows and is a plain directory link elsewhere.
-      fs.symlinkSync(process.platform === 'win32' ? target : path.relative(DIST, target), link, 'junction');
+      fs.symlinkSync(process.platform === 'win32' ? target : path.relative(dist, target), link, 'junction');
     } catch (error) {
       if (error.code !== 'EEXIST') fs.cpSync(target, link, { recursive: true });
     }
@@ -94,34 +95,34 @@ function linkDirs() {
 }
 
 /**
- * Compiles what is stale. Resolves with what it did: `built` files (0 when everything was up to
+ * Compiles what is stale in `root` (src/ and db/, with its tsconfig.json) into `dist`. Resolves with what it did: `built` files (0 when everything was up to
  * date), `total` sources, `ms`, and `reason` ('fresh' | 'missing' | 'changed' | 'toolchain' | 'forced').
  * Throws when a source does not compile (esbuild's message names the file and line) or dist/ cannot
  * be written.
  */
-export async function build({ force = false } = {}) {
+export async function build({ force = false, root = ROOT, dist = path.join(root, 'dist') } = {}) {
   const started = performance.now();
   const esbuild = loadEsbuild();
-  const tsconfigText = fs.readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8');
+  const tsconfigText = fs.readFileSync(path.join(root, 'tsconfig.json'), 'utf8');
   const fingerprint = createHash('sha256')
     .update(fs.readFileSync(fileURLToPath(import.meta.url)))
     .update(tsconfigText)
     .update(`esbuild ${esbuild.version} node ${process.versions.node}`)
     .digest('hex');
 
-  const previous = readManifest();
+  const previous = readManifest(dist);
   const reuse = !force && previous?.fingerprint === fingerprint ? previous.files : {};
-  const sources = listSources();
+  const sources = listSources(root);
   const files = {};
   const stale = [];
   for (const source of sources) {
-    const stat = fs.statSync(path.join(ROOT, source));
+    const stat = fs.statSync(path.join(root, source));
     const stamp = `${stat.mtimeMs}:${stat.size}`;
     files[source] = stamp;
-    if (reuse[source] !== stamp || !fs.existsSync(outputOf(source))) stale.push(source);
+    if (reuse[source] !== stamp || !fs.existsSync(outputOf(dist, source))) stale.push(source);
   }
   const removed = previous ? Object.keys(previous.files).filter((source) => !(source in files)) : [];
-  linkDirs();
+  linkDirs(root, dist);
   if (stale.length === 0 && removed.length === 0) {
     return { built: 0, total: sources.length, ms: Math.round(performance.now() - started), reason: 'fresh' };
   }
@@ -130,11 +131,10 @@ export async function build({ force = false } = {}) {
   const { compilerOptions = {} } = JSON.parse(tsconfigText);
   await Promise.all(
     stale.map(async (source) => {
-      const file = path.join(ROOT, source);
-      const output = outputOf(source);
+      const file = path.join(root, source);
+      const output = outputOf(dist, source);
       const result = await transform(fs.readFileSync(file, 'utf8'), {
         loader: 'ts',
-        format: 'esm',
         // What tsx gives esbuild when it runs the same file.
         target: `node${process.versions.node}`,
         tsconfigRaw: { compilerOptions },
@@ -147,10 +147,10 @@ export async function build({ force = false } = {}) {
     }),
   );
   for (const source of removed) {
-    fs.rmSync(outputOf(source), { force: true });
-    fs.rmSync(`${outputOf(source)}.map`, { force: true });
+    fs.rmSync(outputOf(dist, source), { force: true });
+    fs.rmSync(`${outputOf(dist, source)}.map`, { force: true });
   }
-  writeAtomically(MANIFEST, `${JSON.stringify({ fingerprint, files }, null, 1)}\n`);
+  writeAtomically(path.join(dist, MANIFEST), `${JSON.stringify({ fingerprint, files }, null, 1)}\n`);
   const reason = force ? 'forced' : !previous ? 'missing' : previous.fingerprint === fingerprint ? 'changed' : 'toolchain';
   return { built: stale.length, total: sources.length, ms: Math.round(performance.now() - started), reason };
 }
