@@ -53,6 +53,7 @@ describe('extractHashtags', () => {
   it('folds ß to ss and the Greek final sigma, as Unicode case folding does', () => {
     expect(hasHashtag('#STRASSE', '#Straße')).toBe(true);
     expect(hasHashtag('#ΟΔΟΣ', '#οδοσ')).toBe(true);
+    expect(hasHashtag('#STRAẞE', '#strasse')).toBe(true);
   });
   it('folds Turkish dotted İ and dotless ı to i', () => {
     expect(hasHashtag('#BUYKİNDLE', '#BuyKindle')).toBe(true);
@@ -89,6 +90,15 @@ describe('normalizeHashtag and isValidHashtag', () => {
     expect(normalizeHashtag('#BuyGiftCard25')).toBe('buygiftcard25');
     expect(normalizeHashtag('＃BuyGiftCard25')).toBe('buygiftcard25');
     expect(normalizeHashtag('BuyGiftCard25')).toBe('buygiftcard25');
+  });
+  it('is idempotent on every single code point (a case fold must not need a second pass, as ẞ → ß → ss would)', () => {
+    const unstable: string[] = [];
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const once = normalizeHashtag(String.fromCodePoint(cp));
+      if (normalizeHashtag(once) !== once) unstable.push(cp.toString(16));
+    }
+    expect(unstable).toEqual([]);
   });
   it('accepts only what a post can carry as one whole tag', () => {
     expect(isValidHashtag('#BuyGiftCard25')).toBe(true);
