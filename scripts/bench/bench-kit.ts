@@ -5,8 +5,9 @@
  * client for setting data up through the API.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfigOrExit, type Config } from '../../src/config.js';
@@ -335,3 +336,69 @@ function post(target, agent, headers, payload) {
   });
 }
 `;
+
+// ---------------------------------------------------------------------------------------------
+// CPU per request: the server's (this process less the load generator's thread) and Postgres's
+// (the backends of the bench database), read from /proc on Linux; NaN elsewhere.
+// ---------------------------------------------------------------------------------------------
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of a /proc stat file, in ms; NaN when it cannot be read. */
+export function procStatCpuMs(path: string): number {
+  try {
+    const text = fs.readFileSync(path, 'utf8');
+    // Fields after the command (which may hold spaces) start after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** For a load generator's worker thread (plain JavaScript with `require`): its own CPU in ms. */
+export const THREAD_CPU_SOURCE = String.raw`
+function threadCpuMs() {
+  try {
+    const text = require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch { return NaN; }
+}
+`;
+
+/** CPU used by this whole process so far, in ms. */
+export function processCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * Starts measuring the CPU of the Postgres backends serving `db`'s database (all connections to
+ * it, the rate limiter's and the relay's too); `stop()` answers the ms used since, NaN when /proc
+ * cannot be read (another machine, PGlite).
+ */
+export async function postgresCpuMeter(db: Kysely<any>): Promise<{ stop(): Promise<number> }> {
+  const pids = async () => {
+    try {
+      const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(db);
+      return rows.map((r) => r.pid);
+    } catch {
+      return [];
+    }
+  };
+  const before = new Map((await pids()).map((pid) => [pid, procStatCpuMs(`/proc/${pid}/stat`)]));
+  return {
+    stop: async () => {
+      const after = await pids();
+      if (after.length === 0) return Number.NaN;
+      let total = 0;
+      for (const pid of new Set([...before.keys(), ...after])) {
+        const now = procStatCpuMs(`/proc/${pid}/stat`);
+        if (Number.isNaN(now)) continue; // gone meanwhile
+        total += now - (before.get(pid) ?? 0);
+      }
+      return total;
+    },
+  };
+}

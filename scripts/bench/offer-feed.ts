@@ -5,9 +5,19 @@
  * same JSON. Both are driven by the same load generator, which runs in a worker thread so that the
  * clients do not share the servers' event loop.
  *
+ * The app is measured twice: computing every answer (the requests say `Cache-Control: no-cache`,
+ * so the response cache stays out of the way while every other plugin runs) and with its response
+ * cache (src/server/response-cache.ts). Beside requests per second and latency, the CPU each
+ * request cost the server (this process less the load generator's thread) and Postgres (the
+ * backends of the bench database), read from /proc.
+ *
  * Database: a fresh database on the server of DATABASE_URL (created and dropped here), otherwise an
- * in-memory PGlite. Knobs: CLIENTS (20), REQUESTS (2000), WARMUP (100), OFFERS (240), MERCHANTS (16).
+ * in-memory PGlite. Knobs: CLIENTS (20), REQUESTS (2000), WARMUP (100), OFFERS (240), MERCHANTS (16),
+ * PROFILE (a folder: a CPU profile of this thread per phase, `<phase>.cpuprofile`).
  */
+import fs from 'node:fs';
+import inspector from 'node:inspector/promises';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
@@ -18,7 +28,18 @@ import type { DB, MerchantStatus, NewOffer } from '../../db/types.js';
 import { encodeGlobalId } from '../../src/lib/ids.js';
 import { offerStatus, rewardSummary } from '../../src/modules/offers/offers.rules.js';
 import { seedDemoData } from '../../src/seed.js';
-import { LOAD_POST_SOURCE, benchConfig, log, positiveInt, runBench, silentLogger } from './bench-kit.js';
+import {
+  LOAD_POST_SOURCE,
+  loadBefore,
+  THREAD_CPU_SOURCE,
+  benchConfig,
+  log,
+  positiveInt,
+  postgresCpuMeter,
+  processCpuMs,
+  runBench,
+  silentLogger,
+} from './bench-kit.js';
 
 const PAGE_SIZE = 50;
 const QUERY = `{ offers(first: ${PAGE_SIZE}) { edges { node { id title rewardSummary status endsAt merchant { id name } } } } }`;
@@ -33,6 +54,7 @@ const REQUESTS = positiveInt('REQUESTS', 2000);
 const WARMUP = positiveInt('WARMUP', 100, 0);
 const EXTRA_OFFERS = positiveInt('OFFERS', 240, 200);
 const EXTRA_MERCHANTS = positiveInt('MERCHANTS', 16);
+const PROFILE_DIR = process.env.PROFILE || undefined;
 
 // Throwaway secrets: the feed reads no cards and no tokens, but the app needs its keys.
 const config: Config = benchConfig();
@@ -239,7 +261,7 @@ function listen(server: http.Server): Promise<string> {
 const LOAD_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const http = require('node:http');
-const { url, body, clients, requests, expectEdges, progressEvery } = workerData;
+const { url, body, clients, requests, expectEdges, progressEvery, extraHeaders } = workerData;
 const target = new URL(url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
 const payload = Buffer.from(body);
@@ -247,8 +269,10 @@ const headers = {
   'content-type': 'application/json',
   accept: 'application/graphql-response+json, application/json',
   'content-length': payload.length,
+  ...extraHeaders,
 };
 ${LOAD_POST_SOURCE}
+${THREAD_CPU_SOURCE}
 function problemOf(status, text) {
   if (status !== 200) return 'HTTP ' + status + ': ' + text.slice(0, 200);
   let json;
@@ -262,6 +286,7 @@ function problemOf(status, text) {
 const latencies = new Float64Array(requests);
 let next = 0, done = 0, failures = 0, firstFailure = null;
 const started = performance.now();
+const cpuStarted = threadCpuMs();
 async function client() {
   while (next < requests) {
     const i = next++;
@@ -284,13 +309,16 @@ async function client() {
 }
 Promise.all(Array.from({ length: Math.min(clients, requests) }, client)).then(() => {
   const elapsedMs = performance.now() - started;
+  const cpuMs = threadCpuMs() - cpuStarted;
   agent.destroy();
-  parentPort.postMessage({ type: 'done', elapsedMs, failures, firstFailure, latencies }, [latencies.buffer]);
+  parentPort.postMessage({ type: 'done', elapsedMs, cpuMs, failures, firstFailure, latencies }, [latencies.buffer]);
 });
 `;
 
 interface LoadResult {
   elapsedMs: number;
+  /** CPU of the load generator's own thread. */
+  cpuMs: number;
   failures: number;
   firstFailure: string | null;
   latencies: Float64Array;
@@ -300,7 +328,12 @@ type WorkerMessage =
   | { type: 'progress'; done: number; failures: number; elapsedMs: number }
   | ({ type: 'done' } & LoadResult);
 
-function runLoad(url: string, requests: number, onProgress?: (done: number, failures: number, elapsedMs: number) => void): Promise<LoadResult> {
+function runLoad(
+  url: string,
+  requests: number,
+  headers: Record<string, string>,
+  onProgress?: (done: number, failures: number, elapsedMs: number) => void,
+): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(LOAD_WORKER, {
       eval: true,
@@ -310,6 +343,7 @@ function runLoad(url: string, requests: number, onProgress?: (done: number, fail
         clients: CLIENTS,
         requests,
         expectEdges: PAGE_SIZE,
+        extraHeaders: headers,
         progressEvery: onProgress ? Math.max(1, Math.ceil(requests / 5)) : 0,
       },
     });
@@ -338,6 +372,9 @@ interface Measurement {
   p99: number;
   max: number;
   statementsPerRequest: number;
+  /** CPU per request of the server (this process less the load generator) and of Postgres, ms. */
+  serverCpuMs: number;
+  postgresCpuMs: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -345,16 +382,41 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-async function measure(name: string, url: string, database: Database): Promise<Measurement> {
+/** A CPU profile of this thread while `run` runs, written to PROFILE/<name>.cpuprofile. */
+async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR) return run();
+  const session = new inspector.Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    fs.mkdirSync(PROFILE_DIR, { recursive: true });
+    const file = path.join(PROFILE_DIR, `${name.replace(/[^\w.-]+/g, '-')}.cpuprofile`);
+    fs.writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    log(`${name}: CPU profile written to ${file}`);
+  }
+}
+
+async function measure(name: string, url: string, database: Database, headers: Record<string, string> = {}): Promise<Measurement> {
   if (WARMUP > 0) {
-    const warm = await runLoad(url, WARMUP);
+    const warm = await runLoad(url, WARMUP, headers);
     log(`${name}: warm-up ${WARMUP} requests in ${(warm.elapsedMs / 1000).toFixed(1)}s, ${warm.failures} failed`);
     if (warm.failures > 0) log(`${name}: first warm-up failure: ${warm.firstFailure}`);
   }
   const statementsBefore = database.statementCount();
-  const result = await runLoad(url, REQUESTS, (done, failures, elapsedMs) =>
-    log(`${name}: ${done}/${REQUESTS} requests, ${((done / elapsedMs) * 1000).toFixed(0)} req/s so far, ${failures} failed`),
+  const postgresCpu = database.kind === 'postgres' ? await postgresCpuMeter(database.db) : undefined;
+  const cpuBefore = processCpuMs();
+  const result = await profiled(name, () =>
+    runLoad(url, REQUESTS, headers, (done, failures, elapsedMs) =>
+      log(`${name}: ${done}/${REQUESTS} requests, ${((done / elapsedMs) * 1000).toFixed(0)} req/s so far, ${failures} failed`),
+    ),
   );
+  const serverCpu = processCpuMs() - cpuBefore - result.cpuMs;
+  const postgresCpuUsed = postgresCpu ? await postgresCpu.stop() : Number.NaN;
   const statements = database.statementCount() - statementsBefore;
   const sorted = result.latencies.slice().sort();
   const m: Measurement = {
@@ -368,6 +430,8 @@ async function measure(name: string, url: string, database: Database): Promise<M
     p99: percentile(sorted, 99),
     max: sorted[sorted.length - 1] ?? Number.NaN,
     statementsPerRequest: statements / REQUESTS,
+    serverCpuMs: serverCpu / REQUESTS,
+    postgresCpuMs: postgresCpuUsed / REQUESTS,
   };
   log(
     `${name}: done, ${REQUESTS} requests in ${(result.elapsedMs / 1000).toFixed(1)}s, ${m.reqPerSec.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, ${m.failures} failed`,
@@ -389,7 +453,8 @@ async function crossCheck(hashbackUrl: string, baselineUrl: string): Promise<{ s
   const [a, b] = await Promise.all([ask(hashbackUrl), ask(baselineUrl)]);
   const edges = a.data?.offers.edges ?? [];
   const merchants = new Set(edges.map((e) => e.node.merchant.id)).size;
-  const same = JSON.stringify(a) === JSON.stringify(b);
+  // The data must match; hashback's answer also carries extensions (the operation's cost).
+  const same = a.errors === undefined && JSON.stringify(a.data) === JSON.stringify(b.data);
   const detail = same
     ? ''
     : `hashback: ${JSON.stringify(a).slice(0, 300)}\n          baseline: ${JSON.stringify(b).slice(0, 300)}`;
@@ -408,41 +473,53 @@ function table(rows: string[][], rightAligned: (i: number) => boolean): string {
 }
 
 function summary(
-  results: Measurement[],
+  results: { uncached: Measurement; cached: Measurement; baseline: Measurement },
   info: { database: string; publicOffers: number; pageMerchants: number; same: boolean },
 ): string {
-  const [app, base] = results as [Measurement, Measurement];
+  const { uncached, cached, baseline } = results;
   const ms = (v: number) => v.toFixed(1);
+  const cpu = (v: number) => (Number.isNaN(v) ? 'n/a' : v.toFixed(2));
+  const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) || b === 0 ? '' : `${(a / b).toFixed(2)}x`);
+  const row = (m: Measurement) => [
+    m.name,
+    m.reqPerSec.toFixed(0),
+    ms(m.p50),
+    ms(m.p95),
+    ms(m.p99),
+    ms(m.max),
+    m.statementsPerRequest.toFixed(2),
+    cpu(m.serverCpuMs),
+    cpu(m.postgresCpuMs),
+    String(m.failures),
+  ];
+  const ratios = (m: Measurement, label: string) => [
+    label,
+    ratio(m.reqPerSec, baseline.reqPerSec),
+    ratio(m.p50, baseline.p50),
+    ratio(m.p95, baseline.p95),
+    ratio(m.p99, baseline.p99),
+    '',
+    ratio(m.statementsPerRequest, baseline.statementsPerRequest),
+    ratio(m.serverCpuMs, baseline.serverCpuMs),
+    ratio(m.postgresCpuMs, baseline.postgresCpuMs),
+    '',
+  ];
   const rows = [
-    ['', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'SQL/req', 'failed'],
-    ...results.map((m) => [
-      m.name,
-      m.reqPerSec.toFixed(0),
-      ms(m.p50),
-      ms(m.p95),
-      ms(m.p99),
-      ms(m.max),
-      m.statementsPerRequest.toFixed(2),
-      String(m.failures),
-    ]),
-    [
-      'hashback / baseline',
-      `${(app.reqPerSec / base.reqPerSec).toFixed(2)}x`,
-      `${(app.p50 / base.p50).toFixed(2)}x`,
-      `${(app.p95 / base.p95).toFixed(2)}x`,
-      `${(app.p99 / base.p99).toFixed(2)}x`,
-      '',
-      `${(app.statementsPerRequest / base.statementsPerRequest).toFixed(2)}x`,
-      '',
-    ],
+    ['', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'SQL/req', 'server CPU ms/req', 'Postgres CPU ms/req', 'failed'],
+    row(uncached),
+    row(cached),
+    row(baseline),
+    ratios(uncached, 'uncached / baseline'),
+    ratios(cached, 'cached / baseline'),
   ];
   const rss = process.memoryUsage().rss / (1024 * 1024);
   return [
     '',
     `offer feed benchmark: offers(first: ${PAGE_SIZE}) { id title rewardSummary status endsAt merchant { id name } }, anonymous`,
     `database  ${info.database}`,
-    `load      CLIENTS=${CLIENTS}  REQUESTS=${REQUESTS} per server (after ${WARMUP} warm-up)  node ${process.version}`,
-    `data      ${info.publicOffers} public offers; a page of ${PAGE_SIZE} spans ${info.pageMerchants} merchants; baseline answers ${info.same ? 'identical to' : 'DIFFERENT from'} hashback`,
+    `load      CLIENTS=${CLIENTS}  REQUESTS=${REQUESTS} per server (after ${WARMUP} warm-up)  node ${process.version}  load average before ${loadBefore.toFixed(2)}`,
+    `data      ${info.publicOffers} public offers; a page of ${PAGE_SIZE} spans ${info.pageMerchants} merchants; baseline data ${info.same ? 'identical to' : 'DIFFERENT from'} hashback's`,
+    `targets   uncached >= 0.60x baseline req/s with Postgres CPU <= 1.30x; cached >= 1.50x baseline req/s (issue 13)`,
     '',
     table(rows, (i) => i > 0),
     '',
@@ -460,7 +537,8 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   const { publicOffers } = await createBenchData(database.db);
   log(`seeded demo data + ${EXTRA_MERCHANTS} merchants, ${EXTRA_OFFERS} live offers and noise: ${publicOffers} public offers`);
 
-  const { url: hashbackUrl } = await startApp();
+  const { app, url: hashbackUrl } = await startApp();
+  if (!app.responseCache) log('the response cache is off (RESPONSE_CACHE_TTL_MS=0 or LIVE_EVENTS=false): the cached phase computes every answer');
   const baseline = createBaselineServer(database.db);
   onCleanup(
     () =>
@@ -473,13 +551,14 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   log(`hashback at ${hashbackUrl}, baseline at ${baselineUrl}`);
 
   const check = await crossCheck(hashbackUrl, baselineUrl);
-  log(`cross-check: a page spans ${check.merchants} merchants; baseline answer ${check.same ? 'identical to hashback' : 'DIFFERS from hashback'}`);
+  log(`cross-check: a page spans ${check.merchants} merchants; baseline data ${check.same ? 'identical to hashback' : 'DIFFERS from hashback'}`);
   if (!check.same) log(`  ${check.detail}`);
 
-  const results = [
-    await measure('hashback GraphQL', hashbackUrl, database),
-    await measure('baseline node:http+SQL', baselineUrl, database),
-  ];
+  const results = {
+    uncached: await measure('hashback uncached', hashbackUrl, database, { 'cache-control': 'no-cache' }),
+    cached: await measure('hashback cached', hashbackUrl, database),
+    baseline: await measure('baseline node:http+SQL', baselineUrl, database),
+  };
   console.log(summary(results, { database: bench.label, publicOffers, pageMerchants: check.merchants, same: check.same }));
-  if (results.some((m) => m.failures > 0)) process.exitCode = 1;
+  if (Object.values(results).some((m) => m.failures > 0)) process.exitCode = 1;
 });

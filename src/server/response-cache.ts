@@ -4,8 +4,9 @@
  * authentication, limits and execution run. What keeps an entry honest:
  *
  * - Only requests without an Authorization header are looked up or stored (WebSocket operations
- *   never are), and a document that selects any field outside PUBLIC_FIELDS (viewerHasActivated,
- *   counts for owners, anything added later) has a time to live of 0, so it is never stored.
+ *   never are, nor requests saying `Cache-Control: no-cache`), and a document that selects any
+ *   field outside PUBLIC_FIELDS (viewerHasActivated, counts for owners, anything added later) has
+ *   a time to live of 0, so it is never stored.
  * - Every event on the instance's bus drops the whole cache (offers, cashback moving a budget, and
  *   any topic added later) except topics that cannot change public fields (IGNORED_TOPICS). The
  *   bus is fed by the relay's NOTIFY or Redis signal, so every instance drops its entries when the
@@ -100,9 +101,13 @@ export interface PublicResponseCache {
   close(): void;
 }
 
-/** Whether a request may be answered from, or stored in, the shared cache. */
+/**
+ * Whether a request may be answered from, or stored in, the shared cache: anonymous HTTP, unless
+ * it says `Cache-Control: no-cache` (a client, or the benchmark, asking for a computed answer).
+ */
 function anonymousHttp(request: Request | undefined, context: { principal?: Context['principal'] } | undefined): boolean {
   if (!request || request.headers.has('authorization')) return false;
+  if (request.headers.get('cache-control')?.toLowerCase().includes('no-cache')) return false;
   return context?.principal === undefined || context.principal.kind === 'anonymous';
 }
 
