@@ -31,9 +31,12 @@ const WHOLE_TAG = new RegExp(String.raw`^[${TAG_CHAR}]+$`, 'u');
 /**
  * Case fold for matching, close to Unicode full case folding: lower, upper, then lower case
  * again maps `ß` and `ẞ` to `ss` and `ΟΔΟΣ`, `οδοσ`, `οδος` to one form, which lower case alone
- * does not (the first lower case is for capitals like `ẞ` whose upper case is themselves). Turkish dotted `İ` and dotless `ı` fold to a plain `i`, so that `#BUYKİNDLE` typed on a
+ * does not (the first lower case is for capitals like `ẞ` whose upper case is themselves).
+ * Turkish dotted `İ` and dotless `ı` fold to a plain `i`, so that `#BUYKİNDLE` typed on a
  * Turkish keyboard matches `#BuyKindle` (a lenient choice: it also merges `ı` and `i`). The
  * result is NFKC again because some lower-case letters have compatibility forms (`ǅ` → `ǆ` → `dž`).
+ * `toLocaleLowerCase('und')` would be the same as `toLowerCase()`: the root locale has no
+ * special rules, and a post's language is not known anyway.
  */
 function foldCase(s: string): string {
   return s.replace(/[İı]/gu, 'i').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC');
