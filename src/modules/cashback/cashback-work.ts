@@ -23,16 +23,18 @@ import type { Transaction } from 'kysely';
 import { composeCashbackEmail } from '../emails/email-content.js';
 import { insertEmails } from '../emails/emails.service.js';
 import { moveBudgets } from '../offers/offers.service.js';
-import { insertEvents } from '../../outbox/outbox.repository.js';
+import { eventsInsert } from '../../outbox/outbox.repository.js';
 import { offerEvent } from '../offers/offers.topics.js';
 import { CASHBACK_TOPIC } from './cashback.topics.js';
-import { insertLedgerEntries, posting } from '../ledger/ledger.js';
+import { ledgerEntriesInsert, posting } from '../ledger/ledger.js';
 import {
+  cashbackChangesInsert,
+  cashbacksInsert,
+  cashbacksUpdate,
   findEmailFacts,
-  insertCashbackChanges,
-  insertCashbacks,
-  resizeOpenCredits,
-  updateCashbacks,
+  openCreditsResize,
+  writeSteps,
+  type WriteStep,
 } from './cashback.repository.js';
 
 /** Why cashback is smaller than promised, or gone. */
@@ -185,16 +187,25 @@ export class CashbackWork {
     return [...this.created.values()];
   }
 
-  /** Writes everything, in the caller's transaction. Call once, after the transactions rows exist. */
-  async flush(trx: Transaction<DB>): Promise<void> {
-    await insertCashbacks(trx, [...this.created.values()]);
-    await updateCashbacks(trx, [...this.updated.values()]);
+  /**
+   * Writes everything, in the caller's transaction: the rows, their history, the ledger and the
+   * events in one statement (with the caller's own `steps` and, after this work's, its `events`),
+   * then the budgets and the e-mails. Call once. Returns the counts of the caller's counted steps.
+   */
+  async flush(trx: Transaction<DB>, extra: { steps?: readonly WriteStep[]; events?: readonly NewEvent[] } = {}): Promise<Record<string, number>> {
+    const steps: WriteStep[] = [...(extra.steps ?? [])];
+    if (this.created.size > 0) steps.push({ statement: cashbacksInsert([...this.created.values()]) });
+    if (this.updated.size > 0) steps.push({ statement: cashbacksUpdate([...this.updated.values()]) });
+    if (this.creditResizes.size > 0) steps.push({ statement: openCreditsResize(this.creditResizes) });
+    if (this.changes.length > 0) steps.push({ statement: cashbackChangesInsert(this.changes) });
+    if (this.entries.length > 0) steps.push({ statement: ledgerEntriesInsert(this.entries) });
+    // One INSERT for all events keeps their order: this work's changes, offers it exhausted, the caller's.
+    const events = [...this.cashbackEvents(), ...this.exhaustedOffers(), ...(extra.events ?? [])];
+    if (events.length > 0) steps.push({ statement: eventsInsert(events) });
+    const counts = await writeSteps(trx, steps);
     await moveBudgets(trx, this.budgetDeltas);
-    await resizeOpenCredits(trx, this.creditResizes);
-    await insertCashbackChanges(trx, this.changes);
-    await insertLedgerEntries(trx, this.entries);
     await this.flushEmails(trx);
-    await insertEvents(trx, [...this.cashbackEvents(), ...this.exhaustedOffers()]);
+    return counts;
   }
 
   /** The outbox: one event per change, for the user's confirmations and the merchant's redemptions. */

@@ -2,60 +2,118 @@
  * Cashback: all SQL of the domain — the rows, their history of changes, what the viewer lists,
  * what merchants count, and the claims of the lifecycle jobs.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { STATEMENT_CREDIT_TOPIC } from '../credits/credits.topics.js';
 import type {
   CashbackChangeRow,
   CashbackRow,
   CashbackStatus,
   DB,
-  NewCashback,
   NewCashbackChange,
 } from '../../../db/types.js';
 
-export async function insertCashbacks(trx: Transaction<DB>, rows: readonly NewCashback[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 500) await trx.insertInto('cashbacks').values(rows.slice(i, i + 500)).execute();
+/**
+ * One step of a combined write (`writeSteps`): a data-modifying statement, and the name under
+ * which its affected rows are counted (it must then end in RETURNING).
+ */
+export interface WriteStep {
+  statement: RawBuilder<unknown>;
+  count?: string;
 }
 
-/** Writes the mutable columns of changed cashbacks in one statement. */
-export async function updateCashbacks(trx: Transaction<DB>, rows: readonly CashbackRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const values = sql.join(
-    rows.map(
-      (r) =>
-        sql`(${r.id}::uuid, ${r.status}, ${r.purchase_amount}::bigint, ${r.refunded_amount}::bigint, ${r.granted_amount}::bigint,
-             ${r.amount}::bigint, ${r.credited_amount}::bigint, ${r.clawback_amount}::bigint, ${r.reason}, ${r.expires_at}::timestamptz,
-             ${r.expected_credit_at}::timestamptz)`,
-    ),
-  );
-  await sql`
+/**
+ * Runs data-modifying statements as the steps of ONE statement (`with s0 as (…), s1 as (…) select
+ * …`): one round trip and one plan instead of one per table, which is most of what a small ingest
+ * request costs. Every step runs, in one snapshot, and no step sees another's rows: steps must
+ * write different rows, and foreign keys between the rows they insert must be deferred (they are:
+ * transactions ↔ cashbacks and their history are checked at commit). Returns the counted steps' row counts.
+ */
+export async function writeSteps(trx: Transaction<DB>, steps: readonly WriteStep[]): Promise<Record<string, number>> {
+  if (steps.length === 0) return {};
+  const counted = steps.flatMap((step, i) => (step.count ? [{ name: step.count, cte: `s${i}` }] : []));
+  const ctes = sql.join(steps.map((step, i) => sql`${sql.raw(`s${i}`)} as (${step.statement})`));
+  const select = counted.length
+    ? sql.join(counted.map(({ name, cte }) => sql`(select count(*) from ${sql.raw(cte)})::int as ${sql.ref(name)}`))
+    : sql`1 as done`;
+  const { rows } = await sql<Record<string, number>>`with ${ctes} select ${select}`.execute(trx);
+  return Object.fromEntries(counted.map(({ name }) => [name, Number(rows[0]![name])]));
+}
+
+const iso = (d: Date | string | null | undefined): string | null => (d == null ? null : d instanceof Date ? d.toISOString() : d);
+
+/** The INSERT of new cashback rows (one array parameter per column). */
+export function cashbacksInsert(rows: readonly CashbackRow[]): RawBuilder<unknown> {
+  const column = <T>(pick: (r: CashbackRow) => T) => rows.map(pick);
+  return sql`insert into cashbacks (id, user_id, card_id, offer_id, merchant_id, purchase_transaction_id, status, currency,
+      purchase_amount, refunded_amount, granted_amount, amount, credited_amount, clawback_amount, reason, occurred_at, expires_at,
+      expected_credit_at, created_at, updated_at)
+    select * from unnest(${column((r) => r.id)}::uuid[], ${column((r) => r.user_id)}::uuid[], ${column((r) => r.card_id)}::uuid[],
+      ${column((r) => r.offer_id)}::uuid[], ${column((r) => r.merchant_id)}::uuid[], ${column((r) => r.purchase_transaction_id)}::uuid[],
+      ${column((r) => r.status)}::text[], ${column((r) => r.currency)}::text[], ${column((r) => r.purchase_amount)}::bigint[],
+      ${column((r) => r.refunded_amount)}::bigint[], ${column((r) => r.granted_amount)}::bigint[], ${column((r) => r.amount)}::bigint[],
+      ${column((r) => r.credited_amount)}::bigint[], ${column((r) => r.clawback_amount)}::bigint[], ${column((r) => r.reason)}::text[],
+      ${column((r) => iso(r.occurred_at))}::timestamptz[], ${column((r) => iso(r.expires_at))}::timestamptz[],
+      ${column((r) => iso(r.expected_credit_at))}::timestamptz[], ${column((r) => iso(r.created_at))}::timestamptz[],
+      ${column((r) => iso(r.updated_at))}::timestamptz[])`;
+}
+
+export async function insertCashbacks(trx: Transaction<DB>, rows: readonly CashbackRow[]): Promise<void> {
+  if (rows.length > 0) await cashbacksInsert(rows).execute(trx);
+}
+
+/** The UPDATE of the mutable columns of changed cashbacks. */
+export function cashbacksUpdate(rows: readonly CashbackRow[]): RawBuilder<unknown> {
+  const column = <T>(pick: (r: CashbackRow) => T) => rows.map(pick);
+  return sql`
     update cashbacks c set status = v.status, purchase_amount = v.purchase_amount, refunded_amount = v.refunded_amount,
       granted_amount = v.granted_amount, amount = v.amount, credited_amount = v.credited_amount,
       clawback_amount = v.clawback_amount, reason = v.reason, expires_at = v.expires_at,
       expected_credit_at = v.expected_credit_at, updated_at = now()
-    from (values ${values}) as v(id, status, purchase_amount, refunded_amount, granted_amount, amount, credited_amount,
-      clawback_amount, reason, expires_at, expected_credit_at)
-    where c.id = v.id`.execute(trx);
+    from unnest(${column((r) => r.id)}::uuid[], ${column((r) => r.status)}::text[], ${column((r) => r.purchase_amount)}::bigint[],
+      ${column((r) => r.refunded_amount)}::bigint[], ${column((r) => r.granted_amount)}::bigint[], ${column((r) => r.amount)}::bigint[],
+      ${column((r) => r.credited_amount)}::bigint[], ${column((r) => r.clawback_amount)}::bigint[], ${column((r) => r.reason)}::text[],
+      ${column((r) => iso(r.expires_at))}::timestamptz[], ${column((r) => iso(r.expected_credit_at))}::timestamptz[])
+      as v(id, status, purchase_amount, refunded_amount, granted_amount, amount, credited_amount, clawback_amount, reason, expires_at,
+        expected_credit_at)
+    where c.id = v.id`;
+}
+
+/** Writes the mutable columns of changed cashbacks in one statement. */
+export async function updateCashbacks(trx: Transaction<DB>, rows: readonly CashbackRow[]): Promise<void> {
+  if (rows.length > 0) await cashbacksUpdate(rows).execute(trx);
+}
+
+/** The INSERT of history entries, in the given order (their ids say the order of changes). */
+export function cashbackChangesInsert(rows: readonly NewCashbackChange[]): RawBuilder<unknown> {
+  const column = <T>(pick: (r: NewCashbackChange) => T) => rows.map(pick);
+  return sql`insert into cashback_changes (cashback_id, type, status, amount, reason, transaction_id)
+    select cashback_id, type, status, amount, reason, transaction_id
+    from unnest(${column((r) => r.cashback_id)}::uuid[], ${column((r) => r.type)}::text[], ${column((r) => r.status)}::text[],
+      ${column((r) => r.amount)}::bigint[], ${column((r) => r.reason ?? null)}::text[], ${column((r) => r.transaction_id ?? null)}::uuid[])
+      with ordinality as v(cashback_id, type, status, amount, reason, transaction_id, n)
+    order by n`;
 }
 
 export async function insertCashbackChanges(trx: Transaction<DB>, rows: readonly NewCashbackChange[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 1000) await trx.insertInto('cashback_changes').values(rows.slice(i, i + 1000)).execute();
+  if (rows.length > 0) await cashbackChangesInsert(rows).execute(trx);
 }
 
 /**
  * A refund before the credit was issued shrinks the open (PENDING or FAILED) credit to the new
  * cashback amount, and cancels it at zero.
  */
-export async function resizeOpenCredits(trx: Transaction<DB>, amounts: ReadonlyMap<string, number>): Promise<void> {
-  if (amounts.size === 0) return;
-  const values = sql.join([...amounts].map(([id, amount]) => sql`(${id}::uuid, ${amount}::bigint)`));
-  await sql`
+export function openCreditsResize(amounts: ReadonlyMap<string, number>): RawBuilder<unknown> {
+  return sql`
     update statement_credits s set
       amount = case when v.amount > 0 then v.amount else s.amount end,
       status = case when v.amount > 0 then s.status else 'CANCELLED' end,
       updated_at = now()
-    from (values ${values}) as v(cashback_id, amount)
-    where s.cashback_id = v.cashback_id and s.status in ('PENDING', 'FAILED')`.execute(trx);
+    from unnest(${[...amounts.keys()]}::uuid[], ${[...amounts.values()]}::bigint[]) as v(cashback_id, amount)
+    where s.cashback_id = v.cashback_id and s.status in ('PENDING', 'FAILED')`;
+}
+
+export async function resizeOpenCredits(trx: Transaction<DB>, amounts: ReadonlyMap<string, number>): Promise<void> {
+  if (amounts.size > 0) await openCreditsResize(amounts).execute(trx);
 }
 
 export async function lockCashbacks(trx: Transaction<DB>, ids: readonly string[]): Promise<CashbackRow[]> {

@@ -12,7 +12,7 @@
  * CREDITS_ISSUED = credited, CLAWBACK_RECEIVABLE = −clawback; they sum to zero.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB, LedgerAccount, LedgerKind, NewLedgerEntry } from '../../../db/types.js';
 
 /** What a posting moves money for; today always a cashback (`subject_type` Cashback). */
@@ -23,7 +23,11 @@ export interface PostingSubject {
   currency: string;
 }
 
-const LEGS: Record<LedgerKind, readonly [LedgerAccount, LedgerAccount]> = {
+/** The accounts and kinds of a cashback's postings (an order's are CHARGE and REFUND, see orderPosting). */
+export type CashbackLedgerAccount = Exclude<LedgerAccount, 'CARD_CHARGES' | 'MERCHANT_PAYABLE'>;
+type CashbackLedgerKind = Exclude<LedgerKind, 'CHARGE' | 'REFUND'>;
+
+const LEGS: Record<CashbackLedgerKind, readonly [CashbackLedgerAccount, CashbackLedgerAccount]> = {
   // money moves from the first account to the second
   RESERVE: ['OFFER_BUDGET', 'CASHBACK_PAYABLE'],
   ADJUST: ['OFFER_BUDGET', 'CASHBACK_PAYABLE'],
@@ -39,7 +43,7 @@ function accountId(account: LedgerAccount, cashback: PostingSubject): string | n
 }
 
 /** The entries of one movement of `amount` (an ADJUST may be negative); none for 0. */
-export function posting(kind: LedgerKind, cashback: PostingSubject, amount: number): NewLedgerEntry[] {
+export function posting(kind: CashbackLedgerKind, cashback: PostingSubject, amount: number): NewLedgerEntry[] {
   if (!Number.isSafeInteger(amount)) throw new RangeError('ledger amounts are integers of minor units');
   if (amount === 0) return [];
   if (amount < 0 && kind !== 'ADJUST') throw new RangeError(`a ${kind} posting moves a positive amount`);
@@ -58,11 +62,47 @@ export function posting(kind: LedgerKind, cashback: PostingSubject, amount: numb
   return [leg(from, -amount), leg(to, amount)];
 }
 
+/**
+ * The entries of an order's money movement: CHARGE moves the price from CARD_CHARGES (per user:
+ * what their cards were charged) to MERCHANT_PAYABLE (per merchant: what is owed to it); REFUND
+ * moves it back. Subject: the order.
+ */
+export function orderPosting(
+  kind: 'CHARGE' | 'REFUND',
+  order: { id: string; user_id: string; merchant_id: string; currency: string },
+  amount: number,
+): NewLedgerEntry[] {
+  if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError('an order posting moves a positive integer of minor units');
+  const postingId = randomUUID();
+  const charged = kind === 'CHARGE' ? -amount : amount;
+  const leg = (account: 'CARD_CHARGES' | 'MERCHANT_PAYABLE', accountId: string, signed: number): NewLedgerEntry => ({
+    posting_id: postingId,
+    kind,
+    account,
+    account_id: accountId,
+    amount: signed,
+    currency: order.currency,
+    subject_type: 'Order',
+    subject_id: order.id,
+  });
+  return [leg('CARD_CHARGES', order.user_id, charged), leg('MERCHANT_PAYABLE', order.merchant_id, -charged)];
+}
+
+/**
+ * The INSERT of `entries`, one array parameter per column whatever their number (a batch moves
+ * thousands of entries), for a caller that runs it alone or as one step of a larger statement.
+ * Rows go in in the given order, so the two legs of a posting stay together.
+ */
+export function ledgerEntriesInsert(entries: readonly NewLedgerEntry[]): RawBuilder<unknown> {
+  const column = <T>(pick: (e: NewLedgerEntry) => T) => entries.map(pick);
+  return sql`insert into ledger_entries (posting_id, kind, account, account_id, amount, currency, subject_type, subject_id)
+    select * from unnest(${column((e) => e.posting_id)}::uuid[], ${column((e) => e.kind)}::text[], ${column((e) => e.account)}::text[],
+      ${column((e) => e.account_id ?? null)}::uuid[], ${column((e) => e.amount)}::bigint[], ${column((e) => e.currency)}::text[],
+      ${column((e) => e.subject_type)}::text[], ${column((e) => e.subject_id)}::uuid[])`;
+}
+
 export async function insertLedgerEntries(trx: Transaction<DB>, entries: readonly NewLedgerEntry[]): Promise<void> {
-  // A batch can move thousands of entries: insert in chunks well under the bind-parameter limit.
-  for (let i = 0; i < entries.length; i += 2000) {
-    await trx.insertInto('ledger_entries').values(entries.slice(i, i + 2000)).execute();
-  }
+  if (entries.length > 0) await ledgerEntriesInsert(entries).execute(trx);
 }
 
 /** Sum of all entries per currency: zero for every currency, always. */

@@ -22,7 +22,6 @@ import { RetryTransaction } from '../../lib/retry.js';
 import { CashbackWork } from '../cashback/cashback-work.js';
 import { lockCashbacks } from '../cashback/cashback.service.js';
 import { lockOffers } from '../offers/offers.service.js';
-import { insertEvents } from '../../outbox/outbox.repository.js';
 import { TRANSACTION_TOPIC } from './transactions.topics.js';
 import {
   chooseOffer,
@@ -40,7 +39,7 @@ import {
   findOffersAtLocations,
   findMerchantsOfLocations,
   findPartnerTransactions,
-  insertTransactions,
+  transactionsInsert,
   type LocationByMid,
 } from './transactions.repository.js';
 
@@ -184,10 +183,11 @@ export async function ingestBatch(
   }
 
   // ---- write ----
-  const inserted = await insertTransactions(trx, inserts);
-  if (inserted.size !== inserts.length) throw new ConcurrentDuplicate();
-  await work.flush(trx);
-  await insertEvents(trx, await transactionEvents(inserts));
+  // One statement writes the transactions, the cashback work and every event; fewer transactions
+  // inserted than decided means another batch stored one first: start again, and see it.
+  const steps = inserts.length > 0 ? [{ statement: transactionsInsert(inserts), count: 'transactions' }] : [];
+  const written = await work.flush(trx, { steps, events: await transactionEvents(inserts) });
+  if ((written.transactions ?? 0) !== inserts.length) throw new ConcurrentDuplicate();
   return results;
 
   /**

@@ -3,7 +3,7 @@
  * offers, earlier transactions, activations, reward counts), so a batch of 500 costs the same
  * handful of statements as a batch of one.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { CardNetwork, CardRow, DB, LocationRow, NewTransaction, TransactionRow } from '../../../db/types.js';
 
 /** Linked cards by fingerprint or id. */
@@ -120,22 +120,24 @@ export async function countRewardsHeld(
 }
 
 /**
- * Inserts the batch's new transactions; returns the ids actually inserted. Rows are inserted in
- * external-id order so two batches sharing ids wait for each other instead of deadlocking.
+ * The INSERT of the batch's new transactions, as one step of the batch's write (RETURNING one row
+ * per transaction actually inserted: fewer means another batch stored one of them first). Rows
+ * go in in external-id order so two batches sharing ids wait for each other instead of deadlocking.
  */
-export async function insertTransactions(trx: Transaction<DB>, rows: readonly NewTransaction[]): Promise<Set<string>> {
-  const inserted = new Set<string>();
+export function transactionsInsert(rows: readonly NewTransaction[]): RawBuilder<unknown> {
   const sorted = [...rows].sort((a, b) => (a.external_id < b.external_id ? -1 : a.external_id > b.external_id ? 1 : 0));
-  for (let i = 0; i < sorted.length; i += 500) {
-    const result = await trx
-      .insertInto('transactions')
-      .values(sorted.slice(i, i + 500))
-      .onConflict((oc) => oc.columns(['partner_id', 'external_id']).doNothing())
-      .returning('id')
-      .execute();
-    for (const row of result) inserted.add(row.id);
-  }
-  return inserted;
+  const column = <T>(pick: (r: NewTransaction) => T) => sorted.map(pick);
+  const iso = (d: Date | string | undefined) => (d instanceof Date ? d.toISOString() : (d ?? null));
+  return sql`insert into transactions (id, partner_id, external_id, type, network, mid, location_id, card_id, user_id, amount, currency,
+      occurred_at, auth_external_id, original_external_id, outcome, reason, cashback_id)
+    select * from unnest(${column((r) => r.id)}::uuid[], ${column((r) => r.partner_id)}::uuid[], ${column((r) => r.external_id)}::text[],
+      ${column((r) => r.type)}::text[], ${column((r) => r.network)}::text[], ${column((r) => r.mid)}::text[],
+      ${column((r) => r.location_id ?? null)}::uuid[], ${column((r) => r.card_id ?? null)}::uuid[], ${column((r) => r.user_id ?? null)}::uuid[],
+      ${column((r) => r.amount)}::bigint[], ${column((r) => r.currency)}::text[], ${column((r) => iso(r.occurred_at))}::timestamptz[],
+      ${column((r) => r.auth_external_id ?? null)}::text[], ${column((r) => r.original_external_id ?? null)}::text[],
+      ${column((r) => r.outcome)}::text[], ${column((r) => r.reason ?? null)}::text[], ${column((r) => r.cashback_id ?? null)}::uuid[])
+    on conflict (partner_id, external_id) do nothing
+    returning 1`;
 }
 
 export async function findTransactionsByIds(
