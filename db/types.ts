@@ -99,7 +99,15 @@ export interface OffersTable {
   price: number | null;
   quantity: number | null;
   quantity_remaining: number | null;
+  /** The buy hashtag of a PURCHASE offer, e.g. "#BuyGiftCard25". */
   hashtag: string | null;
+  /** A PURCHASE offer's confirm hashtag, e.g. "#ConfirmGiftCard25". */
+  confirm_hashtag: string | null;
+  confirm_window_minutes: number | null;
+  /** A CASHBACK offer's hashtag that activates it ("Get Offer" by post). */
+  activation_hashtag: string | null;
+  /** Units held by open purchase intents (not available, not sold yet). */
+  quantity_held: ColumnType<number, number | undefined, number>;
   reward_rank: ColumnType<number, never, never>;
   announced_live: ColumnType<boolean, boolean | undefined, boolean>;
   announced_ended: ColumnType<boolean, boolean | undefined, boolean>;
@@ -166,8 +174,8 @@ export interface ActivationsTable {
 export type TransactionType = 'AUTH' | 'CLEARING' | 'REFUND';
 export type TransactionOutcome = 'QUALIFIED' | 'NOT_QUALIFIED';
 export type CashbackStatus = 'PENDING' | 'CONFIRMED' | 'CREDITED' | 'REVERSED';
-export type LedgerAccount = 'OFFER_BUDGET' | 'CASHBACK_PAYABLE' | 'CREDITS_ISSUED' | 'CLAWBACK_RECEIVABLE';
-export type LedgerKind = 'RESERVE' | 'ADJUST' | 'RELEASE' | 'CREDIT' | 'CLAWBACK';
+export type LedgerAccount = 'OFFER_BUDGET' | 'CASHBACK_PAYABLE' | 'CREDITS_ISSUED' | 'CLAWBACK_RECEIVABLE' | 'CARD_CHARGES' | 'MERCHANT_PAYABLE';
+export type LedgerKind = 'RESERVE' | 'ADJUST' | 'RELEASE' | 'CREDIT' | 'CLAWBACK' | 'CHARGE' | 'REFUND';
 export type StatementCreditStatus = 'PENDING' | 'ISSUED' | 'FAILED' | 'CANCELLED';
 export type EmailKind = 'CASHBACK_CONFIRMED' | 'CASHBACK_CREDITED' | 'WEBHOOK_ENDPOINT_DISABLED';
 export type EmailStatus = 'QUEUED' | 'SENT' | 'FAILED';
@@ -320,6 +328,122 @@ export interface EventsTable {
   created_at: CreatedAt;
 }
 
+export type SocialPlatform = 'X' | 'INSTAGRAM';
+export type SocialAccountStatus = 'VERIFIED' | 'MOVED' | 'UNLINKED';
+export type PostOutcome = 'VERIFIED_HANDLE' | 'INTENT_CREATED' | 'ORDER_PLACED' | 'OFFER_ACTIVATED' | 'IGNORED' | 'REJECTED';
+export type HashtagBuying = 'OFF' | 'CONFIRM_BY_POST' | 'CONFIRM_IN_APP';
+export type PurchaseIntentStatus = 'AWAITING_CONFIRMATION' | 'CONFIRMED' | 'CHARGED' | 'DECLINED' | 'EXPIRED' | 'CANCELLED';
+export type OrderStatus = 'PAID' | 'FULFILLED' | 'REFUNDED';
+
+/** A verified social handle of a user; one VERIFIED owner per (platform, handle). */
+export interface SocialAccountsTable {
+  id: Generated<string>;
+  user_id: string;
+  platform: SocialPlatform;
+  /** Normalised: lower case, without "@". */
+  handle: string;
+  status: ColumnType<SocialAccountStatus, SocialAccountStatus | undefined, SocialAccountStatus>;
+  verified_at: Timestamp;
+  ended_at: Date | null;
+  created_at: CreatedAt;
+}
+
+/** A code a user must post from a handle to prove it. */
+export interface HandleVerificationsTable {
+  id: Generated<string>;
+  user_id: string;
+  platform: SocialPlatform;
+  handle: string;
+  code: string;
+  expires_at: Date;
+  verified_at: Date | null;
+  created_at: CreatedAt;
+}
+
+/** A post a social partner delivered (text redacted), and what it did. */
+export interface SocialPostsTable {
+  id: Generated<string>;
+  partner_id: string;
+  platform: SocialPlatform;
+  post_id: string;
+  author_handle: string;
+  text: string;
+  posted_at: Date;
+  in_reply_to_post_id: string | null;
+  url: string | null;
+  outcome: PostOutcome;
+  reason: string | null;
+  offer_id: string | null;
+  intent_id: string | null;
+  created_at: CreatedAt;
+}
+
+/** What the platform should post back, for the partner that delivered the post it answers. */
+export interface SocialRepliesTable {
+  id: Generated<string>;
+  position: ColumnType<number, never, never>;
+  partner_id: string;
+  platform: SocialPlatform;
+  in_reply_to_post_id: string;
+  kind: string;
+  text: string;
+  subject_type: string;
+  subject_id: string;
+  platform_post_id: string | null;
+  acknowledged_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export interface HashtagSettingsTable {
+  user_id: string;
+  buying: ColumnType<HashtagBuying, HashtagBuying | undefined, HashtagBuying>;
+  /** Minor units per day in the currency of each purchase; null: no limit. */
+  daily_limit: number | null;
+  updated_at: Timestamp;
+}
+
+export interface PurchaseIntentsTable {
+  id: Generated<string>;
+  offer_id: string;
+  merchant_id: string;
+  user_id: string;
+  card_id: string;
+  social_account_id: string | null;
+  partner_id: string | null;
+  platform: SocialPlatform | null;
+  /** The platform's ids of the buy and confirm posts. */
+  buy_post_id: string | null;
+  confirm_post_id: string | null;
+  price: number;
+  currency: string;
+  status: ColumnType<PurchaseIntentStatus, PurchaseIntentStatus | undefined, PurchaseIntentStatus>;
+  reason: string | null;
+  confirmed_via: 'POST' | 'APP' | null;
+  expires_at: Date;
+  confirmed_at: Date | null;
+  settled_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface OrdersTable {
+  id: Generated<string>;
+  intent_id: string;
+  offer_id: string;
+  merchant_id: string;
+  user_id: string;
+  card_id: string;
+  amount: number;
+  currency: string;
+  status: ColumnType<OrderStatus, OrderStatus | undefined, OrderStatus>;
+  payment_reference: string;
+  refund_reference: string | null;
+  fulfilled_at: Date | null;
+  refunded_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
 /** A rate-limit window: points taken by one (budget, key) until `expire` (ms since the epoch). */
 export interface RateLimitsTable {
   key: string;
@@ -433,6 +557,13 @@ export interface DB {
   ledger_entries: LedgerEntriesTable;
   statement_credits: StatementCreditsTable;
   emails: EmailsTable;
+  social_accounts: SocialAccountsTable;
+  handle_verifications: HandleVerificationsTable;
+  social_posts: SocialPostsTable;
+  social_replies: SocialRepliesTable;
+  hashtag_settings: HashtagSettingsTable;
+  purchase_intents: PurchaseIntentsTable;
+  orders: OrdersTable;
   queued_jobs: QueuedJobsTable;
   users: UsersTable;
   login_attempts: LoginAttemptsTable;
@@ -472,6 +603,12 @@ export type LedgerEntryRow = Selectable<LedgerEntriesTable>;
 export type StatementCreditRow = Selectable<StatementCreditsTable>;
 export type EmailRow = Selectable<EmailsTable>;
 export type NewEmail = Insertable<EmailsTable>;
+export type SocialAccountRow = Selectable<SocialAccountsTable>;
+export type SocialPostRow = Selectable<SocialPostsTable>;
+export type SocialReplyRow = Selectable<SocialRepliesTable>;
+export type HashtagSettingsRow = Selectable<HashtagSettingsTable>;
+export type PurchaseIntentRow = Selectable<PurchaseIntentsTable>;
+export type OrderRow = Selectable<OrdersTable>;
 export type QueuedJobRow = Selectable<QueuedJobsTable>;
 export type EventRow = Selectable<EventsTable>;
 export type NewEvent = Insertable<EventsTable>;

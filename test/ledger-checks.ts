@@ -4,10 +4,10 @@
  */
 import type { Kysely } from 'kysely';
 import { expect } from 'vitest';
-import type { CashbackRow, DB, LedgerAccount } from '../db/types.js';
-import { ledgerBalancesByCashback } from '../src/modules/ledger/ledger.js';
+import type { CashbackRow, DB } from '../db/types.js';
+import { ledgerBalancesByCashback, type CashbackLedgerAccount } from '../src/modules/ledger/ledger.js';
 
-type Balances = Record<LedgerAccount, number>;
+type Balances = Record<CashbackLedgerAccount, number>;
 
 /** What the cashback row says each account must hold for it. */
 export function impliedBalances(c: Pick<CashbackRow, 'amount' | 'clawback_amount' | 'credited_amount'>): Balances {

@@ -14,6 +14,7 @@ import * as jobQueue from './2026-12-02T0900_job_queue.js';
 import * as webhooks from './2026-12-02T1000_webhooks.js';
 import * as contacts from './2026-12-02T1100_contacts.js';
 import * as payments from './2026-12-02T1200_payments.js';
+import * as buyByHashtag from './2026-12-02T1300_buy_by_hashtag.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1200_catalogue': catalogue,
@@ -27,6 +28,7 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T1000_webhooks': webhooks,
   '2026-12-02T1100_contacts': contacts,
   '2026-12-02T1200_payments': payments,
+  '2026-12-02T1300_buy_by_hashtag': buyByHashtag,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -99,12 +99,18 @@ export type CreateMerchantInput = {
 
 /** Input of createOffer. Amounts are integer minor units of `currency`. */
 export type CreateOfferInput = {
+  /** Hashtag that activates it when posted from a verified handle (CASHBACK). */
+  activationHashtag?: string | null | undefined;
   /** Consumers must tap "Get Offer" first (default false). */
   activationRequired?: boolean | null | undefined;
   /** Total reward money in minor units (required for cashback). */
   budget?: number | null | undefined;
   /** Channels (default: both). */
   channels?: Array<Channel> | null | undefined;
+  /** Hashtag that confirms a purchase (PURCHASE; default: #BuyX gives #ConfirmX). */
+  confirmHashtag?: string | null | undefined;
+  /** Minutes to confirm a purchase, 1 to 60 (PURCHASE; default 15). */
+  confirmWindowMinutes?: number | null | undefined;
   /** Countries (default: the merchant's country). */
   countries?: Array<string> | null | undefined;
   /** ISO 4217 currency of every amount. */
@@ -127,7 +133,7 @@ export type CreateOfferInput = {
   maxReward?: number | null | undefined;
   /** Smallest qualifying purchase in minor units. */
   minSpend?: number | null | undefined;
-  /** Rewarded purchases per consumer, 1 to 1000. */
+  /** Rewarded purchases (CASHBACK) or units bought (PURCHASE) per consumer, 1 to 1000. */
   perUserLimit?: number | null | undefined;
   /** Price in minor units (PURCHASE). */
   price?: number | null | undefined;

@@ -176,21 +176,75 @@ export async function countOfferLocations(trx: Transaction<DB>, offerId: string)
   return Number(count);
 }
 
-/** Another published purchase offer, not yet ended, that answers to the same hashtag. */
+/** Another published offer, not yet ended, that answers to the same hashtag (buy, confirm or activation). */
 export async function findLiveOfferWithHashtag(
   trx: Transaction<DB>,
   hashtag: string,
   exceptOfferId: string,
   now: Date,
 ): Promise<{ id: string } | undefined> {
+  const tag = hashtag.toLowerCase();
   return trx
     .selectFrom('offers')
     .select('id')
-    .where(sql<boolean>`lower(hashtag) = lower(${hashtag})`)
+    .where((eb) =>
+      eb.or([
+        eb(sql`lower(hashtag)`, '=', tag),
+        eb(sql`lower(confirm_hashtag)`, '=', tag),
+        eb(sql`lower(activation_hashtag)`, '=', tag),
+      ]),
+    )
     .where('state', '!=', 'DRAFT')
     .where('ends_at', '>', now)
     .where('id', '!=', exceptOfferId)
     .executeTakeFirst();
+}
+
+/**
+ * Published offers, newest first, that answer to any of `tags` (lower case, with "#") as their
+ * buy, confirm or activation hashtag, whatever their status now (the caller tells a sold-out or
+ * ended offer from no offer at all).
+ */
+export async function findPublishedOffersByHashtags(db: Kysely<DB>, tags: readonly string[]): Promise<OfferRow[]> {
+  if (tags.length === 0) return [];
+  const list = [...tags];
+  return db
+    .selectFrom('offers')
+    .innerJoin('merchants', 'merchants.id', 'offers.merchant_id')
+    .selectAll('offers')
+    .where('merchants.status', '=', 'APPROVED')
+    .where('offers.state', '!=', 'DRAFT')
+    .where((eb) =>
+      eb.or([
+        eb(sql`lower(offers.hashtag)`, 'in', list),
+        eb(sql`lower(offers.confirm_hashtag)`, 'in', list),
+        eb(sql`lower(offers.activation_hashtag)`, 'in', list),
+      ]),
+    )
+    .orderBy('offers.published_at', 'desc')
+    .orderBy('offers.id', 'desc')
+    .limit(50)
+    .execute();
+}
+
+/**
+ * Stock of a PURCHASE offer moves between available (`quantity_remaining`), held by open
+ * intents (`quantity_held`) and sold (the rest). Each move is one conditional UPDATE, so
+ * concurrent buyers can never take more units than exist.
+ */
+export async function moveOfferStock(trx: Transaction<DB>, offerId: string, move: 'HOLD' | 'RELEASE' | 'SELL' | 'RESTOCK'): Promise<boolean> {
+  let query = trx.updateTable('offers').where('id', '=', offerId).where('kind', '=', 'PURCHASE');
+  if (move === 'HOLD') {
+    query = query.set((eb) => ({ quantity_remaining: eb('quantity_remaining', '-', 1), quantity_held: eb('quantity_held', '+', 1) })).where('quantity_remaining', '>', 0);
+  } else if (move === 'RELEASE') {
+    query = query.set((eb) => ({ quantity_remaining: eb('quantity_remaining', '+', 1), quantity_held: eb('quantity_held', '-', 1) })).where('quantity_held', '>', 0);
+  } else if (move === 'SELL') {
+    query = query.set((eb) => ({ quantity_held: eb('quantity_held', '-', 1) })).where('quantity_held', '>', 0);
+  } else {
+    query = query.set((eb) => ({ quantity_remaining: eb('quantity_remaining', '+', 1) }));
+  }
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 /** Serialises publishers of one hashtag for the rest of the transaction (no two live offers share it). */

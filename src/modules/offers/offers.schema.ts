@@ -124,7 +124,13 @@ OfferRef.implement({
       price: moneyField('price', 'Price of a purchase offer.'),
       quantity: t.exposeInt('quantity', { nullable: true, description: 'Stock of a purchase offer.' }),
       quantityRemaining: t.exposeInt('quantity_remaining', { nullable: true, description: 'Stock left; at zero the offer is EXHAUSTED.' }),
+      quantityHeld: t.exposeInt('quantity_held', {
+        description: 'Units held by purchase intents awaiting confirmation or payment: they return to the stock if the buyer does not confirm in time, cancels or is declined.',
+      }),
       hashtag: t.exposeString('hashtag', { nullable: true, description: 'Hashtag that buys a purchase offer, e.g. "#BuyGiftCard25".' }),
+      confirmHashtag: t.exposeString('confirm_hashtag', { nullable: true, description: 'Hashtag that confirms a purchase started with `hashtag`, e.g. "#ConfirmGiftCard25".' }),
+      confirmWindowMinutes: t.exposeInt('confirm_window_minutes', { nullable: true, description: 'Minutes a buyer has to confirm a purchase (purchase offers).' }),
+      activationHashtag: t.exposeString('activation_hashtag', { nullable: true, description: 'Hashtag whose post from a verified handle activates a cashback offer ("Get Offer" by post).' }),
       locations: t.loadableList({
         type: LocationRef,
         description: 'Locations where the offer applies.',
@@ -213,12 +219,15 @@ const offerInputFields = (
   channels: t.field({ type: [ChannelRef], required: false, description: 'Channels (default: both).' }),
   countries: t.stringList({ required: false, description: "Countries (default: the merchant's country)." }),
   activationRequired: t.boolean({ required: false, description: 'Consumers must tap "Get Offer" first (default false).' }),
-  perUserLimit: t.int({ required: false, description: 'Rewarded purchases per consumer, 1 to 1000.' }),
+  perUserLimit: t.int({ required: false, description: 'Rewarded purchases (CASHBACK) or units bought (PURCHASE) per consumer, 1 to 1000.' }),
   budget: t.int({ required: false, description: 'Total reward money in minor units (required for cashback).' }),
   returnPeriodDays: t.int({ required: false, description: 'Days cashback is held for returns, 0 to 365 (default 0).' }),
   price: t.int({ required: false, description: 'Price in minor units (PURCHASE).' }),
   quantity: t.int({ required: false, description: 'Stock (PURCHASE).' }),
   hashtag: t.string({ required: false, description: 'Hashtag that buys it, e.g. "#BuyGiftCard25" (PURCHASE).' }),
+  confirmHashtag: t.string({ required: false, description: 'Hashtag that confirms a purchase (PURCHASE; default: #BuyX gives #ConfirmX).' }),
+  confirmWindowMinutes: t.int({ required: false, description: 'Minutes to confirm a purchase, 1 to 60 (PURCHASE; default 15).' }),
+  activationHashtag: t.string({ required: false, description: 'Hashtag that activates it when posted from a verified handle (CASHBACK).' }),
   locationIds: t.idList({ required: false, description: 'Your locations where it applies; at least one before publishing.' }),
 });
 

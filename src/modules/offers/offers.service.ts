@@ -19,6 +19,7 @@ import { findMerchantById } from '../merchants/merchants.service.js';
 import {
   countOfferLocations,
   findLiveOfferWithHashtag,
+  moveOfferStock,
   findOfferForUpdate,
   findVisibleOffersByIds,
   insertOffer,
@@ -33,6 +34,7 @@ import {
   type OfferOrder,
 } from './offers.repository.js';
 import { CHANGEABLE_WHEN_PUBLISHED, offerStatus } from './offers.rules.js';
+import { confirmHashtagFor } from '../social/hashtags.rules.js';
 
 const DAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
 export type DayOfWeek = (typeof DAYS)[number];
@@ -46,6 +48,18 @@ const uniqueList = <T extends z.ZodType>(item: T, max: number) =>
     .min(1, 'must list at least one value')
     .max(max, `must list at most ${max} values`)
     .refine((list) => new Set(list).size === list.length, 'must not repeat a value');
+
+/** A hashtag as merchants type it: stored with its "#", compared case-insensitively. */
+const hashtagField = () =>
+  z
+    .string()
+    .trim()
+    .regex(/^#?[A-Za-z][A-Za-z0-9_]{1,49}$/, 'must be a hashtag of 2 to 50 letters, digits or underscores, starting with a letter')
+    .transform((h) => (h.startsWith('#') ? h : `#${h}`))
+    .nullish();
+
+/** How long a buyer has to confirm a purchase when the offer does not say. */
+export const DEFAULT_CONFIRM_WINDOW_MINUTES = 15;
 
 /** Every rule field of an offer, with the rules that tie them together. */
 const offerFields = z
@@ -74,12 +88,10 @@ const offerFields = z
     returnPeriodDays: intRange(0, 365).default(0),
     price: minorUnits(1).nullish(),
     quantity: intRange(1, 10_000_000).nullish(),
-    hashtag: z
-      .string()
-      .trim()
-      .regex(/^#?[A-Za-z][A-Za-z0-9_]{1,49}$/, 'must be a hashtag of 2 to 50 letters, digits or underscores, starting with a letter')
-      .transform((h) => (h.startsWith('#') ? h : `#${h}`))
-      .nullish(),
+    hashtag: hashtagField(),
+    confirmHashtag: hashtagField(),
+    confirmWindowMinutes: intRange(1, 60).nullish(),
+    activationHashtag: hashtagField(),
     locationIds: z.array(z.string()).max(100, 'must list at most 100 locations').default([]),
   })
   .superRefine((o, ctx) => {
@@ -90,7 +102,7 @@ const offerFields = z
     };
     if (o.endsAt.getTime() <= o.startsAt.getTime()) issue('endsAt', 'must be after startsAt', 'INVALID_DATE_RANGE');
     if (o.kind === 'CASHBACK') {
-      absent(['price', 'quantity', 'hashtag'], 'is only for PURCHASE offers');
+      absent(['price', 'quantity', 'hashtag', 'confirmHashtag', 'confirmWindowMinutes'], 'is only for PURCHASE offers');
       if (!o.rewardType) issue('rewardType', 'is required for a CASHBACK offer');
       if (o.rewardType === 'PERCENT') {
         if (o.rewardBasisPoints == null) issue('rewardBasisPoints', 'is required for a PERCENT reward');
@@ -103,12 +115,15 @@ const offerFields = z
       if (o.budget == null) issue('budget', 'is required for a CASHBACK offer');
     } else {
       absent(
-        ['rewardType', 'rewardBasisPoints', 'rewardAmount', 'maxReward', 'minSpend', 'budget', 'perUserLimit'],
+        ['rewardType', 'rewardBasisPoints', 'rewardAmount', 'maxReward', 'minSpend', 'budget', 'activationHashtag'],
         'is only for CASHBACK offers',
       );
       if (o.price == null) issue('price', 'is required for a PURCHASE offer');
       if (o.quantity == null) issue('quantity', 'is required for a PURCHASE offer');
       if (o.hashtag == null) issue('hashtag', 'is required for a PURCHASE offer');
+      if (o.hashtag && o.confirmHashtag && o.hashtag.toLowerCase() === o.confirmHashtag.toLowerCase()) {
+        issue('confirmHashtag', 'must differ from the buy hashtag');
+      }
     }
   });
 
@@ -140,6 +155,9 @@ function toColumns(o: OfferFields): Omit<NewOffer, 'merchant_id'> {
     quantity: o.quantity ?? null,
     quantity_remaining: o.quantity ?? null,
     hashtag: o.hashtag ?? null,
+    confirm_hashtag: o.kind === 'PURCHASE' && o.hashtag ? (o.confirmHashtag ?? confirmHashtagFor(o.hashtag)) : null,
+    confirm_window_minutes: o.kind === 'PURCHASE' ? (o.confirmWindowMinutes ?? DEFAULT_CONFIRM_WINDOW_MINUTES) : null,
+    activation_hashtag: o.activationHashtag ?? null,
   };
 }
 
@@ -167,6 +185,9 @@ function toFields(row: OfferRow, locationIds: string[]): OfferFieldsInput {
     price: row.price,
     quantity: row.quantity,
     hashtag: row.hashtag,
+    confirmHashtag: row.confirm_hashtag,
+    confirmWindowMinutes: row.confirm_window_minutes,
+    activationHashtag: row.activation_hashtag,
     locationIds,
   };
 }
@@ -299,11 +320,11 @@ export async function publishOffer(ctx: Context, input: { offerId: string } & Wi
     if ((await countOfferLocations(trx, current.id)) === 0) {
       fail('OFFER_HAS_NO_LOCATIONS', 'Add at least one location (locationIds) before publishing.', ['offerId']);
     }
-    if (current.hashtag) {
-      await lockHashtag(trx, current.hashtag);
-      if (await findLiveOfferWithHashtag(trx, current.hashtag, current.id, now)) {
-        fail('HASHTAG_TAKEN', `${current.hashtag} is used by another live offer.`, ['offerId']);
-      }
+    // No two live offers answer to one hashtag, whichever role it has in each (buy, confirm, activation).
+    const tags = [current.hashtag, current.confirm_hashtag, current.activation_hashtag].filter((t): t is string => !!t);
+    for (const tag of [...new Set(tags.map((t) => t.toLowerCase()))].sort()) await lockHashtag(trx, tag);
+    for (const tag of tags) {
+      if (await findLiveOfferWithHashtag(trx, tag, current.id, now)) fail('HASHTAG_TAKEN', `${tag} is used by another live offer.`, ['offerId']);
     }
     // An offer already in its window goes live now: the transitions job must not announce it again.
     const live = current.starts_at.getTime() <= now.getTime();
@@ -406,3 +427,17 @@ export { findOfferForUpdate, findVisibleOffersByIds, lockOffers } from './offers
  * (negative), a release when it is reversed (positive). The caller holds the offers' locks.
  */
 export { applyBudgetDeltas as moveBudgets } from './offers.repository.js';
+
+/** Whether the offer is LIVE now (published, approved merchant assumed by the caller, in its window, not paused or sold out). */
+export const isOfferLive = (offer: OfferRow, now: Date): boolean => offerStatus(offer, now) === 'LIVE';
+
+/** Holds one available unit of a PURCHASE offer for an intent; false when none is available. */
+export const holdOfferUnit = (trx: Transaction<DB>, offerId: string) => moveOfferStock(trx, offerId, 'HOLD');
+/** Gives a held unit back to the available stock (intent expired, cancelled or declined). */
+export const releaseOfferUnit = async (trx: Transaction<DB>, offerId: string): Promise<void> => void (await moveOfferStock(trx, offerId, 'RELEASE'));
+/** A held unit was paid for: it leaves the stock. */
+export const sellHeldOfferUnit = async (trx: Transaction<DB>, offerId: string): Promise<void> => void (await moveOfferStock(trx, offerId, 'SELL'));
+/** A sold unit came back (an order refunded before it was fulfilled). */
+export const restockOfferUnit = async (trx: Transaction<DB>, offerId: string): Promise<void> => void (await moveOfferStock(trx, offerId, 'RESTOCK'));
+
+export { findPublishedOffersByHashtags } from './offers.repository.js';
