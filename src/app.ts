@@ -22,6 +22,7 @@ import { useOperationLimits } from './server/limits.js';
 import { createRateLimits, type RateLimits } from './rate-limits.js';
 import { useCardNumberScrubbing } from './server/scrub-errors.js';
 import { createPublicResponseCache, type PublicResponseCache } from './server/response-cache.js';
+import { useCompiledQueries } from './server/compiled-execution.js';
 import { useProbes } from './server/health.js';
 import { createMetrics } from './server/metrics.js';
 import { headPosition } from './outbox/outbox.repository.js';
@@ -186,6 +187,8 @@ export function createApp(options: { config: Config; database: Database; logger:
       ...(config.graphiql ? [useGraphiQLAssets()] : []),
       ...(config.demoPage ? [useDemoPage({ config, db, fetch: (request) => selfFetch(request) })] : []),
       useRequestGuards({ maxRequestBytes: config.maxRequestBytes }),
+      // Before the response cache: it wraps whichever executor is in place when it runs.
+      ...useCompiledQueries(),
       ...(responseCache ? [responseCache.plugin] : []),
       useOperationLimits({ production, maxCost: config.maxOperationCost, rateLimits }),
       useCardNumberScrubbing(),
