@@ -13,6 +13,7 @@ import type { Database } from '../database.js';
 import type { Logger } from '../logger.js';
 import { EventBus } from './event-bus.js';
 import { ApiKeyWatch, type LiveKeyCheck } from './key-watch.js';
+import { SharedFanout } from './shared-fanout.js';
 import { notifyHead, sequenceEvents } from '../outbox/outbox.repository.js';
 import { backoffMs } from '../lib/backoff.js';
 
@@ -24,6 +25,12 @@ export interface EventRelay {
   bus: EventBus;
   /** Revocation checks for the keys behind this instance's streams. */
   keys: ApiKeyWatch;
+  /** Groups of graphql-ws subscriptions that share one execution per event. */
+  fanout: SharedFanout;
+  /** Streams registered on the bus (subscriptions, and shared groups once each). */
+  streams: { open: number };
+  /** Live subscriptions of this instance: one per client operation, shared or not. */
+  openSubscriptions(): number;
   transport: RelayTransport;
   /** Something was committed here: sequence and deliver now rather than at the next poll. */
   poke(): void;
@@ -124,6 +131,8 @@ export function startEventRelay(options: { config: Config; database: Database; l
   const { config, database, logger } = options;
   const bus = new EventBus(database.db, logger, config.subscriptionBufferLimit);
   const keys = new ApiKeyWatch(options.liveKeys, config.subscriptionAuthCheckMs, logger);
+  const fanout = new SharedFanout(logger);
+  const streams = { open: 0 };
   // If the database does not answer now, the bus starts on a later pump (see EventBus.start).
   void bus.start().catch((error: unknown) => logger.warn({ err: error }, 'event bus could not start yet; retrying'));
   const transport: RelayTransport = config.redisUrl ? 'redis' : database.kind === 'postgres' && config.databaseUrl ? 'postgres' : 'in-process';
@@ -165,6 +174,10 @@ export function startEventRelay(options: { config: Config; database: Database; l
   return {
     bus,
     keys,
+    fanout,
+    streams,
+    // A live group runs one stream for all its members.
+    openSubscriptions: () => streams.open - fanout.liveGroups + fanout.subscribers,
     transport,
     poke: () => {
       if (!closed) void cycle();

@@ -8,12 +8,19 @@
 import type { Context, Principal } from '../context.js';
 import { decodeCursor, encodeCursor } from '../lib/pagination.js';
 import { SlowConsumerError, type EventQueue } from './event-bus.js';
+import type { ApiKeyWatch } from './key-watch.js';
 import { fetchEventsAfter, type EventFilter, type SequencedEvent } from '../outbox/outbox.repository.js';
 
 export const CLOSE_FORBIDDEN = 4403;
 export const CLOSE_SLOW_CONSUMER = 4008;
 /** Bytes a WebSocket may have queued for a slow client before it is dropped. */
-const MAX_SOCKET_BUFFER = 4 * 1024 * 1024;
+export const MAX_SOCKET_BUFFER = 4 * 1024 * 1024;
+
+/**
+ * Called once a stream run with this context is registered on the bus (live from then on). The
+ * shared fan-out uses it to know when the subscribers of a group start receiving events.
+ */
+export const onStreamRegistered = new WeakMap<object, () => void>();
 
 export const eventCursor = (position: number) => encodeCursor([position]);
 
@@ -21,14 +28,14 @@ function positionOf(cursor: string): number {
   return decodeCursor(cursor, ['int'] as const)[0];
 }
 
-/** Ends the stream when the caller's credentials stop being valid. */
-function watchCredentials(ctx: Context, principal: Principal, end: (reason: string) => void): () => void {
+/** Calls `end` when the caller's credentials stop being valid (a token's expiry, a revoked key). */
+export function watchCredentials(principal: Principal, keys: ApiKeyWatch | undefined, end: (reason: string) => void): () => void {
   if (principal.kind === 'user' && principal.expiresAt) {
     const timer = setTimeout(() => end('Forbidden: the token expired'), Math.max(principal.expiresAt.getTime() - Date.now(), 0));
     return () => clearTimeout(timer);
   }
-  if (principal.kind === 'merchant' || principal.kind === 'partner' || principal.kind === 'admin') {
-    return ctx.events!.keys.watch(principal.apiKeyId, () => end('Forbidden: the API key was revoked'));
+  if (keys && (principal.kind === 'merchant' || principal.kind === 'partner' || principal.kind === 'admin')) {
+    return keys.watch(principal.apiKeyId, () => end('Forbidden: the API key was revoked'));
   }
   return () => undefined;
 }
@@ -85,12 +92,14 @@ async function* followEvents<T>(ctx: Context, options: StreamOptions<T>, live: {
   );
   live.queue = queue;
   if (live.left) queue.close();
+  relay.streams.open++;
+  onStreamRegistered.get(ctx)?.();
   if (last < 0) last = relay.bus.position;
   const end = (code: number, reason: string) => {
     ctx.connection?.close(code, reason);
     queue.close();
   };
-  const stopWatching = watchCredentials(ctx, ctx.principal, (reason) => end(CLOSE_FORBIDDEN, reason));
+  const stopWatching = watchCredentials(ctx.principal, relay.keys, (reason) => end(CLOSE_FORBIDDEN, reason));
   try {
     if (options.after) {
       for (;;) {
@@ -120,6 +129,7 @@ async function* followEvents<T>(ctx: Context, options: StreamOptions<T>, live: {
     }
     throw error;
   } finally {
+    relay.streams.open--;
     stopWatching();
     queue.close();
   }
