@@ -177,7 +177,7 @@ export type CashbackStatus = 'PENDING' | 'CONFIRMED' | 'CREDITED' | 'REVERSED';
 export type LedgerAccount = 'OFFER_BUDGET' | 'CASHBACK_PAYABLE' | 'CREDITS_ISSUED' | 'CLAWBACK_RECEIVABLE' | 'CARD_CHARGES' | 'MERCHANT_PAYABLE';
 export type LedgerKind = 'RESERVE' | 'ADJUST' | 'RELEASE' | 'CREDIT' | 'CLAWBACK' | 'CHARGE' | 'REFUND';
 export type StatementCreditStatus = 'PENDING' | 'ISSUED' | 'FAILED' | 'CANCELLED';
-export type EmailKind = 'CASHBACK_CONFIRMED' | 'CASHBACK_CREDITED' | 'WEBHOOK_ENDPOINT_DISABLED';
+export type EmailKind = 'CASHBACK_CONFIRMED' | 'CASHBACK_CREDITED' | 'WEBHOOK_ENDPOINT_DISABLED' | 'PURCHASE_STARTED' | 'PURCHASE_DECLINED' | 'ORDER_RECEIPT' | 'ORDER_FULFILLED' | 'ORDER_REFUNDED';
 export type EmailStatus = 'QUEUED' | 'SENT' | 'FAILED';
 
 export interface IdempotencyKeysTable {

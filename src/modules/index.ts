@@ -16,6 +16,7 @@ import { creditsModule } from './credits/credits.module.js';
 import { emailsModule } from './emails/emails.module.js';
 import { webhooksModule } from './webhooks/webhooks.module.js';
 import { paymentsModule } from './payments/payments.module.js';
+import { ordersModule } from './orders/orders.module.js';
 import type { PartnerScope } from '../context.js';
 import type { AppModule } from './module.js';
 
@@ -35,6 +36,7 @@ export const MODULES: readonly AppModule[] = [
   emailsModule,
   webhooksModule,
   paymentsModule,
+  ordersModule,
 ];
 
 /** Every partner scope the modules declare (stored values, e.g. `transactions:write`). */

@@ -187,5 +187,16 @@ export async function cardForCharge(
   return { cardId: card.id, last4: card.last4, network: card.network, revealNumber: () => decryptCardNumber(ring, sealed) };
 }
 
+/**
+ * The card a hashtag purchase charges: the user's most recently linked card that is still linked
+ * and not expired (`now`, default the current time), by id and last 4 digits; undefined when none.
+ */
+export async function chargeableCardOfUser(db: Kysely<DB>, userId: string, now: Date = new Date()): Promise<{ id: string; last4: string } | undefined> {
+  const cards = await findLinkedCardsOfUser(db, userId);
+  // Oldest first: the last usable one is the most recently linked.
+  const card = cards.reverse().find((c) => !isExpired(c.exp_month, c.exp_year, now));
+  return card ? { id: card.id, last4: card.last4 } : undefined;
+}
+
 /** What other modules read or lock through this one (they never import its repository). */
 export { userHasLinkedCard } from './cards.repository.js';

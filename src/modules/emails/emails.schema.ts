@@ -12,6 +12,11 @@ const EmailKindRef = builder.enumType('EmailKind', {
     CASHBACK_CONFIRMED: { description: 'Cashback was confirmed by the clearing.' },
     CASHBACK_CREDITED: { description: 'Cashback was credited onto the card.' },
     WEBHOOK_ENDPOINT_DISABLED: { description: "The platform disabled a webhook endpoint (written to the merchant's or partner's contact address)." },
+    PURCHASE_STARTED: { description: 'A buy post started a hashtag purchase: what, for how much, on which card (••last 4), and how to confirm or cancel it.' },
+    PURCHASE_DECLINED: { description: "The card's issuer declined a hashtag purchase; nothing was charged." },
+    ORDER_RECEIPT: { description: 'The receipt of a paid hashtag order: merchant, item, price and card (••last 4).' },
+    ORDER_FULFILLED: { description: "The merchant fulfilled an order, with the merchant's note (e.g. a gift card code)." },
+    ORDER_REFUNDED: { description: 'The merchant refunded an order.' },
   },
 });
 
