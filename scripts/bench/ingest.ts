@@ -9,7 +9,9 @@
  * linked card at a MID of an approved merchant whose live 1% cashback offer has a budget far
  * larger than the run can spend. So each item does the whole job: fingerprint the card, match it,
  * lock the offer, reserve budget, write the transaction, the cashback, its history, the ledger
- * posting and (for a clearing) the confirmation e-mail. The run fails if any item did not qualify.
+ * posting and (for a clearing) the confirmation e-mail. The run fails if any item did not qualify,
+ * if the database does not hold exactly the cashback the items earned, or if the ledger does not
+ * balance.
  *
  * The app runs in this process (jobs off); the load comes from a worker thread, as in
  * bench:offers. The catalogue, users and cards are created through the API (USERS sign-ups: slow
@@ -484,6 +486,11 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
 
   // Warm-up (JIT, caches, connections): qualifying items too, counted in the final check.
   let sent = 0;
+  /** The cashback every item sent must have earned: 1% of its amount, rounded down. */
+  let rewardsSent = 0;
+  const expectRewards = (items: Item[]) => {
+    for (const item of items) rewardsSent += Math.floor((item.amount * REWARD_BASIS_POINTS) / 10_000);
+  };
   if (WARMUP_BATCHES > 0 || WARMUP_SINGLE > 0) {
     const warmBatch = makeItems('warm-batch', WARMUP_BATCHES * BATCH_SIZE, shops, shoppers);
     const warmSingle = makeItems('warm-single', WARMUP_SINGLE, shops, shoppers);
@@ -491,6 +498,8 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
     const b = await runLoad(url, partnerKey, requestBodies(warmSingle.items, 1), CLIENTS);
     await runBaseline(executor, baselineRows(partnerId, warmBatch.items, warmBatch.owners), BATCH_SIZE, 1);
     sent += warmBatch.items.length + warmSingle.items.length;
+    expectRewards(warmBatch.items);
+    expectRewards(warmSingle.items);
     const q = (a.outcomes.QUALIFIED ?? 0) + (b.outcomes.QUALIFIED ?? 0);
     log(`warm-up: ${int(q)}/${int(warmBatch.items.length + warmSingle.items.length)} QUALIFIED, ${a.failures + b.failures} failed requests`);
     if (a.firstFailure || b.firstFailure) log(`  first warm-up failure: ${a.firstFailure ?? b.firstFailure}`);
@@ -500,6 +509,8 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   const batched = makeItems('batch', TOTAL, shops, shoppers);
   const single = makeItems('single', SINGLE, shops, shoppers);
   sent += TOTAL + SINGLE;
+  expectRewards(batched.items);
+  expectRewards(single.items);
   log(`measuring: ${int(TOTAL)} items in batches of ${BATCH_SIZE}, then ${int(SINGLE)} one per request (${CLIENTS} clients), and the baselines`);
 
   const results: Measurement[] = [];
@@ -508,16 +519,30 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   results.push(await measureBaseline('baseline, 1 row per INSERT', executor, baselineRows(partnerId, single.items, single.owners), 1, CLIENTS));
   results.push(await measureIngest('hashback, 1 per request', url, partnerKey, database, single.items, 1, CLIENTS));
 
-  // The answers said QUALIFIED; the database must say so too.
-  const counted = await sql<{ transactions: number; cashbacks: number }>`
+  // The answers said QUALIFIED; the database must say so too, hold exactly the cashback the items
+  // earned, and its ledger must balance: every posting sums to zero, and what the offers' budgets
+  // gave is what the cashback holds.
+  const counted = await sql<{ transactions: number; cashbacks: number; rewards: number; ledger: number; budgets: number; remaining: number }>`
     select (select count(*) from transactions where outcome = 'QUALIFIED')::int as transactions,
-           (select count(*) from cashbacks)::int as cashbacks`.execute(database.db);
+           (select count(*) from cashbacks)::int as cashbacks,
+           (select coalesce(sum(amount), 0) from cashbacks)::bigint as rewards,
+           (select coalesce(sum(amount), 0) from ledger_entries)::bigint as ledger,
+           (select coalesce(sum(amount), 0) from ledger_entries where account = 'OFFER_BUDGET')::bigint as budgets,
+           (select coalesce(sum(budget - budget_remaining), 0) from offers)::bigint as remaining`.execute(database.db);
   const { transactions, cashbacks } = counted.rows[0]!;
+  const rewards = Number(counted.rows[0]!.rewards);
+  const ledger = Number(counted.rows[0]!.ledger);
+  const budgets = Number(counted.rows[0]!.budgets);
+  const spent = Number(counted.rows[0]!.remaining);
   const answered = results.filter((m) => m.mode.startsWith('hashback')).reduce((s, m) => s + m.qualified, 0);
   const measuredSent = TOTAL + SINGLE;
   const failures = results.reduce((s, m) => s + m.failures, 0);
-  const ok = answered === measuredSent && transactions === sent && cashbacks === sent && failures === 0;
-  const verified = `${int(answered)}/${int(measuredSent)} measured items answered QUALIFIED; the database holds ${int(transactions)} qualified transactions and ${int(cashbacks)} cashbacks for ${int(sent)} sent (warm-up included)${failures ? `; ${failures} failed requests` : ''}`;
+  const balanced = ledger === 0 && budgets === -rewards && spent === rewards;
+  const ok = answered === measuredSent && transactions === sent && cashbacks === sent && rewards === rewardsSent && balanced && failures === 0;
+  const verified =
+    `${int(answered)}/${int(measuredSent)} measured items answered QUALIFIED; the database holds ${int(transactions)} qualified transactions and ${int(cashbacks)} cashbacks for ${int(sent)} sent (warm-up included), ` +
+    `${int(rewards)} minor units of cashback for ${int(rewardsSent)} earned; ledger ${balanced ? 'balanced' : `NOT balanced (sum ${ledger}, budgets ${budgets}, offers spent ${spent})`}` +
+    (failures ? `; ${failures} failed requests` : '');
   console.log(summary(results, { database: bench.label, baselineVia: executor.label, verified, ok }));
   if (!ok) process.exitCode = 1;
 });

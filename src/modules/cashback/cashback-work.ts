@@ -33,6 +33,7 @@ import {
   cashbacksUpdate,
   findEmailFacts,
   openCreditsResize,
+  type EmailFacts,
   writeSteps,
   type WriteStep,
 } from './cashback.repository.js';
@@ -59,8 +60,15 @@ export class CashbackWork {
   private readonly creditResizes = new Map<string, number>();
   private readonly emails: { kind: EmailKind; cashback: CashbackRow }[] = [];
 
-  /** @param offers the locked offers, by id; their `budget_remaining` is kept current here. */
-  constructor(private readonly offers: ReadonlyMap<string, OfferRow>) {}
+  /**
+   * @param offers the locked offers, by id; their `budget_remaining` is kept current here.
+   * @param options.emailFacts what an e-mail names, when the caller has read it already; the rest
+   *   is read when the e-mails are written.
+   */
+  constructor(
+    private readonly offers: ReadonlyMap<string, OfferRow>,
+    private readonly options: { emailFacts?: (cashback: CashbackRow) => Omit<EmailFacts, 'cashback_id'> | undefined } = {},
+  ) {}
 
   private offerOf(cashback: CashbackRow): OfferRow {
     const offer = this.offers.get(cashback.offer_id);
@@ -230,7 +238,13 @@ export class CashbackWork {
 
   private async flushEmails(trx: Transaction<DB>): Promise<void> {
     if (this.emails.length === 0) return;
-    const facts = new Map((await findEmailFacts(trx, [...new Set(this.emails.map((e) => e.cashback.id))])).map((f) => [f.cashback_id, f]));
+    const facts = new Map<string, Omit<EmailFacts, 'cashback_id'>>();
+    for (const { cashback } of this.emails) {
+      const known = this.options.emailFacts?.(cashback);
+      if (known) facts.set(cashback.id, known);
+    }
+    const missing = [...new Set(this.emails.flatMap((e) => (facts.has(e.cashback.id) ? [] : [e.cashback.id])))];
+    for (const fact of await findEmailFacts(trx, missing)) facts.set(fact.cashback_id, fact);
     const rows: NewEmail[] = [];
     for (const { kind, cashback } of this.emails) {
       const fact = facts.get(cashback.id);

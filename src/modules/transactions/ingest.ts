@@ -9,12 +9,10 @@ import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type {
   CardNetwork,
-  CardRow,
   CashbackRow,
   DB,
   NewTransaction,
   OfferRow,
-  TransactionRow,
   TransactionType,
 } from '../../../db/types.js';
 import type { UserError } from '../../lib/errors.js';
@@ -32,14 +30,12 @@ import {
   type TransactionReason,
 } from '../cashback/cashback.rules.js';
 import {
-  countRewardsHeld,
-  findActivationTimes,
-  findLinkedCards,
-  findLocationsByMids,
-  findOffersAtLocations,
   findMerchantsOfLocations,
-  findPartnerTransactions,
+  readBatchContext,
+  readUnderLocks,
   transactionsInsert,
+  type KnownTransaction,
+  type LinkedCard,
   type LocationByMid,
 } from './transactions.repository.js';
 
@@ -84,7 +80,8 @@ export interface IngestSettings {
   authExpiryDays: number;
 }
 
-type Known = TransactionRow;
+/** A transaction the batch knows of: stored before, or decided earlier in this batch. */
+type Known = KnownTransaction;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -96,31 +93,33 @@ export async function ingestBatch(
 ): Promise<IngestResult[]> {
   const valid = items.filter((i): i is IngestItem => !('rejected' in i));
 
-  // ---- read what the batch needs, whole-batch statements only ----
+  // ---- read what the batch needs: one statement ----
   const fingerprints = valid.flatMap((i) => ('fingerprint' in i.card ? [i.card.fingerprint] : []));
   const cardIds = valid.flatMap((i) => ('cardId' in i.card ? [i.card.cardId] : []));
-  const cards = await findLinkedCards(trx, [...new Set(fingerprints)], [...new Set(cardIds)]);
+  const midKey = (network: string, mid: string) => `${network}:${mid}`;
+  const referenced = [...new Set(valid.flatMap((i) => [i.externalId, i.authExternalId, i.originalExternalId].filter((x): x is string => !!x)))];
+  const context = await readBatchContext(trx, partnerId, {
+    fingerprints: [...new Set(fingerprints)],
+    cardIds: [...new Set(cardIds)],
+    mids: uniqueBy(valid.map((i) => ({ network: i.network, mid: i.mid })), (m) => midKey(m.network, m.mid)),
+    externalIds: referenced,
+  });
+  const { cards, locations, offerPairs, transactions: before } = context;
   const cardByFingerprint = new Map(cards.map((c) => [c.fingerprint, c]));
   const cardById = new Map(cards.map((c) => [c.id, c]));
-  const cardOf = (item: IngestItem): CardRow | undefined =>
+  const cardOf = (item: IngestItem): LinkedCard | undefined =>
     'fingerprint' in item.card ? cardByFingerprint.get(item.card.fingerprint) : cardById.get(item.card.cardId);
-
-  const midKey = (network: string, mid: string) => `${network}:${mid}`;
-  const locations = await findLocationsByMids(trx, uniqueBy(valid.map((i) => ({ network: i.network, mid: i.mid })), (m) => midKey(m.network, m.mid)));
   const locationByMid = new Map(locations.map((l) => [midKey(l.network, l.mid), l]));
   const locationById = new Map<string, LocationByMid>(locations.map((l) => [l.id, l]));
-
-  const offerPairs = await findOffersAtLocations(trx, [...locationById.keys()]);
   const offerIdsAt = new Map<string, string[]>();
   for (const { location_id, offer_id } of offerPairs) offerIdsAt.set(location_id, [...(offerIdsAt.get(location_id) ?? []), offer_id]);
-
-  const referenced = [...new Set(valid.flatMap((i) => [i.externalId, i.authExternalId, i.originalExternalId].filter((x): x is string => !!x)))];
-  const before = await findPartnerTransactions(trx, partnerId, referenced);
   const offerIdsToLock = new Set([...offerPairs.map((p) => p.offer_id), ...before.flatMap((t) => (t.cashback_offer_id ? [t.cashback_offer_id] : []))]);
 
   // ---- lock, then re-read under the locks: whatever committed before is now visible ----
   const offers = new Map((await lockOffers(trx, [...offerIdsToLock])).map((o) => [o.id, o]));
-  const fresh = await findPartnerTransactions(trx, partnerId, referenced);
+  const userIds = [...new Set(cards.map((c) => c.user_id))];
+  const locked = await readUnderLocks(trx, partnerId, { externalIds: referenced, userIds, offerIds: [...offers.keys()] });
+  const { transactions: fresh, activatedAt, held, names } = locked;
   // A purchase committed by another batch between the first read and the locks names an offer we
   // did not lock: start again, and the first read will see it.
   if (fresh.some((t) => t.cashback_offer_id && !offers.has(t.cashback_offer_id))) throw new ConcurrentDuplicate();
@@ -128,12 +127,20 @@ export async function ingestBatch(
   const cashbacks = new Map<string, CashbackRow>(
     (await lockCashbacks(trx, [...new Set([...known.values()].flatMap((t) => (t.cashback_id ? [t.cashback_id] : [])))])).map((c) => [c.id, c]),
   );
-  const userIds = [...new Set(cards.map((c) => c.user_id))];
-  const activatedAt = await findActivationTimes(trx, userIds, [...offers.keys()]);
-  const held = await countRewardsHeld(trx, userIds, [...offers.keys()]);
 
   // ---- decide each item in order ----
-  const work = new CashbackWork(offers);
+  // The e-mails name the user, the merchant and the card: all read above for this batch's cards and offers.
+  const last4 = new Map(cards.map((c) => [c.id, c.last4]));
+  const work = new CashbackWork(offers, {
+    emailFacts: (cashback) => {
+      const user = names.users.get(cashback.user_id);
+      const merchantName = names.merchants.get(cashback.merchant_id);
+      const cardLast4 = last4.get(cashback.card_id);
+      return user && merchantName !== undefined && cardLast4 !== undefined
+        ? { email: user.email, display_name: user.display_name, merchant_name: merchantName, last4: cardLast4 }
+        : undefined;
+    },
+  });
   const inserts: NewTransaction[] = [];
   const results: IngestResult[] = [];
 
@@ -169,7 +176,7 @@ export async function ingestBatch(
       original_external_id: item.originalExternalId,
     };
     const decision = decide(item, id);
-    const row: Known = { ...base, ...decision, created_at: settings.now } as Known;
+    const row: Known = { id, external_id: item.externalId, type: item.type, ...decision, cashback_offer_id: null };
     inserts.push({ ...base, ...decision });
     known.set(item.externalId, row);
     results.push({
@@ -195,7 +202,7 @@ export async function ingestBatch(
    * location (when the MID was known), never its user; the partner reads it by `partner_id`.
    */
   async function transactionEvents(rows: readonly NewTransaction[]) {
-    const merchantOf = new Map([...locationById.values()].map((l) => [l.id, l.merchant_id]));
+    const merchantOf = new Map([...locked.merchantOfLocation, ...[...locationById.values()].map((l) => [l.id, l.merchant_id] as const)]);
     const unknown = [...new Set(rows.flatMap((r) => (r.location_id && !merchantOf.has(r.location_id) ? [r.location_id] : [])))];
     for (const [locationId, merchantId] of await findMerchantsOfLocations(trx, unknown)) merchantOf.set(locationId, merchantId);
     return rows.map((r) =>

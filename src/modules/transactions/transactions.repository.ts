@@ -1,46 +1,126 @@
 /**
- * Transactions: all SQL of ingest. Each read takes the whole batch at once (cards, locations,
- * offers, earlier transactions, activations, reward counts), so a batch of 500 costs the same
- * handful of statements as a batch of one.
+ * Transactions: all SQL of ingest. A batch reads what it needs in two statements whatever its size
+ * (before its offer locks: cards, locations, offers there, the transactions it names; under them:
+ * those transactions again, activations, reward counts, the names its e-mails need), each part a
+ * JSON array, and inserts its transactions as one step of the batch's single write.
  */
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { CardNetwork, CardRow, DB, LocationRow, NewTransaction, TransactionRow } from '../../../db/types.js';
 
-/** Linked cards by fingerprint or id. */
-export async function findLinkedCards(
-  trx: Transaction<DB>,
-  fingerprints: readonly string[],
-  ids: readonly string[],
-): Promise<CardRow[]> {
-  if (fingerprints.length === 0 && ids.length === 0) return [];
-  return trx
-    .selectFrom('cards')
-    .selectAll()
-    .where('unlinked_at', 'is', null)
-    .where((eb) =>
-      eb.or([
-        ...(fingerprints.length > 0 ? [eb('fingerprint', 'in', fingerprints)] : []),
-        ...(ids.length > 0 ? [eb('id', 'in', ids)] : []),
-      ]),
-    )
-    .execute();
+/** A linked card as ingest needs it: who holds it, and its last digits for the e-mail. */
+export type LinkedCard = Pick<CardRow, 'id' | 'user_id' | 'fingerprint' | 'last4'>;
+
+/** A location found by one of its network merchant ids. */
+export type LocationByMid = Pick<LocationRow, 'id' | 'merchant_id' | 'channel' | 'country' | 'timezone'> & { network: CardNetwork; mid: string };
+
+/** A stored transaction as ingest needs it (a duplicate's answer, an auth to clear, an original to refund). */
+export type KnownTransaction = Pick<
+  TransactionRow,
+  'id' | 'external_id' | 'type' | 'outcome' | 'reason' | 'cashback_id' | 'card_id' | 'user_id' | 'location_id'
+> & { cashback_offer_id: string | null };
+
+/** The partner's transactions with these external ids, with the offer of their cashback (SQL fragment). */
+function partnerTransactions(partnerId: string, externalIds: readonly string[]) {
+  return sql`(select coalesce(json_agg(json_build_object('id', t.id, 'external_id', t.external_id, 'type', t.type, 'outcome', t.outcome,
+      'reason', t.reason, 'cashback_id', t.cashback_id, 'card_id', t.card_id, 'user_id', t.user_id, 'location_id', t.location_id,
+      'cashback_offer_id', c.offer_id)), '[]')
+    from transactions t left join cashbacks c on c.id = t.cashback_id
+    where t.partner_id = ${partnerId} and t.external_id = any(${externalIds}::text[]))`;
 }
 
-export type LocationByMid = LocationRow & { network: CardNetwork; mid: string };
-
-export async function findLocationsByMids(
+/**
+ * What a batch needs before it locks anything, in one statement (each part a JSON array): the
+ * linked cards by fingerprint or id, the locations of its (network, MID) pairs, the published
+ * cashback offers of approved merchants at those locations as (location, offer) pairs, and the
+ * partner's transactions the batch names (to know which offers their cashback belongs to).
+ */
+export async function readBatchContext(
   trx: Transaction<DB>,
-  mids: readonly { network: CardNetwork; mid: string }[],
-): Promise<LocationByMid[]> {
-  if (mids.length === 0) return [];
-  const pairs = sql.join(mids.map((m) => sql`(${m.network}, ${m.mid})`));
-  return trx
-    .selectFrom('location_mids')
-    .innerJoin('locations', 'locations.id', 'location_mids.location_id')
-    .selectAll('locations')
-    .select(['location_mids.network', 'location_mids.mid'])
-    .where(sql<boolean>`(location_mids.network, location_mids.mid) in (${pairs})`)
-    .execute();
+  partnerId: string,
+  batch: { fingerprints: readonly string[]; cardIds: readonly string[]; mids: readonly { network: CardNetwork; mid: string }[]; externalIds: readonly string[] },
+): Promise<{ cards: LinkedCard[]; locations: LocationByMid[]; offerPairs: { location_id: string; offer_id: string }[]; transactions: KnownTransaction[] }> {
+  const { rows } = await sql<{ cards: LinkedCard[]; locations: LocationByMid[]; pairs: { location_id: string; offer_id: string }[]; transactions: KnownTransaction[] }>`
+    with located as (
+      select l.id, l.merchant_id, l.channel, l.country, l.timezone, m.network, m.mid
+      from location_mids m
+      join unnest(${batch.mids.map((m) => m.network)}::text[], ${batch.mids.map((m) => m.mid)}::text[]) as wanted(network, mid)
+        on m.network = wanted.network and m.mid = wanted.mid
+      join locations l on l.id = m.location_id
+    )
+    select
+      (select coalesce(json_agg(json_build_object('id', c.id, 'user_id', c.user_id, 'fingerprint', c.fingerprint, 'last4', c.last4)), '[]')
+        from cards c
+        where c.unlinked_at is null and (c.fingerprint = any(${batch.fingerprints}::text[]) or c.id = any(${batch.cardIds}::uuid[]))) as cards,
+      (select coalesce(json_agg(located), '[]') from located) as locations,
+      (select coalesce(json_agg(json_build_object('location_id', ol.location_id, 'offer_id', ol.offer_id)), '[]')
+        from offer_locations ol
+        join offers o on o.id = ol.offer_id
+        join merchants me on me.id = o.merchant_id
+        where ol.location_id in (select id from located) and o.kind = 'CASHBACK' and o.state = 'PUBLISHED' and me.status = 'APPROVED') as pairs,
+      ${partnerTransactions(partnerId, batch.externalIds)} as transactions`.execute(trx);
+  const row = rows[0]!;
+  return { cards: row.cards, locations: row.locations, offerPairs: row.pairs, transactions: row.transactions };
+}
+
+/** Who an e-mail about cashback names: the user's address and name, the merchant's name. */
+export interface EmailNames {
+  users: Map<string, { email: string; display_name: string }>;
+  merchants: Map<string, string>;
+}
+
+/**
+ * What the batch reads under its offer locks, in one statement (so what committed before the
+ * locks were granted is seen): the partner's transactions it names, again; when each (user,
+ * offer) pair was activated; the rewards (cashback not reversed) each user holds on each offer;
+ * the merchant of each location those transactions matched; and the names its e-mails need.
+ */
+export async function readUnderLocks(
+  trx: Transaction<DB>,
+  partnerId: string,
+  batch: { externalIds: readonly string[]; userIds: readonly string[]; offerIds: readonly string[] },
+): Promise<{
+  transactions: KnownTransaction[];
+  activatedAt: Map<string, Date>;
+  held: Map<string, number>;
+  merchantOfLocation: Map<string, string>;
+  names: EmailNames;
+}> {
+  const { userIds, offerIds } = batch;
+  const { rows } = await sql<{
+    transactions: KnownTransaction[];
+    locations: { id: string; merchant_id: string }[];
+    activations: { user_id: string; offer_id: string; activated_at: string }[];
+    held: { user_id: string; offer_id: string; held: number }[];
+    users: { id: string; email: string; display_name: string }[];
+    merchants: { id: string; name: string }[];
+  }>`
+    select
+      ${partnerTransactions(partnerId, batch.externalIds)} as transactions,
+      (select coalesce(json_agg(json_build_object('id', l.id, 'merchant_id', l.merchant_id)), '[]')
+        from locations l
+        where l.id in (select t.location_id from transactions t where t.partner_id = ${partnerId} and t.external_id = any(${batch.externalIds}::text[])))
+        as locations,
+      (select coalesce(json_agg(json_build_object('user_id', a.user_id, 'offer_id', a.offer_id, 'activated_at', a.activated_at)), '[]')
+        from activations a where a.user_id = any(${userIds}::uuid[]) and a.offer_id = any(${offerIds}::uuid[])) as activations,
+      (select coalesce(json_agg(h), '[]') from (
+        select c.user_id, c.offer_id, count(*)::int as held from cashbacks c
+        where c.user_id = any(${userIds}::uuid[]) and c.offer_id = any(${offerIds}::uuid[]) and c.status != 'REVERSED'
+        group by c.user_id, c.offer_id) h) as held,
+      (select coalesce(json_agg(json_build_object('id', u.id, 'email', u.email, 'display_name', u.display_name)), '[]')
+        from users u where u.id = any(${userIds}::uuid[])) as users,
+      (select coalesce(json_agg(json_build_object('id', m.id, 'name', m.name)), '[]')
+        from merchants m where m.id in (select merchant_id from offers where id = any(${offerIds}::uuid[]))) as merchants`.execute(trx);
+  const row = rows[0]!;
+  return {
+    transactions: row.transactions,
+    activatedAt: new Map(row.activations.map((r) => [`${r.user_id}:${r.offer_id}`, new Date(r.activated_at)])),
+    held: new Map(row.held.map((r) => [`${r.user_id}:${r.offer_id}`, Number(r.held)])),
+    merchantOfLocation: new Map(row.locations.map((l) => [l.id, l.merchant_id])),
+    names: {
+      users: new Map(row.users.map((u) => [u.id, { email: u.email, display_name: u.display_name }])),
+      merchants: new Map(row.merchants.map((m) => [m.id, m.name])),
+    },
+  };
 }
 
 /** The merchant of each location (locations an earlier transaction matched, not in this batch's MIDs). */
@@ -48,75 +128,6 @@ export async function findMerchantsOfLocations(trx: Transaction<DB>, locationIds
   if (locationIds.length === 0) return new Map();
   const rows = await trx.selectFrom('locations').select(['id', 'merchant_id']).where('id', 'in', [...locationIds]).execute();
   return new Map(rows.map((r) => [r.id, r.merchant_id]));
-}
-
-/** Published cashback offers of approved merchants at the locations, as (location, offer) pairs. */
-export async function findOffersAtLocations(
-  trx: Transaction<DB>,
-  locationIds: readonly string[],
-): Promise<{ location_id: string; offer_id: string }[]> {
-  if (locationIds.length === 0) return [];
-  return trx
-    .selectFrom('offer_locations')
-    .innerJoin('offers', 'offers.id', 'offer_locations.offer_id')
-    .innerJoin('merchants', 'merchants.id', 'offers.merchant_id')
-    .select(['offer_locations.location_id', 'offer_locations.offer_id'])
-    .where('offer_locations.location_id', 'in', locationIds)
-    .where('offers.kind', '=', 'CASHBACK')
-    .where('offers.state', '=', 'PUBLISHED')
-    .where('merchants.status', '=', 'APPROVED')
-    .execute();
-}
-
-/** The partner's transactions with these external ids, with the offer of their cashback. */
-export async function findPartnerTransactions(
-  trx: Transaction<DB>,
-  partnerId: string,
-  externalIds: readonly string[],
-): Promise<(TransactionRow & { cashback_offer_id: string | null })[]> {
-  if (externalIds.length === 0) return [];
-  return trx
-    .selectFrom('transactions')
-    .leftJoin('cashbacks', 'cashbacks.id', 'transactions.cashback_id')
-    .selectAll('transactions')
-    .select('cashbacks.offer_id as cashback_offer_id')
-    .where('transactions.partner_id', '=', partnerId)
-    .where('transactions.external_id', 'in', externalIds)
-    .execute();
-}
-
-/** When each (user, offer) pair was activated. */
-export async function findActivationTimes(
-  trx: Transaction<DB>,
-  userIds: readonly string[],
-  offerIds: readonly string[],
-): Promise<Map<string, Date>> {
-  if (userIds.length === 0 || offerIds.length === 0) return new Map();
-  const rows = await trx
-    .selectFrom('activations')
-    .select(['user_id', 'offer_id', 'activated_at'])
-    .where('user_id', 'in', userIds)
-    .where('offer_id', 'in', offerIds)
-    .execute();
-  return new Map(rows.map((r) => [`${r.user_id}:${r.offer_id}`, r.activated_at]));
-}
-
-/** Rewards (cashback not reversed) each user holds on each offer. Read under the offer locks. */
-export async function countRewardsHeld(
-  trx: Transaction<DB>,
-  userIds: readonly string[],
-  offerIds: readonly string[],
-): Promise<Map<string, number>> {
-  if (userIds.length === 0 || offerIds.length === 0) return new Map();
-  const rows = await trx
-    .selectFrom('cashbacks')
-    .select(['user_id', 'offer_id', sql<number>`count(*)::int`.as('held')])
-    .where('user_id', 'in', userIds)
-    .where('offer_id', 'in', offerIds)
-    .where('status', '!=', 'REVERSED')
-    .groupBy(['user_id', 'offer_id'])
-    .execute();
-  return new Map(rows.map((r) => [`${r.user_id}:${r.offer_id}`, Number(r.held)]));
 }
 
 /**
