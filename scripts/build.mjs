@@ -129,7 +129,8 @@ export async function build({ force = false, root = ROOT, dist = path.join(root,
 
   const { transform } = await import(pathToFileURL(esbuild.entry).href);
   const { compilerOptions = {} } = JSON.parse(tsconfigText);
-  await Promise.all(
+  // Every file settles before a failure is reported, so none is left half-written behind it.
+  const settled = await Promise.allSettled(
     stale.map(async (source) => {
       const file = path.join(root, source);
       const output = outputOf(dist, source);
@@ -138,14 +139,20 @@ export async function build({ force = false, root = ROOT, dist = path.join(root,
         // What tsx gives esbuild when it runs the same file.
         target: `node${process.versions.node}`,
         tsconfigRaw: { compilerOptions },
-        sourcefile: path.relative(path.dirname(output), file).split(path.sep).join('/'),
+        // Root-relative, so a compile error names the file as the developer knows it.
+        sourcefile: source,
         sourcemap: 'external',
         sourcesContent: false,
       });
-      writeAtomically(`${output}.map`, result.map);
+      // The map names its source relative to where the map lies.
+      const map = JSON.parse(result.map);
+      map.sources = [path.relative(path.dirname(output), file).split(path.sep).join('/')];
+      writeAtomically(`${output}.map`, JSON.stringify(map));
       writeAtomically(output, `${result.code}//# sourceMappingURL=${path.basename(output)}.map\n`);
     }),
   );
+  const failure = settled.find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
   for (const source of removed) {
     fs.rmSync(outputOf(dist, source), { force: true });
     fs.rmSync(`${outputOf(dist, source)}.map`, { force: true });

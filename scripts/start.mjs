@@ -3,9 +3,9 @@
  * it compiled something) and runs the compiled server in this process, so a start pays neither
  * tsx's loader nor a compile of unchanged files.
  *
- * When dist/ cannot be written (a read-only install, a folder owned by another user), the server
- * runs from the sources through tsx instead, as `npm start` did before, and says so. A source that
- * does not compile stops the start with esbuild's message, as tsx would.
+ * When dist/ cannot be built (a read-only install, a folder owned by another user, a source file
+ * that does not compile), the server runs from the sources through tsx instead, as `npm start` did
+ * before, and says so in one line.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,16 +16,17 @@ try {
   const result = await build();
   if (result.built > 0) console.error(describeBuild(result));
 } catch (error) {
-  if (Array.isArray(error.errors)) {
-    // esbuild's own report already names the file, line and column.
-    console.error(`hashback: cannot start: a source file does not compile.\n${error.message}`);
-    process.exit(1);
-  }
-  console.error(`hashback: could not build dist/ (${error.message}); running the sources with tsx instead (a slower start).`);
+  // tsx compiles only the files the server imports: a broken file it does not import (work in
+  // progress) does not stop it, and one it does import fails there with the same message.
+  const message = String(error.message).replace(/\s*\n\s*/g, ' ');
+  const why = Array.isArray(error.errors) ? `a source file does not compile: ${message}` : message;
+  console.error(`hashback: could not build dist/ (${why}); running the sources with tsx instead (a slower start).`);
   const { register } = await import('tsx/esm/api');
   register();
   entry = path.join(ROOT, 'src', 'main.ts');
 }
-// Stack traces name the TypeScript file and line, as under tsx.
-process.setSourceMapsEnabled(true);
+// With LOG_LEVEL=debug (where start-up failures show their stack), stack traces name the
+// TypeScript file and line, as under tsx. Not by default: reading every loaded module's source map
+// (node_modules' too) costs about 5% of a start.
+if (/^(debug|trace)$/i.test(process.env.LOG_LEVEL ?? '')) process.setSourceMapsEnabled(true);
 await import(pathToFileURL(entry).href);
