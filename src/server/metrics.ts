@@ -207,7 +207,9 @@ export function createMetrics(options: { token: string | undefined; sources: () 
         usePrometheus({
           registry,
           endpoint: false,
-          metrics: { graphql_envelop_deprecated_field: false, graphql_envelop_schema_change: false },
+          // The request-time summary repeats graphql_envelop_request_duration as quantiles, and its
+          // t-digest cost 2% of an uncached feed request in the profile: the histogram stays.
+          metrics: { graphql_envelop_deprecated_field: false, graphql_envelop_schema_change: false, graphql_envelop_request_time_summary: false },
         }) as Plugin,
       );
     },
