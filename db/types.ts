@@ -330,7 +330,7 @@ export interface EventsTable {
 
 export type SocialPlatform = 'X' | 'INSTAGRAM';
 export type SocialAccountStatus = 'VERIFIED' | 'MOVED' | 'UNLINKED';
-export type PostOutcome = 'VERIFIED_HANDLE' | 'INTENT_CREATED' | 'ORDER_PLACED' | 'OFFER_ACTIVATED' | 'IGNORED' | 'REJECTED';
+export type PostOutcome = 'VERIFIED_HANDLE' | 'INTENT_CREATED' | 'ORDER_PLACED' | 'PAYMENT_PENDING' | 'OFFER_ACTIVATED' | 'IGNORED' | 'REJECTED';
 export type HashtagBuying = 'OFF' | 'CONFIRM_BY_POST' | 'CONFIRM_IN_APP';
 export type PurchaseIntentStatus = 'AWAITING_CONFIRMATION' | 'CONFIRMED' | 'CHARGED' | 'DECLINED' | 'EXPIRED' | 'CANCELLED';
 export type OrderStatus = 'PAID' | 'FULFILLED' | 'REFUNDED';

@@ -74,7 +74,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       posted_at timestamptz(3) not null,
       in_reply_to_post_id text,
       url text,
-      outcome text not null check (outcome in ('VERIFIED_HANDLE', 'INTENT_CREATED', 'ORDER_PLACED', 'OFFER_ACTIVATED', 'IGNORED', 'REJECTED')),
+      outcome text not null check (outcome in ('VERIFIED_HANDLE', 'INTENT_CREATED', 'ORDER_PLACED', 'PAYMENT_PENDING', 'OFFER_ACTIVATED', 'IGNORED', 'REJECTED')),
       reason text,
       offer_id uuid references offers (id),
       intent_id uuid,

@@ -200,10 +200,16 @@ export type ErrorCode =
   | 'FIELD_LOCKED'
   /** The caller's role may not perform this operation. */
   | 'FORBIDDEN'
+  /** Hashtag buying is off for this user (updateHashtagSettings turns it on). */
+  | 'HASHTAG_BUYING_OFF'
   /** Another published purchase offer uses the hashtag. */
   | 'HASHTAG_TAKEN'
   /** The idempotency key was already used with a different input. */
   | 'IDEMPOTENCY_KEY_REUSED'
+  /** The purchase intent was not confirmed within its confirm window; its unit went back to stock. */
+  | 'INTENT_EXPIRED'
+  /** The purchase intent is no longer awaiting confirmation (confirmed, charged, declined, expired or cancelled). */
+  | 'INTENT_NOT_OPEN'
   /** The card number is malformed or fails its check digit. */
   | 'INVALID_CARD_NUMBER'
   /** Not an ISO 3166-1 alpha-2 country code. */
@@ -216,6 +222,8 @@ export type ErrorCode =
   | 'INVALID_DATE_RANGE'
   /** Not an e-mail address. */
   | 'INVALID_EMAIL'
+  /** Not a valid handle for the platform. */
+  | 'INVALID_HANDLE'
   /** The id is malformed or names another type. */
   | 'INVALID_ID'
   /** The value is not acceptable (format, combination or a rule of the field). */
@@ -236,14 +244,22 @@ export type ErrorCode =
   | 'NO_CARD_LINKED'
   /** The offer has no locations to be used at. */
   | 'OFFER_HAS_NO_LOCATIONS'
+  /** The order was already refunded; an order is refunded once. */
+  | 'ORDER_ALREADY_REFUNDED'
+  /** Only a paid order can be fulfilled (it is fulfilled or refunded already). */
+  | 'ORDER_NOT_PAID'
   /** A number is outside its allowed range. */
   | 'OUT_OF_RANGE'
   /** The partner is suspended: it cannot be issued keys, and its keys do not work. */
   | 'PARTNER_SUSPENDED'
+  /** The payment gateway did not answer; try again (the same operation never moves money twice). */
+  | 'PAYMENT_GATEWAY_UNAVAILABLE'
   /** The post already carries another offer. */
   | 'POST_HAS_OTHER_OFFER'
   /** Too many attempts; try again later. */
   | 'RATE_LIMITED'
+  /** The payment gateway declined the refund. */
+  | 'REFUND_DECLINED'
   /** A partner key may only narrow its partner's scopes, not add others. */
   | 'SCOPE_NOT_HELD'
   /** The operation needs credentials. */

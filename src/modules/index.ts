@@ -17,6 +17,8 @@ import { emailsModule } from './emails/emails.module.js';
 import { webhooksModule } from './webhooks/webhooks.module.js';
 import { paymentsModule } from './payments/payments.module.js';
 import { ordersModule } from './orders/orders.module.js';
+import { repliesModule } from './replies/replies.module.js';
+import { socialModule } from './social/social.module.js';
 import type { PartnerScope } from '../context.js';
 import type { AppModule } from './module.js';
 
@@ -37,6 +39,8 @@ export const MODULES: readonly AppModule[] = [
   webhooksModule,
   paymentsModule,
   ordersModule,
+  repliesModule,
+  socialModule,
 ];
 
 /** Every partner scope the modules declare (stored values, e.g. `transactions:write`). */

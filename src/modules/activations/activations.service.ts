@@ -32,6 +32,23 @@ async function publicOffer(db: Kysely<DB>, offerGlobalId: string): Promise<Offer
 /** A replay answers the same records, read again (the offer as it is now, whatever its status). */
 const offerRow = { offer: (trx: Transaction<DB>, id: string) => findOfferForUpdate(trx, id) };
 
+/** Why a user may not activate an offer now, or null when they may. */
+async function activationRefusal(
+  trx: Transaction<DB>,
+  offer: OfferRow,
+  userId: string,
+  now: Date,
+): Promise<{ code: 'INVALID_STATE' | 'COUNTRY_NOT_ELIGIBLE' | 'NO_CARD_LINKED'; message: string } | null> {
+  if (offer.kind === 'PURCHASE') return { code: 'INVALID_STATE', message: 'A purchase offer is bought by hashtag, not activated.' };
+  const status = offerStatus(offer, now);
+  if (status !== 'LIVE' && status !== 'SCHEDULED') return { code: 'INVALID_STATE', message: `A ${status} offer cannot be activated.` };
+  const [user] = await findUsersByIds(trx, [userId]);
+  if (!user) notFound('User');
+  if (!offer.countries.includes(user.country)) return { code: 'COUNTRY_NOT_ELIGIBLE', message: 'The offer is not available in your country.' };
+  if (!(await userHasLinkedCard(trx, userId))) return { code: 'NO_CARD_LINKED', message: 'Link a card to get offers.' };
+  return null;
+}
+
 export async function activateOffer(
   ctx: Context,
   input: { offerId: string; idempotencyKey?: string | null },
@@ -42,15 +59,8 @@ export async function activateOffer(
     { operation: 'activateOffer', key: input.idempotencyKey, request: { offerId: input.offerId } },
     async (trx) => {
       const offer = await publicOffer(trx, input.offerId);
-      if (offer.kind === 'PURCHASE') fail('INVALID_STATE', 'A purchase offer is bought by hashtag, not activated.', ['offerId']);
-      const status = offerStatus(offer, new Date());
-      if (status !== 'LIVE' && status !== 'SCHEDULED') fail('INVALID_STATE', `A ${status} offer cannot be activated.`, ['offerId']);
-      const [user] = await findUsersByIds(trx, [userId]);
-      if (!user) notFound('User');
-      if (!offer.countries.includes(user.country)) {
-        fail('COUNTRY_NOT_ELIGIBLE', 'The offer is not available in your country.', ['offerId']);
-      }
-      if (!(await userHasLinkedCard(trx, userId))) fail('NO_CARD_LINKED', 'Link a card to get offers.', null);
+      const refusal = await activationRefusal(trx, offer, userId, new Date());
+      if (refusal) fail(refusal.code, refusal.message, refusal.code === 'NO_CARD_LINKED' ? null : ['offerId']);
       return { activation: await upsertActivation(trx, offer.id, userId), offer };
     },
     rowsById<{ activation: ActivationRow; offer: OfferRow }>({
@@ -58,6 +68,21 @@ export async function activateOffer(
       ...offerRow,
     }),
   );
+}
+
+/**
+ * "Get Offer" by post (an activation hashtag from a verified handle), in the caller's
+ * transaction: the same rules as activateOffer, answered as a refusal instead of an error.
+ */
+export async function activateOfferForUser(
+  trx: Transaction<DB>,
+  offer: OfferRow,
+  userId: string,
+  now: Date,
+): Promise<{ ok: true; activation: ActivationRow } | { ok: false; code: 'INVALID_STATE' | 'COUNTRY_NOT_ELIGIBLE' | 'NO_CARD_LINKED' }> {
+  const refusal = await activationRefusal(trx, offer, userId, now);
+  if (refusal) return { ok: false, code: refusal.code };
+  return { ok: true, activation: await upsertActivation(trx, offer.id, userId) };
 }
 
 export async function deactivateOffer(ctx: Context, input: { offerId: string; idempotencyKey?: string | null }): Promise<{ offer: OfferRow }> {

@@ -96,14 +96,30 @@ export async function listPublicOffers(
       ]),
     );
   }
-  const rows = await orderAndPage(query, options.order, options)
-    .select(sql<Record<keyof MerchantRow, unknown>>`to_jsonb(merchants)`.as('merchant_json'))
-    .execute();
-  return rows.map(({ merchant_json: m, ...offer }) => ({
-    offer: offer as OfferRow,
-    merchant: { ...(m as MerchantRow), created_at: new Date(m.created_at as string), updated_at: new Date(m.updated_at as string) },
-  }));
+  const rows = (await orderAndPage(query, options.order, options)
+    .select(MERCHANT_COLUMNS.map((column) => sql.ref(`merchants.${column}`).as(`${MERCHANT_PREFIX}${column}`)))
+    .execute()) as unknown as Record<string, unknown>[];
+  return rows.map((row) => {
+    const offer: Record<string, unknown> = {};
+    const merchant: Record<string, unknown> = {};
+    for (const key in row) {
+      if (key.startsWith(MERCHANT_PREFIX)) merchant[key.slice(MERCHANT_PREFIX.length)] = row[key];
+      else offer[key] = row[key];
+    }
+    return { offer: offer as unknown as OfferRow, merchant: merchant as unknown as MerchantRow };
+  });
 }
+
+/**
+ * The merchant's columns, selected beside the offer's under a prefix. Plain columns rather than
+ * `to_jsonb(merchants)`: Postgres built the JSON for every matching offer before the sort and
+ * limit, and the server parsed it back (with the dates) for every row. Listing every column of
+ * MerchantRow is checked at compile time, so a new column cannot be left out.
+ */
+const MERCHANT_COLUMNS = ['id', 'name', 'country', 'category', 'social_handle', 'contact_email', 'status', 'created_at', 'updated_at'] as const satisfies readonly (keyof MerchantRow)[];
+const everyMerchantColumn: Exclude<keyof MerchantRow, (typeof MERCHANT_COLUMNS)[number]> extends never ? true : never = true;
+void everyMerchantColumn;
+const MERCHANT_PREFIX = 'merchant__';
 
 /** A merchant's offers the caller may see, newest first. */
 export async function listMerchantOffers(

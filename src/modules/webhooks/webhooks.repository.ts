@@ -157,6 +157,12 @@ export async function partnersOfSubjects(db: Kysely<DB>, subjects: readonly { ty
       .execute();
     for (const r of rows) out.set(`StatementCredit:${r.id}`, r.partner_id);
   }
+  const replyIds = [...new Set(subjects.filter((s) => s.type === 'SocialReply').map((s) => s.id))];
+  if (replyIds.length > 0) {
+    // A social partner reads the replies to the posts it delivered.
+    const rows = await db.selectFrom('social_replies').select(['id', 'partner_id']).where('id', 'in', replyIds).execute();
+    for (const r of rows) out.set(`SocialReply:${r.id}`, r.partner_id);
+  }
   if (endpointIds.length > 0) {
     const rows = await db.selectFrom('webhook_endpoints').select(['id', 'partner_id']).where('id', 'in', endpointIds).where('partner_id', 'is not', null).execute();
     for (const r of rows) out.set(`WebhookEndpoint:${r.id}`, r.partner_id!);
