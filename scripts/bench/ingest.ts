@@ -32,7 +32,7 @@ import type { Config } from '../../src/config.js';
 import type { Database } from '../../src/database.js';
 import { MAX_MINOR_UNITS } from '../../src/lib/money.js';
 import { mintApiKey } from '../../src/modules/api-keys/api-keys.service.js';
-import { LOAD_POST_SOURCE, approvedMerchant, benchConfig, benchPartner, cashbackOfferInput, dbIdOf, gqlClient, int, loadBefore, log, pool, positiveInt, runBench, signUpShoppers, type BenchDatabase, type BenchShopper } from './bench-kit.js';
+import { LOAD_POST_SOURCE, approvedMerchant, benchConfig, benchPartner, cashbackOfferInput, dbIdOf, gqlClient, int, loadBefore, log, pool, positiveInt, postgresCpuMeter, runBench, signUpShoppers, type BenchDatabase, type BenchShopper } from './bench-kit.js';
 
 const BATCH_SIZE = 500;
 
@@ -344,6 +344,8 @@ interface Measurement {
   statementsPerRequest: number | null;
   /** CPU time of this process (the app, or the baseline's driver, plus the load worker) per request. */
   cpuMsPerRequest: number;
+  /** CPU time of the Postgres backends of the bench database per request (NaN on PGlite). */
+  postgresCpuMsPerRequest: number;
   qualified: number;
   failures: number;
 }
@@ -365,11 +367,13 @@ async function measureIngest(
 ): Promise<Measurement> {
   const bodies = requestBodies(items, perRequest);
   const statementsBefore = database.statementCount();
+  const postgresCpu = database.kind === 'postgres' ? await postgresCpuMeter(database.db) : undefined;
   const cpuBefore = process.cpuUsage();
   const result = await runLoad(url, key, bodies, clients, (requests, done, elapsedMs) =>
     log(`${mode}: ${int(done)}/${int(items.length)} items in ${int(requests)} requests, ${int((done / elapsedMs) * 1000)} matched tx/s so far`),
   );
   const cpu = process.cpuUsage(cpuBefore);
+  const postgresCpuMs = postgresCpu ? await postgresCpu.stop() : Number.NaN;
   const statements = database.statementCount() - statementsBefore;
   const qualified = result.outcomes.QUALIFIED ?? 0;
   const m: Measurement = {
@@ -383,6 +387,7 @@ async function measureIngest(
     p95: percentile(result.latencies, 95),
     statementsPerRequest: statements / bodies.length,
     cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / bodies.length,
+    postgresCpuMsPerRequest: postgresCpuMs / bodies.length,
     qualified,
     failures: result.failures,
   };
@@ -396,10 +401,12 @@ async function measureIngest(
   return m;
 }
 
-async function measureBaseline(mode: string, executor: Executor, rows: BaselineRow[], perStatement: number, clients: number): Promise<Measurement> {
+async function measureBaseline(mode: string, executor: Executor, database: Database, rows: BaselineRow[], perStatement: number, clients: number): Promise<Measurement> {
+  const postgresCpu = database.kind === 'postgres' ? await postgresCpuMeter(database.db) : undefined;
   const cpuBefore = process.cpuUsage();
   const { elapsedMs, latencies } = await runBaseline(executor, rows, perStatement, clients);
   const cpu = process.cpuUsage(cpuBefore);
+  const postgresCpuMs = postgresCpu ? await postgresCpu.stop() : Number.NaN;
   const m: Measurement = {
     mode,
     items: rows.length,
@@ -411,6 +418,7 @@ async function measureBaseline(mode: string, executor: Executor, rows: BaselineR
     p95: percentile(latencies, 95),
     statementsPerRequest: 1,
     cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / latencies.length,
+    postgresCpuMsPerRequest: postgresCpuMs / latencies.length,
     qualified: rows.length,
     failures: 0,
   };
@@ -428,7 +436,7 @@ function table(rows: string[][], rightAligned: (i: number) => boolean): string {
 function summary(results: Measurement[], info: { database: string; baselineVia: string; verified: string; ok: boolean }): string {
   const baseline = results[0]!;
   const rows = [
-    ['mode', 'items', 'req', 'clients', 'seconds', 'matched tx/s', 'p50 ms', 'p95 ms', 'SQL/req', 'node CPU ms/req', 'x baseline'],
+    ['mode', 'items', 'req', 'clients', 'seconds', 'matched tx/s', 'p50 ms', 'p95 ms', 'SQL/req', 'node CPU ms/req', 'PG CPU ms/req', 'CPU µs/tx', 'x baseline'],
     ...results.map((m) => [
       m.mode,
       int(m.items),
@@ -440,6 +448,8 @@ function summary(results: Measurement[], info: { database: string; baselineVia: 
       m.p95.toFixed(1),
       m.statementsPerRequest === null ? '' : m.statementsPerRequest.toFixed(1),
       m.cpuMsPerRequest.toFixed(1),
+      Number.isNaN(m.postgresCpuMsPerRequest) ? '' : m.postgresCpuMsPerRequest.toFixed(1),
+      int(((m.cpuMsPerRequest + (Number.isNaN(m.postgresCpuMsPerRequest) ? 0 : m.postgresCpuMsPerRequest)) * 1000 * m.requests) / m.items),
       `${(m.txPerSec / baseline.txPerSec).toFixed(3)}x`,
     ]),
   ];
@@ -457,7 +467,8 @@ function summary(results: Measurement[], info: { database: string; baselineVia: 
     `data      ${SHOPS} merchants with a live 1% offer, ${USERS} users with a linked card; items spread over all of them`,
     `baseline  the same transaction rows into a copy of the transactions table (columns, checks, indexes), via ${info.baselineVia}`,
     `machine   ${os.cpus().length} CPUs, 1-minute load average ${loadBefore.toFixed(1)} before the run; node ${process.version}`,
-    `          "node CPU" is this process (the app, or the baseline's driver${config.databaseUrl ? '' : ' and PGlite'}, plus the load worker)`,
+    `          "node CPU" is this process (the app, or the baseline's driver${config.databaseUrl ? '' : ' and PGlite'}, plus the load worker)${config.databaseUrl ? '; "PG CPU" the backends of the bench database (/proc)' : ''};`,
+    `          "CPU µs/tx" is both per item: the figure other work on the machine skews least`,
     '',
     table(rows, (i) => i > 0),
     '',
@@ -514,9 +525,9 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   log(`measuring: ${int(TOTAL)} items in batches of ${BATCH_SIZE}, then ${int(SINGLE)} one per request (${CLIENTS} clients), and the baselines`);
 
   const results: Measurement[] = [];
-  results.push(await measureBaseline(`baseline, ${BATCH_SIZE} rows per INSERT`, executor, baselineRows(partnerId, batched.items, batched.owners), BATCH_SIZE, 1));
+  results.push(await measureBaseline(`baseline, ${BATCH_SIZE} rows per INSERT`, executor, database, baselineRows(partnerId, batched.items, batched.owners), BATCH_SIZE, 1));
   results.push(await measureIngest(`hashback, ${BATCH_SIZE} per request`, url, partnerKey, database, batched.items, BATCH_SIZE, BATCH_CLIENTS));
-  results.push(await measureBaseline('baseline, 1 row per INSERT', executor, baselineRows(partnerId, single.items, single.owners), 1, CLIENTS));
+  results.push(await measureBaseline('baseline, 1 row per INSERT', executor, database, baselineRows(partnerId, single.items, single.owners), 1, CLIENTS));
   results.push(await measureIngest('hashback, 1 per request', url, partnerKey, database, single.items, 1, CLIENTS));
 
   // The answers said QUALIFIED; the database must say so too, hold exactly the cashback the items
