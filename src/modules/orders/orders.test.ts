@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, dbId, startHarness, type Harness } from '../../../test/harness.js';
 import { encodeGlobalId } from '../../lib/ids.js';
 import { workQueue } from '../../jobs/queue.js';
+import { dispatchWebhooks } from '../webhooks/webhook-delivery.js';
 import { containsCardNumber } from '../cards/card-number.js';
 import { ledgerTotals } from '../ledger/ledger.js';
 import { buyPost, confirmPost, inMinutes, insertSocialAccount, newBuyer, newWorld, offerRow, settleDeps, stockOf, type Buyer, type World } from './orders-fixtures.js';
@@ -20,7 +21,8 @@ const logLines: string[] = [];
 const numbers = new Set<string>();
 
 beforeAll(async () => {
-  h = await startHarness();
+  // Webhook endpoints on a local address (nothing is sent: only the dispatcher's deliveries are read).
+  h = await startHarness({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
 });
 afterAll(() => h.close());
 
@@ -438,6 +440,38 @@ describe('the merchant', () => {
       orders: { edges: [{ node: { id: orderGid(orderId), card: { last4: b.cardNumber.slice(-4) } } }] },
       purchaseIntents: { edges: [{ node: { status: 'CHARGED', order: { id: orderGid(orderId) } } }] },
     });
+  });
+});
+
+describe('webhooks', () => {
+  it("deliver a merchant the order and intent events of its offers, without the buyer, and nothing of another merchant's", async () => {
+    const CREATE = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } userErrors { code } } }`;
+    const world = await newWorld(h);
+    const other = await h.newMerchant();
+    const endpointOf = async (key: string) => dbId((await h.gql(CREATE, { input: { url: 'http://127.0.0.1:9/hook' } }, key)).data.createWebhookEndpoint.endpoint.id);
+    const [mine, theirs] = [await endpointOf(world.merchant.key), await endpointOf(other.key)];
+    const { orderId, intent, buyer: b } = await paidOrder(world);
+    // Rounds until both endpoints' cursors reach the sequenced head (the dispatcher sequences first).
+    for (let i = 0; i < 50; i++) {
+      await dispatchWebhooks({ db: h.db, config: h.config });
+      const head = Number((await h.db.selectFrom('events').select((eb) => eb.fn.max('position').as('head')).executeTakeFirstOrThrow()).head);
+      const cursors = await h.db.selectFrom('webhook_endpoints').select('cursor').where('id', 'in', [mine, theirs]).execute();
+      if (cursors.every((r) => Number(r.cursor) >= head)) break;
+    }
+    const bodies = async (endpointId: string) =>
+      (await h.db.selectFrom('webhook_deliveries').select(['event_type', 'body']).where('endpoint_id', '=', endpointId).execute()).filter((d) =>
+        d.body.includes(encodeGlobalId('Order', orderId)) || d.body.includes(encodeGlobalId('PurchaseIntent', intent.id)),
+      );
+    const delivered = await bodies(mine);
+    expect(delivered.map((d) => d.event_type).sort()).toEqual(['order.paid', 'purchase_intent.charged', 'purchase_intent.confirmed', 'purchase_intent.created']);
+    const paid = JSON.parse(delivered.find((d) => d.event_type === 'order.paid')!.body);
+    expect(paid.data).toMatchObject({ status: 'PAID', amount: 1500, currency: 'USD', offerId: world.offerGlobalId, purchaseIntentId: encodeGlobalId('PurchaseIntent', intent.id) });
+    for (const d of delivered) {
+      expect(d.body).not.toContain(b.userId);
+      expect(d.body).not.toContain(b.email);
+      expect(d.body).not.toContain(b.cardNumber.slice(-4) + '"');
+    }
+    expect(await bodies(theirs)).toEqual([]);
   });
 });
 
