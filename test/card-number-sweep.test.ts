@@ -102,8 +102,11 @@ const CALLERS: Record<string, Caller> = {
   settleStatementCredits: 'partner',
 };
 
-/** The input fields where a card number belongs, as `Type.field`: a change here is a decision. */
-const EXEMPT = ['LinkCardInput.number', 'LogInInput.password', 'SignUpInput.password', 'TransactionInput.cardNumber'];
+/**
+ * The input fields where a card number belongs, as `Type.field`: a change here is a decision.
+ * A social post's text is what a person typed: it is redacted before storage, never refused.
+ */
+const EXEMPT = ['LinkCardInput.number', 'LogInInput.password', 'SignUpInput.password', 'SocialPostInput.text', 'TransactionInput.cardNumber'];
 
 const exempt = (field: GraphQLInputField) => field.extensions.cardNumberAllowed === true;
 
