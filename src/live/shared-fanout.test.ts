@@ -4,10 +4,11 @@
  * (a merchant's drafts and owner-only counts, a user's own activations).
  */
 import { createClient, type Client } from 'graphql-ws';
+import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { newShop, newShopper } from '../../test/cashback-fixtures.js';
-import { startHarness, type Harness } from '../../test/harness.js';
+import { dbId, startHarness, type Harness } from '../../test/harness.js';
 
 let h: Harness;
 let url: string;
@@ -15,7 +16,7 @@ let url: string;
 let idle: { listeners: number; subscriptions: number };
 
 beforeAll(async () => {
-  h = await startHarness({ LIVE_EVENTS: 'true', EVENT_POLL_MS: '200' });
+  h = await startHarness({ LIVE_EVENTS: 'true', EVENT_POLL_MS: '200', SUBSCRIPTION_AUTH_CHECK_MS: '200' });
   url = (await h.app.listen(0, '127.0.0.1')).replace('http', 'ws');
   idle = { listeners: h.app.events!.bus.listenerCount, subscriptions: h.app.events!.openSubscriptions() };
 });
@@ -39,7 +40,15 @@ interface FeedEvent {
 /** A graphql-ws client following one operation; resolves once the server counts it as live. */
 async function follow(query: string, variables: Record<string, unknown>, token: string | null) {
   const before = relay().openSubscriptions();
-  const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: token ? { authorization: `Bearer ${token}` } : {} });
+  let closedWith!: (event: { code: number; reason: string }) => void;
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => (closedWith = resolve));
+  const client = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    on: { closed: (event) => closedWith(event as { code: number; reason: string }) },
+  });
   open.push(client);
   const events: FeedEvent[] = [];
   const errors: unknown[] = [];
@@ -55,6 +64,8 @@ async function follow(query: string, variables: Record<string, unknown>, token: 
   return {
     events,
     errors,
+    /** How the server closed the socket. */
+    closed,
     /** The first `count` events, once they are there. */
     async first(count: number): Promise<FeedEvent[]> {
       await expect.poll(() => events.length, { timeout: 5000 }).toBeGreaterThanOrEqual(count);
@@ -148,5 +159,41 @@ describe('offerFeed shared fan-out', () => {
     expect((await staying.first(1)).map((e) => e.type)).toEqual(['PAUSED']);
     expect(leaving.events).toEqual([]);
     // afterEach checks that the group's bus listener goes once `staying` leaves too.
+  });
+
+  it("ends only the subscriber whose token expired, not the rest of its user's group", async () => {
+    const shop = await newShop(h);
+    const user = await h.newUser();
+    const shortLived = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(dbId(user.id))
+      .setIssuer('hashback')
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(h.security.tokenKey);
+    const query = 'subscription($m: ID) { offerFeed(filter: { merchantId: $m }) { type offer { id viewerHasActivated } } }';
+    const expiring = await follow(query, { m: shop.merchant.id }, shortLived);
+    const lasting = await follow(query, { m: shop.merchant.id }, user.token);
+    expect(relay().fanout.liveGroups, "one group for the user's two subscriptions").toBe(1);
+
+    expect((await expiring.closed).code).toBe(4403);
+    await expect.poll(() => relay().openSubscriptions()).toBe(idle.subscriptions + 1);
+    await pause(shop.offerId, shop.merchant.key);
+    expect(await lasting.first(1)).toEqual([{ type: 'PAUSED', offer: { id: shop.offerId, viewerHasActivated: false } }]);
+  });
+
+  it("closes every subscriber of an API key's group when the key is revoked (4403), and no one else's", async () => {
+    const shop = await newShop(h);
+    const revoked = await h.newMerchant();
+    const query = 'subscription($m: ID) { offerFeed(filter: { merchantId: $m }) { type } }';
+    const first = await follow(query, { m: shop.merchant.id }, revoked.key);
+    const second = await follow(query, { m: shop.merchant.id }, revoked.key);
+    const anonymous = await follow(query, { m: shop.merchant.id }, null);
+    await h.db.updateTable('api_keys').set({ revoked_at: new Date() }).where('merchant_id', '=', dbId(revoked.id)).execute();
+    expect([(await first.closed).code, (await second.closed).code]).toEqual([4403, 4403]);
+
+    await pause(shop.offerId, shop.merchant.key);
+    expect((await anonymous.first(1)).map((e) => e.type)).toEqual(['PAUSED']);
+    expect([first.events, second.events]).toEqual([[], []]);
   });
 });
