@@ -97,7 +97,7 @@ export interface PublicResponseCache {
   invalidate(reason: string): void;
   /** How many times the cache was dropped since start. */
   readonly invalidations: number;
-  /** Answers stored since the cache was last dropped. */
+  /** Answers stored since start. */
   readonly stored: number;
   close(): void;
 }
@@ -174,7 +174,6 @@ export function createPublicResponseCache(options: {
     invalidations++;
     bound = undefined;
     store = createInMemoryCache({ max: maxEntries });
-    stored = 0;
     logger.debug({ reason }, 'response cache dropped');
   };
 
