@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { newShop, newShopper } from '../../test/cashback-fixtures.js';
 import { dbId, startHarness, type Harness } from '../../test/harness.js';
+import { headPosition, sequenceEvents } from '../outbox/outbox.repository.js';
 
 let h: Harness;
 let url: string;
@@ -31,6 +32,17 @@ afterEach(async () => {
   await expect.poll(() => relay().openSubscriptions()).toBe(idle.subscriptions);
   expect(relay().bus.listenerCount).toBe(idle.listeners);
 });
+
+/**
+ * Waits until this instance's bus has delivered every event committed so far: a subscription
+ * registered after it starts after them (on Postgres, delivery trails the commit).
+ */
+async function settled(): Promise<void> {
+  await sequenceEvents(h.db);
+  const head = await headPosition(h.db);
+  relay().poke();
+  await expect.poll(() => relay().bus.position).toBeGreaterThanOrEqual(head);
+}
 
 interface FeedEvent {
   type: string;
@@ -82,6 +94,7 @@ const resume = (offerId: string, key: string) => h.mutate('resumeOffer', mutatio
 describe('offerFeed shared fan-out', () => {
   it('executes the selection once per event for identical anonymous subscribers, who all receive the same frames', async () => {
     const shop = await newShop(h);
+    await settled();
     const query = 'subscription Same($m: ID) { offerFeed(filter: { merchantId: $m }) { type offer { id status title } cursor } }';
     const subscribers = [];
     for (let i = 0; i < 4; i++) subscribers.push(await follow(query, { m: shop.merchant.id }, null));
@@ -108,15 +121,17 @@ describe('offerFeed shared fan-out', () => {
     const anonymous = await follow(query, { m: merchant.id }, null);
     const owner = await follow(query, { m: merchant.id }, merchant.key);
 
-    const offerId = await h.newOffer(merchant.key, { locationIds: [location] }, { publish: false });
-    await h.mutate('updateOffer', mutation('updateOffer', 'UpdateOfferInput'), { offerId, title: 'Still a draft' }, merchant.key);
-    await h.mutate('publishOffer', mutation('publishOffer', 'PublishOfferInput'), { offerId }, merchant.key);
+    // A draft that stays a draft, then another offer published: the public's first event.
+    const draftId = await h.newOffer(merchant.key, { locationIds: [location] }, { publish: false });
+    await h.mutate('updateOffer', mutation('updateOffer', 'UpdateOfferInput'), { offerId: draftId, title: 'Still a draft' }, merchant.key);
+    const offerId = await h.newOffer(merchant.key, { locationIds: [location] });
 
-    // Events arrive in order: a draft's would come before the publication.
+    // Events arrive in order: anything about the draft would come before the publication.
     expect(await anonymous.first(1)).toEqual([{ type: 'PUBLISHED', offer: { id: offerId, activationCount: null } }]);
-    expect(await owner.first(3)).toEqual([
+    expect(await owner.first(4)).toEqual([
+      { type: 'CREATED', offer: { id: draftId, activationCount: 0 } },
+      { type: 'UPDATED', offer: { id: draftId, activationCount: 0 } },
       { type: 'CREATED', offer: { id: offerId, activationCount: 0 } },
-      { type: 'UPDATED', offer: { id: offerId, activationCount: 0 } },
       { type: 'PUBLISHED', offer: { id: offerId, activationCount: 0 } },
     ]);
     // A later public change is the anonymous subscriber's second event: nothing came in between.
@@ -130,6 +145,7 @@ describe('offerFeed shared fan-out', () => {
     const other = await newShopper(h);
     const query = 'subscription($m: ID) { offerFeed(filter: { merchantId: $m }) { type offer { id viewerHasActivated } } }';
     const variables = { m: shop.merchant.id };
+    await settled();
     const streams = {
       other: await follow(query, variables, other.token),
       activated: await follow(query, variables, activated.token),
@@ -149,6 +165,7 @@ describe('offerFeed shared fan-out', () => {
   it('keeps serving the rest of a group when one subscriber leaves, and lets go of the stream with the last', async () => {
     const shop = await newShop(h);
     const query = 'subscription($m: ID) { offerFeed(filter: { merchantId: $m }) { type } }';
+    await settled();
     const leaving = await follow(query, { m: shop.merchant.id }, null);
     const staying = await follow(query, { m: shop.merchant.id }, null);
     await open[0]!.dispose();
@@ -172,6 +189,7 @@ describe('offerFeed shared fan-out', () => {
       .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
       .sign(h.security.tokenKey);
     const query = 'subscription($m: ID) { offerFeed(filter: { merchantId: $m }) { type offer { id viewerHasActivated } } }';
+    await settled();
     const expiring = await follow(query, { m: shop.merchant.id }, shortLived);
     const lasting = await follow(query, { m: shop.merchant.id }, user.token);
     expect(relay().fanout.liveGroups, "one group for the user's two subscriptions").toBe(1);
@@ -186,6 +204,7 @@ describe('offerFeed shared fan-out', () => {
     const shop = await newShop(h);
     const revoked = await h.newMerchant();
     const query = 'subscription($m: ID) { offerFeed(filter: { merchantId: $m }) { type } }';
+    await settled();
     const first = await follow(query, { m: shop.merchant.id }, revoked.key);
     const second = await follow(query, { m: shop.merchant.id }, revoked.key);
     const anonymous = await follow(query, { m: shop.merchant.id }, null);
