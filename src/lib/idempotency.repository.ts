@@ -1,5 +1,5 @@
 /** The `idempotency_keys` table: one row per (principal, key), its request's hash and first answer. */
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../../db/types.js';
 
 /** Claims the key for this request; false when the principal already used it (the row is then locked until its first use commits). */
@@ -17,12 +17,18 @@ export async function claimIdempotencyKey(
 }
 
 export async function findIdempotencyKey(trx: Transaction<DB>, principal: string, key: string) {
-  return trx
+  const found = await findIdempotencyKeyIfAny(trx, principal, key);
+  if (!found) throw new Error('the idempotency key claimed by another transaction is gone');
+  return found;
+}
+
+export async function findIdempotencyKeyIfAny(db: Kysely<DB>, principal: string, key: string) {
+  return db
     .selectFrom('idempotency_keys')
     .select(['request_hash', 'response'])
     .where('principal', '=', principal)
     .where('key', '=', key)
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
 }
 
 export async function saveIdempotentResponse(trx: Transaction<DB>, principal: string, key: string, response: unknown): Promise<void> {

@@ -10,7 +10,7 @@ import type { DB } from '../../db/types.js';
 import type { Principal } from '../context.js';
 import { principalKey } from './authorization.js';
 import { fail } from './errors.js';
-import { claimIdempotencyKey, findIdempotencyKey, saveIdempotentResponse } from './idempotency.repository.js';
+import { claimIdempotencyKey, findIdempotencyKey, findIdempotencyKeyIfAny, saveIdempotentResponse } from './idempotency.repository.js';
 import { inRetryingTransaction } from './retry.js';
 
 /** Canonical JSON: object keys sorted, so equal inputs hash equally. */
@@ -54,6 +54,25 @@ export async function idempotent<T, S = T>(
   const answer = await work();
   await saveIdempotentResponse(trx, principal, key, replay ? replay.save(answer) : answer);
   return answer;
+}
+
+/**
+ * For a command that must call outside the database before its transaction (a payment gateway):
+ * refuses a key already used with another input before anything moves, so the outside call is
+ * never made for a misused key. The transaction afterwards still goes through `idempotent`, which
+ * records the key or answers the first result.
+ */
+export async function refuseReusedKey(
+  db: Kysely<DB>,
+  scope: { principal: string; operation: string; key: string | null | undefined; request: unknown },
+): Promise<void> {
+  const { principal, operation, key } = scope;
+  if (key === null || key === undefined) return;
+  if (key.length < 1 || key.length > 200) fail('INVALID_LENGTH', 'idempotencyKey must be 1 to 200 characters.', ['idempotencyKey']);
+  const first = await findIdempotencyKeyIfAny(db, principal, key);
+  if (first && first.request_hash !== requestHash({ operation, request: scope.request })) {
+    fail('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used with a different input.', ['idempotencyKey']);
+  }
 }
 
 /** The optional key a mutation's input carries. */

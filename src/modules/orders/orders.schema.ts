@@ -263,13 +263,13 @@ builder.relayMutationField(
 builder.relayMutationField(
   'refundOrder',
   {
-    description: 'Input of refundOrder. Refunding is idempotent by order: the gateway refunds an order once, however often this is called.',
-    inputFields: (t) => ({ orderId: t.id({ required: true, ...orderIdField }) }),
+    description: 'Input of refundOrder. The gateway refunds an order once, however often this is called.',
+    inputFields: (t) => ({ orderId: t.id({ required: true, ...orderIdField }), idempotencyKey: idempotencyKeyField(t) }),
   },
   {
     description:
       'Refunds a paid or fulfilled order in full through the payment gateway (merchant key), once; the unit goes back to stock when the order was not fulfilled.',
-    resolve: (_root, { input }, ctx) => withUserErrors(() => refundOrder(ctx, { orderId: String(input.orderId) })),
+    resolve: (_root, { input }, ctx) => withUserErrors(() => refundOrder(ctx, { orderId: String(input.orderId), idempotencyKey: input.idempotencyKey })),
   },
   orderPayload('refundOrder'),
 );

@@ -17,9 +17,9 @@ import type { Kysely, Transaction } from 'kysely';
 import type { DB, HashtagBuying, HashtagSettingsRow, OfferRow, OrderRow, PurchaseIntentRow, QueuedJobRow, SocialPlatform } from '../../../db/types.js';
 import type { Config } from '../../config.js';
 import type { Context } from '../../context.js';
-import { requireRole } from '../../lib/authorization.js';
+import { principalKey, requireRole } from '../../lib/authorization.js';
 import { fail, notFound } from '../../lib/errors.js';
-import { idempotentCommand, rowsById } from '../../lib/idempotency.js';
+import { idempotent, idempotentCommand, refuseReusedKey, rowsById, type WithIdempotencyKey } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import { MAX_MINOR_UNITS, type Money } from '../../lib/money.js';
 import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/pagination.js';
@@ -767,12 +767,16 @@ export async function fulfillOrder(ctx: Context, input: { orderId: string; note:
  * event. The unit goes back to stock only when it was not fulfilled (a delivered gift card code
  * cannot be sold again).
  */
-export async function refundOrder(ctx: Context, input: { orderId: string }): Promise<{ order: OrderRow }> {
+export async function refundOrder(ctx: Context, input: { orderId: string } & WithIdempotencyKey): Promise<{ order: OrderRow }> {
   const { merchantId } = requireRole(ctx.principal, 'merchant');
   const id = parseGlobalId(input.orderId, 'Order', ['orderId']);
+  const scope = { principal: principalKey(ctx.principal), operation: 'refundOrder', key: input.idempotencyKey, request: { id } };
+  // The gateway is called before the transaction: a key misused for another order is refused
+  // before any money moves; a replay reaches the gateway's own replay and then the first answer.
+  await refuseReusedKey(ctx.db, scope);
   const [order] = await findOrdersByIds(ctx.db, { merchantId }, [id]);
   if (!order) notFound('Order', ['orderId']);
-  if (order.status === 'REFUNDED') fail('ORDER_ALREADY_REFUNDED', 'The order was already refunded.', ['orderId']);
+  if (order.status === 'REFUNDED' && !input.idempotencyKey) fail('ORDER_ALREADY_REFUNDED', 'The order was already refunded.', ['orderId']);
   const outcome = await gatewayOf(settleDepsOf(ctx)).refund({
     idempotencyKey: `refund:${order.id}`,
     chargeReference: order.payment_reference,
@@ -781,12 +785,16 @@ export async function refundOrder(ctx: Context, input: { orderId: string }): Pro
   });
   if (outcome.status === 'DECLINED') fail('REFUND_DECLINED', `The payment gateway declined the refund (${outcome.code}).`, ['orderId']);
   if (outcome.status !== 'APPROVED') fail('PAYMENT_GATEWAY_UNAVAILABLE', 'The payment gateway did not confirm the refund; try again (it will not be refunded twice).', ['orderId']);
-  return inRetryingTransaction(ctx.db, async (trx) => {
+  const refundReference = outcome.reference;
+  const reload = async (trx: Transaction<DB>, orderId: string) => (await findOrdersByIds(trx, { merchantId }, [orderId]))[0];
+  return inRetryingTransaction(ctx.db, (trx) => idempotent(trx, scope, () => refundIn(trx), { save: (a) => a.order.id, load: async (t, orderId) => ({ order: (await reload(t, orderId))! }) }));
+
+  async function refundIn(trx: Transaction<DB>): Promise<{ order: OrderRow }> {
     const now = new Date();
     const locked = await lockOrder(trx, id, merchantId);
     if (!locked) notFound('Order', ['orderId']);
     if (locked.status === 'REFUNDED') fail('ORDER_ALREADY_REFUNDED', 'The order was already refunded.', ['orderId']);
-    const refunded = await moveOrder(trx, locked.id, ['PAID', 'FULFILLED'], { status: 'REFUNDED', refundReference: outcome.reference, now });
+    const refunded = await moveOrder(trx, locked.id, ['PAID', 'FULFILLED'], { status: 'REFUNDED', refundReference, now });
     if (!refunded) fail('ORDER_ALREADY_REFUNDED', 'The order was already refunded.', ['orderId']);
     if (locked.status === 'PAID') await restockOfferUnit(trx, locked.offer_id);
     await insertLedgerEntries(trx, orderPosting('REFUND', refunded, Number(refunded.amount)));
@@ -796,5 +804,5 @@ export async function refundOrder(ctx: Context, input: { orderId: string }): Pro
     await email(trx, 'ORDER_REFUNDED', { type: 'Order', id: refunded.id }, refunded.user_id, facts, composeRefundedEmail(orderFacts(facts, intent)));
     ctx.logger.info({ orderId: refunded.id, restocked: locked.status === 'PAID' }, 'order refunded');
     return { order: refunded };
-  });
+  }
 }

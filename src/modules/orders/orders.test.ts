@@ -419,6 +419,21 @@ describe('the merchant', () => {
     expect(await stockOf(h.db, world.offerId)).toEqual({ available: 3, held: 0 });
   });
 
+  it('answers a refund replayed with its idempotency key as the first time, and refuses the key for another order before any money moves', async () => {
+    const world = await newWorld(h, { quantity: 4 });
+    const first = await paidOrder(world);
+    const second = await paidOrder(world);
+    const key = `refund-${first.orderId}`;
+    const once = await h.gql(REFUND, { input: { orderId: orderGid(first.orderId), idempotencyKey: key } }, world.merchant.key);
+    const replay = await h.gql(REFUND, { input: { orderId: orderGid(first.orderId), idempotencyKey: key } }, world.merchant.key);
+    expect(replay.data.refundOrder).toEqual(once.data.refundOrder);
+    expect(once.data.refundOrder).toMatchObject({ order: { status: 'REFUNDED' }, userErrors: [] });
+    const misused = await h.gql(REFUND, { input: { orderId: orderGid(second.orderId), idempotencyKey: key } }, world.merchant.key);
+    expect(codes(misused.data.refundOrder.userErrors)).toEqual([{ code: 'IDEMPOTENCY_KEY_REUSED', field: ['idempotencyKey'] }]);
+    expect(await h.db.selectFrom('sandbox_refunds').select('id').where('idempotency_key', '=', `refund:${second.orderId}`).execute()).toEqual([]);
+    expect(await h.db.selectFrom('orders').select('status').where('id', '=', second.orderId).executeTakeFirstOrThrow()).toEqual({ status: 'PAID' });
+  });
+
   it('sees its orders without buyer data; the buyer sees its own; another merchant sees none', async () => {
     const world = await newWorld(h);
     const { orderId, buyer: b } = await paidOrder(world);
