@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { dbId, startHarness, type Harness } from '../../../test/harness.js';
 import { containsCardNumber } from '../cards/card-number.js';
 import { encodeGlobalId } from '../../lib/ids.js';
+import { dispatchWebhooks } from '../webhooks/webhook-delivery.js';
+import { vi } from 'vitest';
 import { socialFixtures, token } from './social-fixtures.js';
 
 let h: Harness;
@@ -16,7 +18,8 @@ let s: ReturnType<typeof socialFixtures>;
 let partner: { id: string; key: string };
 
 beforeAll(async () => {
-  h = await startHarness();
+  // Endpoints on loopback are only registered here, never called (the test dispatches, it does not send).
+  h = await startHarness({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
   s = socialFixtures(h.gql, h);
   partner = await h.newPartner(['POSTS_WRITE']);
 });
@@ -251,5 +254,24 @@ describe('replies', () => {
     expect(hijack).toMatchObject({ outcome: 'REJECTED', reason: 'NOT_INTENT_OWNER' });
     const [confirm] = await s.deliver(partner.key, [s.post(buyer.handle, offer.confirm, { inReplyToPostId: promptPostId })]);
     expect(confirm!.outcome).toBe('ORDER_PLACED');
+  });
+
+  it('pushes social_reply.created to the webhook endpoints of the partner that delivered the post, and to no other', async () => {
+    const own = await h.newPartner(['POSTS_WRITE']);
+    const other = await h.newPartner(['POSTS_WRITE']);
+    const CREATE = 'mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } userErrors { code } } }';
+    const endpointOf = async (key: string) =>
+      dbId((await h.gql(CREATE, { input: { url: 'http://127.0.0.1:9/hooks', eventTypes: ['social_reply.created'] } }, key)).data.createWebhookEndpoint.endpoint.id);
+    const [ownEndpoint, otherEndpoint] = [await endpointOf(own.key), await endpointOf(other.key)];
+    const [result] = await s.deliver(own.key, [s.post(token('u'), (await s.purchaseOffer()).buy)]);
+    const deliveries = (endpointId: string) => h.db.selectFrom('webhook_deliveries').select(['event_type', 'body']).where('endpoint_id', '=', endpointId).execute();
+    await vi.waitFor(async () => {
+      await dispatchWebhooks({ db: h.db, config: h.config });
+      expect(await deliveries(ownEndpoint)).toHaveLength(1);
+    });
+    const [delivery] = await deliveries(ownEndpoint);
+    expect(delivery!.event_type).toBe('social_reply.created');
+    expect(JSON.parse(delivery!.body).data).toMatchObject({ platform: 'X', inReplyToPostId: result!.postId, kind: 'VERIFY_HANDLE' });
+    expect(await deliveries(otherEndpoint)).toEqual([]);
   });
 });

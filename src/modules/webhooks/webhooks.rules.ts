@@ -192,8 +192,8 @@ export function mayReceive(
   return endpoint.partner_id !== null && partnerOfSubject === endpoint.partner_id;
 }
 
-/** Data keys ending in `Id` that are not our record ids: passed on as they are. */
-const FOREIGN_ID_KEYS = new Set(['externalId']);
+/** Data keys ending in `Id` that are not our record ids (a partner's or a platform's): passed on as they are. */
+const FOREIGN_ID_KEYS = new Set(['externalId', 'inReplyToPostId']);
 
 /**
  * The event's data as receivers see it: record ids (`offerId`, `cashbackId`, …) as the API's
