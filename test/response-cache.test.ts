@@ -136,6 +136,21 @@ describe.skipIf(!postgres)('response cache across two instances (Postgres NOTIFY
     expect(await feedTitle(two.gql, merchant.id)).toBe('Coffee 12% back');
   });
 
+  it('drops the answers on both instances when a merchant is suspended, so its offers leave the cached feed', async () => {
+    const { merchant } = await shop('Tea 8% back');
+    await warm(two.gql, two.app, merchant.id);
+    const droppedOnTwo = cacheOf(two.app).invalidations;
+    await one.api.mutate(
+      'suspendMerchant',
+      'mutation($input: SuspendMerchantInput!) { suspendMerchant(input: $input) { merchant { id } userErrors { field message code } } }',
+      { merchantId: merchant.id },
+      scratch.adminKey,
+    );
+    await vi.waitFor(() => expect(cacheOf(two.app).invalidations).toBeGreaterThan(droppedOnTwo), { timeout: 10_000, interval: 20 });
+    const res = await two.gql('query($merchantId: ID!) { offers(first: 5, filter: { merchantId: $merchantId }) { edges { node { id } } } }', { merchantId: merchant.id });
+    expect(res.data.offers.edges).toEqual([]);
+  });
+
   it('never stores an answer that selects a viewer-dependent field or an owner count', async () => {
     const { merchant, offerId } = await shop('Books 5% back');
     await warm(two.gql, two.app, merchant.id); // a public answer is stored: the cache is working

@@ -76,7 +76,7 @@ export const PUBLIC_FIELDS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Topics whose events change no public field: they leave the cache alone. */
-export const IGNORED_TOPICS: ReadonlySet<string> = new Set(['TRANSACTION', 'STATEMENT_CREDIT', 'WEBHOOK_ENDPOINT']);
+export const IGNORED_TOPICS: ReadonlySet<string> = new Set(['TRANSACTION', 'STATEMENT_CREDIT', 'WEBHOOK_ENDPOINT', 'SOCIAL_REPLY']);
 
 /** Every field of the schema outside PUBLIC_FIELDS, with a time to live of 0 (never stored). */
 function uncacheableFields(schema: GraphQLSchema): Record<string, number> {

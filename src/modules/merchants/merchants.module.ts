@@ -1,7 +1,9 @@
 /**
- * Declares the merchants module: merchants and their review (PENDING, APPROVED, SUSPENDED).
+ * Declares the merchants module: merchants and their review (PENDING, APPROVED, SUSPENDED), with an
+ * event for each approval and suspension.
  */
 import { defineModule } from '../module.js';
+import { MERCHANT_TOPIC } from './merchants.topics.js';
 import './merchants.schema.js';
 
 const ERROR_CODES = {
@@ -15,4 +17,5 @@ declare module '../../lib/errors.js' {
 export const merchantsModule = defineModule({
   name: 'merchants',
   errorCodes: ERROR_CODES,
+  topics: [MERCHANT_TOPIC],
 });

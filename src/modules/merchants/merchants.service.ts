@@ -10,6 +10,8 @@ import { idempotentCommand, rowsById, type WithIdempotencyKey } from '../../lib/
 import { parseGlobalId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/pagination.js';
 import { countryCode, emailAddress, parseInput, text } from '../../lib/validation.js';
+import { insertEvents } from '../../outbox/outbox.repository.js';
+import { MERCHANT_TOPIC } from './merchants.topics.js';
 import { findMerchantById, findVisibleMerchantsByIds, insertMerchant, listVisibleMerchants, transitionMerchant } from './merchants.repository.js';
 
 const createInput = z.object({
@@ -63,7 +65,10 @@ async function moveMerchant(ctx: Context, input: { merchantId: string } & WithId
       if (!changed && merchant.status !== status) {
         fail('INVALID_STATE', `A ${merchant.status} merchant cannot become ${status}.`, ['merchantId']);
       }
-      if (changed) ctx.logger.info({ merchantId: id, status }, 'merchant status changed');
+      if (changed) {
+        await insertEvents(trx, [MERCHANT_TOPIC.event(status, id, { merchantId: id }, { status })]);
+        ctx.logger.info({ merchantId: id, status }, 'merchant status changed');
+      }
       return { merchant };
     },
     merchantReplay,
