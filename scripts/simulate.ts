@@ -19,7 +19,7 @@
  * live push. Last, a card the sandbox declines (no order, the unit goes back) and a confirmation
  * with no purchase open (nothing charged). With LATE_CONFIRMATION=wait, a really late one too: an
  * offer with a one-minute window, a confirmation after 65 s, and the server's expiry job
- * releasing the unit (about 70 s more).
+ * releasing the unit (about 70 s in all).
  *
  * Settings: HASHBACK_URL (http://localhost:4000/graphql); keys from ADMIN_KEY / PARTNER_KEY /
  * SOCIAL_KEY, else from <DATA_DIR>/demo-keys.json (DATA_DIR defaults to ./.hashback-data), which
@@ -1005,7 +1005,7 @@ async function simulateHashtagPurchase(keys: Keys, cashback: { merchantKey: stri
   await mutate('unlinking the declining test card', 'unlinkCard', `mutation($input: UnlinkCardInput!) { unlinkCard(input: $input) { card { id } ${USER_ERRORS} } }`, { cardId: decliner.card.id }, decliner.token);
 
   // ---- optionally, a confirmation after the window ----
-  let lateLine = 'not waited for (LATE_CONFIRMATION=wait shows one: about 2.5 minutes)';
+  let lateLine = 'not waited for (LATE_CONFIRMATION=wait shows one: about 70 s more)';
   if (LATE_WAIT) {
     const lateOfferId = await simulationPurchaseOffer(cashback.merchantKey, cashback.locationId, `Late${run}`, 1);
     const lateOffer = await readPurchaseOffer(lateOfferId, buyer.token);
