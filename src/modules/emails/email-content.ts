@@ -15,8 +15,10 @@ export interface CashbackEmailFacts {
   expectedCreditAt: Date;
 }
 
-const day = (d: Date) =>
-  new Intl.DateTimeFormat('en-US', { dateStyle: 'long', timeZone: 'UTC' }).format(d);
+// One formatter for every e-mail: building an Intl.DateTimeFormat per call was a sixth of the
+// CPU of a 500-item ingest (bench:ingest profile).
+const LONG_DATE = new Intl.DateTimeFormat('en-US', { dateStyle: 'long', timeZone: 'UTC' });
+const day = (d: Date) => LONG_DATE.format(d);
 
 export function composeCashbackEmail(kind: EmailKind, facts: CashbackEmailFacts): { subject: string; body: string } {
   const reward = formatMoney(facts.reward);

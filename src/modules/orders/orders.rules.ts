@@ -58,7 +58,8 @@ export function parseReason(stored: string | null): { reason: IntentReason | nul
 }
 
 const platformName = (platform: string) => (platform === 'X' ? 'X' : platform === 'INSTAGRAM' ? 'Instagram' : platform);
-const time = (d: Date) => new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(d) + ' UTC';
+const TIME = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+const time = (d: Date) => `${TIME.format(d)} UTC`;
 const sign = ['', '— hashback'];
 
 export interface PurchaseStartedFacts {
