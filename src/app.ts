@@ -192,8 +192,10 @@ export function createApp(options: { config: Config; database: Database; logger:
       useRequestGuards({ maxRequestBytes: config.maxRequestBytes }),
       // Before the response cache: it wraps whichever executor is in place when it runs.
       ...useCompiledQueries(),
-      ...(responseCache ? [responseCache.plugin] : []),
+      // Before the response cache too: an answer from memory is still an operation the caller's
+      // rate limit pays for, or a flood of cached queries would be the one thing never limited.
       useOperationLimits({ production, maxCost: config.maxOperationCost, rateLimits }),
+      ...(responseCache ? [responseCache.plugin] : []),
       useCardNumberScrubbing(),
       useOperationLog(),
       usePokeAfterMutations(poke),
