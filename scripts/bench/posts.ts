@@ -410,6 +410,8 @@ interface Measurement {
   p99: number;
   cpuMsPerRequest: number;
   postgresCpuMsPerRequest: number;
+  /** SQL statements the app sent per request (1 for the baselines). */
+  statementsPerRequest: number;
   failures: number;
 }
 
@@ -419,15 +421,26 @@ function percentile(values: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-async function measured<T extends { elapsedMs: number; latencies: Float64Array }>(database: Database, work: () => Promise<T>): Promise<{ result: T; cpuMs: number; postgresCpuMs: number }> {
+async function measured<T extends { elapsedMs: number; latencies: Float64Array }>(
+  database: Database,
+  work: () => Promise<T>,
+): Promise<{ result: T; cpuMs: number; postgresCpuMs: number; statements: number }> {
   const postgresCpu = database.kind === 'postgres' ? await postgresCpuMeter(database.db) : undefined;
+  const statementsBefore = database.statementCount();
   const before = process.cpuUsage();
   const result = await work();
   const cpu = process.cpuUsage(before);
-  return { result, cpuMs: (cpu.user + cpu.system) / 1000, postgresCpuMs: postgresCpu ? await postgresCpu.stop() : Number.NaN };
+  const statements = database.statementCount() - statementsBefore;
+  return { result, cpuMs: (cpu.user + cpu.system) / 1000, postgresCpuMs: postgresCpu ? await postgresCpu.stop() : Number.NaN, statements };
 }
 
-function measurement(mode: string, posts: number, clients: number, m: { result: { elapsedMs: number; latencies: Float64Array }; cpuMs: number; postgresCpuMs: number }, failures: number): Measurement {
+function measurement(
+  mode: string,
+  posts: number,
+  clients: number,
+  m: { result: { elapsedMs: number; latencies: Float64Array }; cpuMs: number; postgresCpuMs: number; statements: number },
+  failures: number,
+): Measurement {
   const requests = m.result.latencies.length;
   return {
     mode,
@@ -440,6 +453,8 @@ function measurement(mode: string, posts: number, clients: number, m: { result: 
     p99: percentile(m.result.latencies, 99),
     cpuMsPerRequest: m.cpuMs / requests,
     postgresCpuMsPerRequest: m.postgresCpuMs / requests,
+    // The baselines' INSERTs go around the app's statement counter on Postgres: one per request.
+    statementsPerRequest: mode.startsWith('baseline') ? 1 : m.statements / requests,
     failures,
   };
 }
@@ -547,7 +562,7 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   const baseline = results[0]!;
   const singleBaseline = results[2]!;
   const rows = [
-    ['mode', 'posts', 'req', 'clients', 'seconds', 'posts/s', 'p50 ms', 'p99 ms', 'node CPU ms/req', 'PG CPU ms/req', 'x baseline'],
+    ['mode', 'posts', 'req', 'clients', 'seconds', 'posts/s', 'p50 ms', 'p99 ms', 'SQL/req', 'node CPU ms/req', 'PG CPU ms/req', 'x baseline'],
     ...results.map((m) => [
       m.mode,
       int(m.posts),
@@ -557,6 +572,7 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
       int(m.postsPerSec),
       m.p50.toFixed(1),
       m.p99.toFixed(1),
+      m.statementsPerRequest.toFixed(1),
       m.cpuMsPerRequest.toFixed(1),
       Number.isNaN(m.postgresCpuMsPerRequest) ? '' : m.postgresCpuMsPerRequest.toFixed(1),
       `${(m.postsPerSec / (m.mode.includes('1 ') ? singleBaseline : baseline).postsPerSec).toFixed(3)}x`,
