@@ -160,6 +160,19 @@ describe('buying', () => {
     expect(await ordersOf(buyer.id)).toEqual([]);
   });
 
+  it('refuses a confirmation after the window (INTENT_EXPIRED) and from an unverified handle, charging nothing', async () => {
+    const offer = await s.purchaseOffer();
+    const buyer = await s.verifiedBuyer(partner.key, { setting: 'CONFIRM_BY_POST' });
+    const [buy] = await s.deliver(partner.key, [s.post(buyer.handle, offer.buy)]);
+    // The window ended a second ago (the expiry job has not run yet).
+    await h.db.updateTable('purchase_intents').set({ expires_at: new Date(Date.now() - 1000) }).where('buy_post_id', '=', buy!.postId).execute();
+    const [late, stranger] = await s.deliver(partner.key, [s.post(buyer.handle, offer.confirm), s.post(token('u'), offer.confirm)]);
+    expect([late!.outcome, late!.reason]).toEqual(['REJECTED', 'INTENT_EXPIRED']);
+    expect([stranger!.outcome, stranger!.reason]).toEqual(['REJECTED', 'HANDLE_NOT_VERIFIED']);
+    expect(await intentsOf(buyer.id)).toEqual([expect.objectContaining({ status: 'AWAITING_CONFIRMATION', confirm_post_id: null })]);
+    expect(await ordersOf(buyer.id)).toEqual([]);
+  });
+
   it('acts once per post: the same post again, or edited, is a DUPLICATE with the first outcome', async () => {
     const offer = await s.purchaseOffer();
     const buyer = await s.verifiedBuyer(partner.key);
