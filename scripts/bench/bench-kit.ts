@@ -20,6 +20,9 @@ import { generateCardKeys } from '../../src/modules/cards/card-crypto.js';
 import { randomCardNumber } from '../../src/modules/cards/card-number.js';
 import { loadSecurity } from '../../src/security.js';
 
+// The headline figures for `npm run bench`'s summary table (scripts/bench/all.ts).
+export { ratioOf, reportSummary, type SummaryRow } from './summary.js';
+
 /** An integer knob from the environment (`20_000` allowed); exits with a message when it is not one. */
 export function positiveInt(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];

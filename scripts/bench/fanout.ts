@@ -50,7 +50,7 @@ import vm from 'node:vm';
 import type { App } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { mintApiKey } from '../../src/modules/api-keys/api-keys.service.js';
-import { approvedMerchant, benchConfig, benchPartner, cashbackOfferInput, gqlClient, int, loadBefore, log, positiveInt, runBench, signUpShoppers } from './bench-kit.js';
+import { approvedMerchant, benchConfig, benchPartner, cashbackOfferInput, gqlClient, int, loadBefore, log, positiveInt, ratioOf, reportSummary, runBench, signUpShoppers, type SummaryRow } from './bench-kit.js';
 
 const FEED_QUERY = 'subscription { offerFeed { type offer { id title } cursor } }';
 const CONFIRMATIONS_QUERY = 'subscription { purchaseConfirmations { type status amount { amount currency } cashback { id } cursor } }';
@@ -1053,5 +1053,31 @@ await runBench(config, async ({ bench, startApp }) => {
   const ok = problems === 0;
   if (!ok && ALLOW_DROPS) verdict.push('ALLOW_DROPS is set: exiting 0 anyway');
   console.log(summary({ database: bench.label, requested: subscribers, capNote, fans, e2e, verdict, ok, fd, transport: app.events?.transport ?? 'off' }));
+  // Per mode, with the first mode (unshared unless FANOUT_MODES says otherwise) as the baseline.
+  const first = fans[0]!;
+  const firstM = medians(first.rounds);
+  const figures: SummaryRow[] = fans.flatMap((fan) => {
+    const m = medians(fan.rounds);
+    const against = (value: number, base: number) => (fan === first ? {} : { baseline: base, ratio: ratioOf(value, base) });
+    const who = `${fan.mode}, ${int(fan.connect.subscribers)} subscribers`;
+    const rss = fan.connect.serverRssPer / 1024;
+    return [
+      { bench: 'fanout', metric: `p99 publish to receipt, ${who}`, value: m.p99, unit: 'ms', ...against(m.p99, firstM.p99), note: `p50 ${ms(m.p50)} ms; ${int(m.dropped)} dropped; target <= 250 ms at 20,000` },
+      { bench: 'fanout', metric: `server CPU / event, ${who}`, value: m.serverCpuMs, unit: 'ms', ...against(m.serverCpuMs, firstM.serverCpuMs), note: 'target <= 300 ms at 20,000' },
+      { bench: 'fanout', metric: `server memory / idle subscriber, ${fan.mode}`, value: rss, unit: 'KB', ...against(rss, first.connect.serverRssPer / 1024), note: 'RSS; target <= 15 KB' },
+    ];
+  });
+  if (fans.length > 1) for (const f of figures) if (f.baseline !== undefined) f.note = `vs ${first.mode}; ${f.note}`;
+  if (e2e) {
+    figures.push({
+      bench: 'fanout',
+      metric: `purchaseConfirmations p99, ${USERS} users`,
+      value: e2e.latency.p99,
+      unit: 'ms',
+      note: `ingest request to confirmation at ${e2e.achievedRate.toFixed(0)} req/s; ${e2e.missing} missing`,
+    });
+  }
+  if (!ok) figures.push({ bench: 'fanout', metric: 'verification', value: problems, unit: 'problems', note: `FAILED${ALLOW_DROPS ? ' (ALLOW_DROPS set)' : ''}` });
+  reportSummary(figures);
   if (!ok && !ALLOW_DROPS) process.exitCode = 1;
 });

@@ -37,6 +37,8 @@ import {
   positiveInt,
   postgresCpuMeter,
   processCpuMs,
+  ratioOf,
+  reportSummary,
   runBench,
   silentLogger,
 } from './bench-kit.js';
@@ -560,5 +562,15 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
     baseline: await measure('baseline node:http+SQL', baselineUrl, database),
   };
   console.log(summary(results, { database: bench.label, publicOffers, pageMerchants: check.merchants, same: check.same }));
+  const { uncached, cached, baseline: base } = results;
+  const failed = (m: Measurement) => (m.failures > 0 ? `; ${m.failures} FAILED requests` : '');
+  reportSummary([
+    { bench: 'offers', metric: 'uncached req/s', value: uncached.reqPerSec, unit: 'req/s', baseline: base.reqPerSec, ratio: ratioOf(uncached.reqPerSec, base.reqPerSec), note: `target >= 0.60x; p50 ${uncached.p50.toFixed(1)} ms${failed(uncached)}` },
+    { bench: 'offers', metric: 'cached req/s', value: cached.reqPerSec, unit: 'req/s', baseline: base.reqPerSec, ratio: ratioOf(cached.reqPerSec, base.reqPerSec), note: `target >= 1.50x; p50 ${cached.p50.toFixed(1)} ms${failed(cached)}` },
+    { bench: 'offers', metric: 'uncached server CPU / request', value: uncached.serverCpuMs, unit: 'ms', baseline: base.serverCpuMs, ratio: ratioOf(uncached.serverCpuMs, base.serverCpuMs) },
+    ...(Number.isNaN(uncached.postgresCpuMs)
+      ? []
+      : [{ bench: 'offers', metric: 'uncached Postgres CPU / request', value: uncached.postgresCpuMs, unit: 'ms', baseline: base.postgresCpuMs, ratio: ratioOf(uncached.postgresCpuMs, base.postgresCpuMs), note: 'target <= 1.30x' }]),
+  ]);
   if (Object.values(results).some((m) => m.failures > 0)) process.exitCode = 1;
 });

@@ -22,6 +22,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, describeBuild } from '../build.mjs';
 import { pgliteTemplatePath } from '../../src/lib/pglite-template.js';
+// Not bench-kit: that loads the app's modules, which this benchmark only ever starts as children.
+import { ratioOf, reportSummary, type SummaryRow } from './summary.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = positiveInt('RUNS', 3);
@@ -192,6 +194,7 @@ try {
     { title: 'new data folder (template, migrations, demo seed)', folder: (way, run) => path.join(scratch, `new-${WAYS.indexOf(way)}-${run}`) },
   ];
   const tables: string[] = [];
+  const figures: SummaryRow[] = [];
   for (const c of cases) {
     const results = new Map<Way, Sample[]>(WAYS.map((w) => [w, []]));
     for (let run = 0; run < RUNS; run++) {
@@ -202,7 +205,21 @@ try {
       }
     }
     tables.push(table(`Start-up to the first answer, ${c.title}:`, results));
+    const old = median(results.get(OLD)!.map((s) => s.ms)) / 1000;
+    for (const way of WAYS.filter((w) => w !== OLD)) {
+      const seconds = median(results.get(way)!.map((s) => s.ms)) / 1000;
+      figures.push({
+        bench: 'startup',
+        metric: `first answer, ${c.title.replace(/ \(.*\)$/, '')}, ${way === COMPILED ? 'compiled' : 'npm start'}`,
+        value: seconds,
+        unit: 's',
+        baseline: old,
+        ratio: ratioOf(old, seconds),
+        note: `ratio: speed-up vs tsx; median of ${RUNS} run${RUNS === 1 ? '' : 's'}; target <= ${c === cases[0] ? 2 : 3} s`,
+      });
+    }
   }
+  reportSummary(figures);
   console.log(`\n${tables.join('\n\n')}\n\n1-minute load before ${loadBefore.toFixed(2)}, after ${os.loadavg()[0]!.toFixed(2)} (${os.cpus().length} cores).\n`);
 } catch (error) {
   console.error(error);

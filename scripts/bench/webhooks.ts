@@ -18,7 +18,7 @@ import { insertEvents } from '../../src/outbox/outbox.repository.js';
 import { OFFER_TOPIC } from '../../src/modules/offers/offers.topics.js';
 import { mintApiKey } from '../../src/modules/api-keys/api-keys.service.js';
 import { startReceiver } from '../../test/webhook-receiver.js';
-import { approvedMerchant, benchConfig, dbIdOf, gqlClient, int, loadBefore, log, positiveInt, runBench } from './bench-kit.js';
+import { approvedMerchant, benchConfig, dbIdOf, gqlClient, int, loadBefore, log, positiveInt, reportSummary, runBench, type SummaryRow } from './bench-kit.js';
 
 const DELIVERIES = positiveInt('DELIVERIES', 5000);
 const BATCH = positiveInt('BATCH', 50);
@@ -54,6 +54,7 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   const gql = gqlClient(url);
   const adminKey = (await mintApiKey(bench.database.db, { name: 'bench admin', role: 'ADMIN' })).secret;
   const rows: string[] = [];
+  const figures: SummaryRow[] = [];
 
   for (const scenario of SCENARIOS) {
     const { endpoints } = scenario;
@@ -102,10 +103,22 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
     rows.push(
       `| ${scenario.label.padEnd(13)} | ${String(endpoints).padStart(9)} | ${int(events).padStart(6)} | ${int(got.length).padStart(10)} | ${int(got.length / seconds).padStart(14)} | ${percentile(latencies, 50).toFixed(0).padStart(7)} | ${percentile(latencies, 99).toFixed(0).padStart(7)} |`,
     );
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    const short = got.length < expected ? `; only ${int(got.length)}/${int(expected)} delivered` : '';
+    if (scenario.paceMs === 0) {
+      figures.push({ bench: 'webhooks', metric: `deliveries/s, burst, ${endpoints} endpoint${endpoints === 1 ? '' : 's'}`, value: got.length / seconds, unit: '/s', note: `${int(expected)} deliveries; commit to receipt p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (backlog)${short}` });
+    } else {
+      const paced = `${scenario.label} to ${endpoints} endpoints${short}`;
+      figures.push({ bench: 'webhooks', metric: 'commit to receipt p50, paced', value: p50, unit: 'ms', note: paced });
+      figures.push({ bench: 'webhooks', metric: 'commit to receipt p99, paced', value: p99, unit: 'ms', note: paced });
+    }
   }
   console.log(`\nwebhooks on ${bench.label}; load average before: ${loadBefore.toFixed(2)}; JOB_INTERVAL_MS 50, WEBHOOK_WORKERS ${WORKERS}, WEBHOOK_MAX_IN_FLIGHT ${MAX_IN_FLIGHT}; signatures failing verification: ${badSignatures}\n`);
   console.log('| load          | endpoints | events | deliveries | deliveries / s | p50 ms | p99 ms |');
   console.log('|---------------|----------:|-------:|-----------:|---------------:|-------:|-------:|');
   for (const row of rows) console.log(row);
+  if (badSignatures > 0) figures.push({ bench: 'webhooks', metric: 'signatures failing verification', value: badSignatures, unit: '', note: 'FAILED' });
+  reportSummary(figures);
   if (badSignatures > 0) process.exitCode = 1;
 });
