@@ -107,7 +107,7 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
     const p99 = percentile(latencies, 99);
     const short = got.length < expected ? `; only ${int(got.length)}/${int(expected)} delivered` : '';
     if (scenario.paceMs === 0) {
-      figures.push({ bench: 'webhooks', metric: `deliveries/s, burst, ${endpoints} endpoint${endpoints === 1 ? '' : 's'}`, value: got.length / seconds, unit: '/s', note: `${int(expected)} deliveries; commit to receipt p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (backlog)${short}` });
+      figures.push({ bench: 'webhooks', metric: `burst to ${endpoints} endpoint${endpoints === 1 ? '' : 's'}`, value: got.length / seconds, unit: 'deliveries/s', note: `${int(expected)} deliveries; commit to receipt p50 ${int(p50)} ms, p99 ${int(p99)} ms (a backlog)${short}` });
     } else {
       const paced = `${scenario.label} to ${endpoints} endpoints${short}`;
       figures.push({ bench: 'webhooks', metric: 'commit to receipt p50, paced', value: p50, unit: 'ms', note: paced });
