@@ -27,8 +27,8 @@
  * purpose, argon2). Database: a fresh database on the server of DATABASE_URL (created and dropped
  * here), otherwise an in-memory PGlite.
  *
- * Knobs: BATCHES (10 measured batches of 500), BUY_PERCENT (10; confirms are as many, noise the
- * rest), CONFIRMS (240 one-post requests), CLIENTS (8), OFFERS (4 offers per phase),
+ * Knobs: BATCHES (8 measured batches of 500), BUY_PERCENT (10; confirms are as many, noise the
+ * rest), CONFIRMS (160 one-post requests), CLIENTS (8), OFFERS (4 offers per phase),
  * WARMUP_BATCHES (2).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -64,7 +64,7 @@ const BATCH_SIZE = 500;
 // Settings
 // ---------------------------------------------------------------------------------------------
 
-const BATCHES = positiveInt('BATCHES', 10);
+const BATCHES = positiveInt('BATCHES', 8);
 const BUY_PERCENT = positiveInt('BUY_PERCENT', 10);
 if (BUY_PERCENT > 50) {
   console.error(`BUY_PERCENT must be at most 50 (buys and confirms are as many), got ${BUY_PERCENT}`);
@@ -72,7 +72,7 @@ if (BUY_PERCENT > 50) {
 }
 const BUYS_PER_BATCH = Math.max(1, Math.round((BATCH_SIZE * BUY_PERCENT) / 100));
 const NOISE_PER_BATCH = BATCH_SIZE - 2 * BUYS_PER_BATCH;
-const CONFIRMS = positiveInt('CONFIRMS', 240);
+const CONFIRMS = positiveInt('CONFIRMS', 160);
 const CLIENTS = positiveInt('CLIENTS', 8);
 const OFFERS = positiveInt('OFFERS', 4);
 const WARMUP_BATCHES = positiveInt('WARMUP_BATCHES', 2, 0);
