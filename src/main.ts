@@ -149,7 +149,7 @@ async function main(config: Config, logger: Logger): Promise<void> {
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
   if (database.created && config.seedOnFirstStart) {
-    const result = await seedDemoData(database.db, logger);
+    const result = await seedDemoData(database.db, logger, undefined, { security });
     // On a developer's embedded data folder the demo keys are kept beside the data, so they can be
     // found again (`npm run simulate` reads them there); the server never writes keys for Postgres.
     const keysFile = saveDemoKeys(config.dataDir, result.keys, databaseName(config));
