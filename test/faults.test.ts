@@ -135,30 +135,9 @@ class DatabaseRelay {
 
 describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connections to terminate)', () => {
   const scratch = useScratchDatabase('faults', { poolSize: 3 });
-  const tokenSecret = randomBytes(32).toString('base64url');
-  const cardKeys = generateCardKeys();
   const servers: ServerProcess[] = [];
 
-  const childEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
-    DATABASE_URL: scratch.url,
-    DATABASE_POOL_SIZE: '4',
-    DATA_DIR: scratch.dataDir,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    JOBS: 'false',
-    SEED_ON_FIRST_START: 'false',
-    GRAPHIQL: 'false',
-    SHUTDOWN_TIMEOUT_MS: '2000',
-    // The load here is the test's, not an abuser's.
-    RATE_LIMIT_ANONYMOUS: '100000000',
-    RATE_LIMIT_USER: '100000000',
-    RATE_LIMIT_API_KEY: '100000000',
-    SIGNUPS_PER_ADDRESS: '1000000',
-    TOKEN_SECRET: tokenSecret,
-    CARD_ENCRYPTION_KEYS: cardKeys.encryptionKeys,
-    CARD_FINGERPRINT_KEY: cardKeys.fingerprintKey,
-    ...extra,
-  });
+  const childEnv = (extra: Record<string, string> = {}) => scratch.serverEnv({ JOBS: 'false', SHUTDOWN_TIMEOUT_MS: '2000', ...extra });
 
   const start = async (extra: Record<string, string> = {}, options: { port?: number } = {}) => {
     const server = await startServerProcess(childEnv(extra), options);

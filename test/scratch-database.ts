@@ -13,6 +13,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { openDatabase, type Database } from '../src/database.js';
 import { migrateToLatest } from '../src/migrate.js';
 import { mintApiKey } from '../src/modules/api-keys/api-keys.service.js';
+import { generateCardKeys } from '../src/modules/cards/card-crypto.js';
 import { unique } from './harness.js';
 import { stopAllServerProcesses } from './server-process.js';
 
@@ -34,11 +35,37 @@ export interface ScratchDatabase {
   adminKey: string;
   /** A folder for the servers' DATA_DIR (demo keys, generated secrets). */
   dataDir: string;
+  /**
+   * The environment of a server process on this database: test mode, quiet logs, no seed or
+   * GraphiQL, rate limits out of the test's way, and one token secret and card key ring for all
+   * of the file's servers (a token or a sealed secret outlives a restart); `extra` adds or overrides.
+   */
+  serverEnv(extra?: Record<string, string>): Record<string, string>;
 }
 
 /** Registers the file's scratch database; its fields are set once the file's `beforeAll` ran. */
 export function useScratchDatabase(label: string, options: { poolSize?: number } = {}): ScratchDatabase {
   const scratch = {} as ScratchDatabase;
+  const tokenSecret = randomBytes(32).toString('base64url');
+  const cardKeys = generateCardKeys();
+  scratch.serverEnv = (extra = {}) => ({
+    DATABASE_URL: scratch.url,
+    DATABASE_POOL_SIZE: '4',
+    DATA_DIR: scratch.dataDir,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    SEED_ON_FIRST_START: 'false',
+    GRAPHIQL: 'false',
+    // The load here is the test's, not an abuser's.
+    RATE_LIMIT_ANONYMOUS: '100000000',
+    RATE_LIMIT_USER: '100000000',
+    RATE_LIMIT_API_KEY: '100000000',
+    SIGNUPS_PER_ADDRESS: '1000000',
+    TOKEN_SECRET: tokenSecret,
+    CARD_ENCRYPTION_KEYS: cardKeys.encryptionKeys,
+    CARD_FINGERPRINT_KEY: cardKeys.fingerprintKey,
+    ...extra,
+  });
   beforeAll(async () => {
     const target = inject('database');
     if (target.kind !== 'postgres') throw new Error('a scratch database needs Postgres');

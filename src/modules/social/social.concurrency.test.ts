@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed, vi } from 'vit
 import { apiFixtures, databaseKind, dbId, httpGql, startHarness, type Harness } from '../../../test/harness.js';
 import { startServerProcess, type ServerProcess } from '../../../test/server-process.js';
 import { useScratchDatabase } from '../../../test/scratch-database.js';
-import { generateCardKeys } from '../cards/card-crypto.js';
 import { INGEST, socialFixtures, token } from './social-fixtures.js';
 
 describe.runIf(databaseKind() === 'postgres')('buying by hashtag at once (Postgres)', () => {
@@ -89,25 +88,7 @@ describe.runIf(databaseKind() === 'postgres')('buying by hashtag at once (Postgr
 
 describe.runIf(databaseKind() === 'postgres')('a server killed between the charge and the order (Postgres: real processes)', () => {
   const scratch = useScratchDatabase('hashtag');
-  const cardKeys = generateCardKeys();
-  const tokenSecret = randomBytes(32).toString('base64url');
-  const env = (): Record<string, string> => ({
-    DATABASE_URL: scratch.url,
-    DATABASE_POOL_SIZE: '4',
-    DATA_DIR: scratch.dataDir,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    JOBS: 'true',
-    JOB_INTERVAL_MS: '50',
-    LIVE_EVENTS: 'false',
-    SEED_ON_FIRST_START: 'false',
-    GRAPHIQL: 'false',
-    RATE_LIMIT_API_KEY: '100000000',
-    RATE_LIMIT_USER: '100000000',
-    TOKEN_SECRET: tokenSecret,
-    CARD_ENCRYPTION_KEYS: cardKeys.encryptionKeys,
-    CARD_FINGERPRINT_KEY: cardKeys.fingerprintKey,
-  });
+  const env = () => scratch.serverEnv({ JOBS: 'true', JOB_INTERVAL_MS: '50', LIVE_EVENTS: 'false' });
 
   it('charges once and places one order after a restart', { timeout: 90_000 }, async () => {
     const servers: ServerProcess[] = [];

@@ -3,10 +3,8 @@
  * again with the same webhook-id once its lease runs out, and every event arrives (nothing lost).
  * Real server processes on a scratch Postgres database of their own (PGlite has one process).
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it, onTestFailed, vi } from 'vitest';
-import { generateCardKeys } from '../cards/card-crypto.js';
 import { apiFixtures, databaseKind, httpGql } from '../../../test/harness.js';
 import { startServerProcess, type ServerProcess } from '../../../test/server-process.js';
 import { useScratchDatabase } from '../../../test/scratch-database.js';
@@ -15,29 +13,16 @@ import { startReceiver } from '../../../test/webhook-receiver.js';
 
 describe.runIf(databaseKind() === 'postgres')('a server killed while delivering (Postgres: real processes)', () => {
   const scratch = useScratchDatabase('webhooks');
-  const cardKeys = generateCardKeys();
-  const tokenSecret = randomBytes(32).toString('base64url');
-
-  const env = (): Record<string, string> => ({
-    DATABASE_URL: scratch.url,
-    DATABASE_POOL_SIZE: '4',
-    DATA_DIR: scratch.dataDir,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    JOBS: 'true',
-    JOB_INTERVAL_MS: '50',
-    LIVE_EVENTS: 'false',
-    SEED_ON_FIRST_START: 'false',
-    GRAPHIQL: 'false',
-    RATE_LIMIT_API_KEY: '100000000',
-    TOKEN_SECRET: tokenSecret,
-    CARD_ENCRYPTION_KEYS: cardKeys.encryptionKeys,
-    CARD_FINGERPRINT_KEY: cardKeys.fingerprintKey,
-    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-    WEBHOOK_RETRY_SCHEDULE: '0ms,10ms,10ms,10ms',
-    // Lease = 4 jobs × 1 s + 5 s: the killed server's delivery is taken over 9 s later at most.
-    WEBHOOK_TIMEOUT_MS: '1000',
-  });
+  const env = () =>
+    scratch.serverEnv({
+      JOBS: 'true',
+      JOB_INTERVAL_MS: '50',
+      LIVE_EVENTS: 'false',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOK_RETRY_SCHEDULE: '0ms,10ms,10ms,10ms',
+      // Lease = 4 jobs × 1 s + 5 s: the killed server's delivery is taken over 9 s later at most.
+      WEBHOOK_TIMEOUT_MS: '1000',
+    });
 
 
   it('redelivers after a restart with the same webhook-id, and loses nothing', { timeout: 60_000 }, async () => {
