@@ -52,6 +52,8 @@ import {
   pool,
   positiveInt,
   postgresCpuMeter,
+  ratioOf,
+  reportSummary,
   runBench,
   signUpShoppers,
   type BenchDatabase,
@@ -599,5 +601,11 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
       '',
     ].join('\n'),
   );
+  const verdict = ok ? '' : '; verification FAILED';
+  reportSummary([
+    { bench: 'posts', metric: `posts/s, ${BATCH_SIZE} per request (mix)`, value: batchRow.postsPerSec, unit: 'posts/s', baseline: baseline.postsPerSec, ratio: ratioOf(batchRow.postsPerSec, baseline.postsPerSec), note: `baseline: ${BATCH_SIZE}-row INSERT; ${BUYS_PER_BATCH} buys + ${BUYS_PER_BATCH} charged confirms per batch${verdict}` },
+    { bench: 'posts', metric: `confirm posts/s, 1 per request (${CLIENTS} clients)`, value: singleRow.postsPerSec, unit: 'posts/s', baseline: singleBaseline.postsPerSec, ratio: ratioOf(singleRow.postsPerSec, singleBaseline.postsPerSec), note: `baseline: 1-row INSERTs${verdict}` },
+    { bench: 'posts', metric: 'post to order p50', value: singleRow.p50, unit: 'ms', note: `p99 ${Math.round(singleRow.p99).toLocaleString('en-US')} ms; one confirm post per request` },
+  ]);
   if (!ok) process.exitCode = 1;
 });
