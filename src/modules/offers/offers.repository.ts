@@ -239,7 +239,6 @@ export async function findPublishedOffersByHashtags(db: Kysely<DB>, tags: readon
     )
     .orderBy('offers.published_at', 'desc')
     .orderBy('offers.id', 'desc')
-    .limit(50)
     .execute();
 }
 

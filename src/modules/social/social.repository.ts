@@ -95,6 +95,26 @@ export async function claimPost(trx: Transaction<DB>, post: NewPost): Promise<So
     .executeTakeFirst();
 }
 
+/**
+ * Stores posts that cannot act (no code, no hashtag of a published offer) with their outcome, in
+ * one statement; returns the rows stored now (a post the partner delivered before is not).
+ */
+export async function insertInertPosts(trx: Transaction<DB>, posts: readonly (NewPost & { outcome: PostOutcome; reason: string | null })[]): Promise<SocialPostRow[]> {
+  if (posts.length === 0) return [];
+  return trx
+    .insertInto('social_posts')
+    .values([...posts])
+    .onConflict((oc) => oc.columns(['partner_id', 'platform', 'post_id']).doNothing())
+    .returningAll()
+    .execute();
+}
+
+/** The partner's stored posts among `postIds` (any platform; the caller matches the platform). */
+export async function findPostsOfPartner(db: Kysely<DB>, partnerId: string, postIds: readonly string[]): Promise<SocialPostRow[]> {
+  if (postIds.length === 0) return [];
+  return db.selectFrom('social_posts').selectAll().where('partner_id', '=', partnerId).where('post_id', 'in', [...new Set(postIds)]).execute();
+}
+
 export async function findPost(db: Kysely<DB>, partnerId: string, platform: SocialPlatform, postId: string): Promise<SocialPostRow | undefined> {
   return db
     .selectFrom('social_posts')

@@ -43,6 +43,8 @@ import {
   findOpenVerifications,
   findPost,
   findPostsByIds,
+  findPostsOfPartner,
+  insertInertPosts,
   findUserAccountsByIds,
   findVerifiedAccountForUpdate,
   insertVerification,
@@ -189,8 +191,23 @@ interface Acted {
   confirmed?: string;
 }
 
-/** What a claimed post does, in the batch's transaction. */
-async function actOnPost(trx: Transaction<DB>, partnerId: string, row: SocialPostRow, now: Date): Promise<Acted> {
+/** What a post's (redacted) text holds for hashback: verification codes and hashtags ("#tag", case-folded). */
+function readPost(text: string): { codes: string[]; tags: string[] } {
+  return { codes: findVerificationCodes(text), tags: extractHashtags(text).map((t) => `#${t}`) };
+}
+
+/** The published offers a post's hashtags name, by role (the newest offer first in each). */
+function offersNamed(tags: readonly string[], offers: readonly OfferRow[]) {
+  const withTag = (column: 'hashtag' | 'confirm_hashtag' | 'activation_hashtag') =>
+    offers.find((o) => o[column] !== null && tags.includes(o[column]!.toLowerCase()));
+  return { confirmOf: withTag('confirm_hashtag'), buyOf: withTag('hashtag'), activationOf: withTag('activation_hashtag') };
+}
+
+/**
+ * What a claimed post does, in the batch's transaction. `offers` are the published offers any
+ * post of the batch names, read once at its start (stock itself moves by conditional updates).
+ */
+async function actOnPost(trx: Transaction<DB>, partnerId: string, row: SocialPostRow, now: Date, offers: readonly OfferRow[]): Promise<Acted> {
   const platform = row.platform;
   const handle = row.author_handle;
   const reply = (kind: ReplyKind, facts: { offer?: OfferRow } = {}) =>
@@ -204,8 +221,8 @@ async function actOnPost(trx: Transaction<DB>, partnerId: string, row: SocialPos
       facts: { handle, offerTitle: facts.offer?.title, price: facts.offer?.price ? { amount: facts.offer.price, currency: facts.offer.currency } : undefined },
     });
 
+  const { codes, tags } = readPost(row.text);
   // A proof of a handle.
-  const codes = findVerificationCodes(row.text);
   if (codes.length > 0) {
     const [proof] = await findOpenVerifications(trx, platform, handle, codes, now);
     if (proof) {
@@ -224,14 +241,8 @@ async function actOnPost(trx: Transaction<DB>, partnerId: string, row: SocialPos
     }
   }
 
-  const tags = extractHashtags(row.text).map((t) => `#${t}`);
   if (tags.length === 0) return { outcome: 'IGNORED', reason: null };
-  const offers = await findPublishedOffersByHashtags(trx, tags);
-  const withTag = (column: 'hashtag' | 'confirm_hashtag' | 'activation_hashtag') =>
-    offers.find((o) => o[column] !== null && tags.includes(o[column]!.toLowerCase()));
-  const confirmOf = withTag('confirm_hashtag');
-  const buyOf = withTag('hashtag');
-  const activationOf = withTag('activation_hashtag');
+  const { confirmOf, buyOf, activationOf } = offersNamed(tags, offers);
   const offer = confirmOf ?? buyOf ?? activationOf;
   if (!offer) return { outcome: 'IGNORED', reason: 'NO_MATCHING_OFFER' };
 
@@ -316,34 +327,74 @@ export async function ingestPosts(
       trx,
       { principal: principalKey(ctx.principal), operation: 'ingestPosts', key: input.idempotencyKey, request: items },
       async () => {
-        const out: StoredResult[] = [];
+        const out: StoredResult[] = new Array(items.length);
+        const keyOf = (p: PostInput) => `${p.platform}:${p.postId}`;
+        const toStore = (p: Extract<Parsed, { post: { handle: string } }>['post']) => ({
+          partner_id: partner.partnerId,
+          platform: p.platform,
+          post_id: p.postId,
+          author_handle: p.handle,
+          text: p.text,
+          posted_at: p.postedAt,
+          in_reply_to_post_id: p.inReplyToPostId ?? null,
+          url: p.url ?? null,
+        });
+        // The first delivery of a post in the batch decides; later copies are its duplicates.
+        const first = new Map<string, number>();
+        const copies: { index: number; of: number }[] = [];
+        const posts: { index: number; post: Extract<Parsed, { post: { handle: string } }>['post']; read: ReturnType<typeof readPost> }[] = [];
         for (const item of items) {
           if ('rejected' in item) {
-            out.push({ platform: item.post.platform, postId: item.post.postId, outcome: 'REJECTED', reason: null, errors: item.rejected, offerId: null, intentId: null });
+            out[item.index] = { platform: item.post.platform, postId: item.post.postId, outcome: 'REJECTED', reason: null, errors: item.rejected, offerId: null, intentId: null };
             continue;
           }
-          const p = item.post;
-          const row = await claimPost(trx, {
-            partner_id: partner.partnerId,
-            platform: p.platform,
-            post_id: p.postId,
-            author_handle: p.handle,
-            text: p.text,
-            posted_at: p.postedAt,
-            in_reply_to_post_id: p.inReplyToPostId ?? null,
-            url: p.url ?? null,
-          });
+          const seen = first.get(keyOf(item.post));
+          if (seen !== undefined) copies.push({ index: item.index, of: seen });
+          else {
+            first.set(keyOf(item.post), item.index);
+            posts.push({ index: item.index, post: item.post, read: readPost(item.post.text) });
+          }
+        }
+        const offers = await findPublishedOffersByHashtags(trx, [...new Set(posts.flatMap((p) => p.read.tags))]);
+        // Most posts are noise: those that cannot act are stored with their outcome in one statement.
+        const canAct = (p: (typeof posts)[number]) => {
+          const named = offersNamed(p.read.tags, offers);
+          return p.read.codes.length > 0 || Boolean(named.confirmOf ?? named.buyOf ?? named.activationOf);
+        };
+        const inert = posts.filter((p) => !canAct(p));
+        const stored = new Map(
+          (
+            await insertInertPosts(
+              trx,
+              inert.map((p) => ({ ...toStore(p.post), outcome: 'IGNORED' as const, reason: p.read.tags.length > 0 ? 'NO_MATCHING_OFFER' : null })),
+            )
+          ).map((row) => [`${row.platform}:${row.post_id}`, row]),
+        );
+        const earlier = new Map(
+          (await findPostsOfPartner(trx, partner.partnerId, inert.filter((p) => !stored.has(keyOf(p.post))).map((p) => p.post.postId))).map((row) => [
+            `${row.platform}:${row.post_id}`,
+            row,
+          ]),
+        );
+        for (const p of inert) {
+          const row = stored.get(keyOf(p.post));
+          const firstRow = row ?? earlier.get(keyOf(p.post))!;
+          out[p.index] = { ...resultOf(firstRow, !row), rowId: firstRow.id };
+        }
+        for (const p of posts.filter(canAct)) {
+          const row = await claimPost(trx, toStore(p.post));
           if (!row) {
-            const first = await findPost(trx, partner.partnerId, p.platform, p.postId);
-            out.push({ ...resultOf(first!, true), rowId: first!.id });
+            const firstRow = await findPost(trx, partner.partnerId, p.post.platform, p.post.postId);
+            out[p.index] = { ...resultOf(firstRow!, true), rowId: firstRow!.id };
             continue;
           }
-          const acted = await actOnPost(trx, partner.partnerId, row, now);
+          const acted = await actOnPost(trx, partner.partnerId, row, now, offers);
           const outcome = { outcome: acted.outcome, reason: acted.reason, offer_id: acted.offerId ?? null, intent_id: acted.intentId ?? null };
           await setPostOutcome(trx, row.id, outcome);
-          if (acted.confirmed) confirmed.push({ index: item.index, rowId: row.id, intentId: acted.confirmed });
-          out.push({ ...resultOf({ ...row, ...outcome }, false), rowId: row.id });
+          if (acted.confirmed) confirmed.push({ index: p.index, rowId: row.id, intentId: acted.confirmed });
+          out[p.index] = { ...resultOf({ ...row, ...outcome }, false), rowId: row.id };
         }
+        for (const c of copies) out[c.index] = { ...out[c.of]!, outcome: 'DUPLICATE' };
         return out;
       },
       {

@@ -183,6 +183,15 @@ describe('buying', () => {
     expect([b!.outcome, c!.outcome]).toEqual(['DUPLICATE', 'DUPLICATE']);
     expect(await intentsOf(buyer.id)).toHaveLength(1);
     expect((await postRow(first.postId)).text).toBe(offer.buy);
+    // Twice in one batch, first as noise then edited into a buy: the first delivery decides.
+    const noise = s.post(buyer.handle, 'nothing yet');
+    const batch = await s.deliver(partner.key, [noise, s.post(buyer.handle, 'hello #coffee'), { ...noise, text: `${offer.buy} now` }]);
+    expect(batch.map((r) => [r.outcome, r.reason])).toEqual([
+      ['IGNORED', null],
+      ['IGNORED', 'NO_MATCHING_OFFER'],
+      ['DUPLICATE', null],
+    ]);
+    expect(await intentsOf(buyer.id)).toHaveLength(1);
     // The same request again with its idempotency key answers the first results.
     const key = randomUUID();
     const again = s.post(buyer.handle, 'no tags');
