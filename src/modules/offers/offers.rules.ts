@@ -40,3 +40,19 @@ export function rewardSummary(
   const min = offer.min_spend ? ` on ${money(offer.min_spend)} or more` : '';
   return base + cap + min;
 }
+
+/**
+ * The confirm hashtag of a buy hashtag when the merchant gives none: `#BuyX` → `#ConfirmX`,
+ * `Buy` in any case, the rest as written (`#buyKindle` → `#ConfirmKindle`). `Buy` counts as a
+ * prefix only where it is one: followed by something that is not a lower-case letter
+ * (`#BuyKindle`, `#Buy_25`), or in an all-lower-case tag (`#buykindle` → `#Confirmkindle`); so
+ * `#BuyersClub` → `#ConfirmBuyersClub`. Any other tag gets `Confirm` in front
+ * (`#GiftCard` → `#ConfirmGiftCard`). The result never normalises to the buy hashtag.
+ */
+export function confirmHashtagFor(buyHashtag: string): string {
+  const body = buyHashtag.normalize('NFKC').replace(/^#+/u, '');
+  const rest = body.slice(3);
+  const buyPrefix =
+    body.slice(0, 3).toLowerCase() === 'buy' && rest !== '' && (!/^\p{Ll}/u.test(rest) || body === body.toLowerCase());
+  return `#Confirm${buyPrefix ? rest : body}`;
+}

@@ -33,8 +33,7 @@ import {
   type OfferFilter,
   type OfferOrder,
 } from './offers.repository.js';
-import { CHANGEABLE_WHEN_PUBLISHED, offerStatus } from './offers.rules.js';
-import { confirmHashtagFor } from '../social/hashtags.rules.js';
+import { CHANGEABLE_WHEN_PUBLISHED, confirmHashtagFor, offerStatus } from './offers.rules.js';
 
 const DAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
 export type DayOfWeek = (typeof DAYS)[number];

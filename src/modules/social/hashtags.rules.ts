@@ -79,21 +79,8 @@ export function hasHashtag(text: string, tag: string): boolean {
   return wanted !== '' && extractHashtags(text).includes(wanted);
 }
 
-/**
- * The confirm hashtag of a buy hashtag when the merchant gives none: `#BuyX` → `#ConfirmX`,
- * `Buy` in any case, the rest as written (`#buyKindle` → `#ConfirmKindle`). `Buy` counts as a
- * prefix only where it is one: followed by something that is not a lower-case letter
- * (`#BuyKindle`, `#Buy_25`), or in an all-lower-case tag (`#buykindle` → `#Confirmkindle`); so
- * `#BuyersClub` → `#ConfirmBuyersClub`. Any other tag gets `Confirm` in front
- * (`#GiftCard` → `#ConfirmGiftCard`). The result never normalises to the buy hashtag.
- */
-export function confirmHashtagFor(buyHashtag: string): string {
-  const body = buyHashtag.normalize('NFKC').replace(/^#+/u, '');
-  const rest = body.slice(3);
-  const buyPrefix =
-    body.slice(0, 3).toLowerCase() === 'buy' && rest !== '' && (!/^\p{Ll}/u.test(rest) || body === body.toLowerCase());
-  return `#Confirm${buyPrefix ? rest : body}`;
-}
+// The confirm hashtag a buy hashtag derives is the offers module's rule; matching posts uses it.
+export { confirmHashtagFor } from '../offers/offers.rules.js';
 
 /**
  * The normal form of a social handle: trimmed, NFKC (full-width `＠ｊａｃｋ` is `@jack`), one
