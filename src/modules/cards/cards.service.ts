@@ -12,7 +12,7 @@ import { DomainError, fail, notFound, type ErrorCode } from '../../lib/errors.js
 import { idempotentCommand, rowsById } from '../../lib/idempotency.js';
 import { parseGlobalId } from '../../lib/ids.js';
 import type { Security } from '../../security.js';
-import type { CardForCharge } from '../payments/payment-gateway.js';
+import type { CardForCharge } from '../payments/payments.service.js';
 import { reserveAll, withinLimit } from '../../rate-limits.js';
 import { decryptCardNumber, encryptCardNumber, fingerprintCardNumber } from './card-crypto.js';
 import { isExpired, parseCardNumber, validExpiry } from './card-number.js';

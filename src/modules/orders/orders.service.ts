@@ -32,7 +32,7 @@ import { cardForCharge, chargeableCardOfUser } from '../cards/cards.service.js';
 import { insertEmails } from '../emails/emails.service.js';
 import { insertLedgerEntries, orderPosting } from '../ledger/ledger.js';
 import { DEFAULT_CONFIRM_WINDOW_MINUTES, holdOfferUnit, isOfferLive, releaseOfferUnit, restockOfferUnit, sellHeldOfferUnit } from '../offers/offers.service.js';
-import { createPaymentGateway, type PaymentGateway } from '../payments/payment-gateway.js';
+import { createPaymentGateway, type PaymentGateway } from '../payments/payments.service.js';
 import { queueReply } from '../replies/replies.service.js';
 import { buyAllowedBy, confirmAllowedBy, transitionIntent, withinDailyLimit } from './intents.rules.js';
 import {

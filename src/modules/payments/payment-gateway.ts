@@ -7,10 +7,6 @@
  * Outcomes and errors never carry a card number: the gateway opens it through
  * `CardForCharge.revealNumber` inside the call and keeps nothing but the last 4 digits.
  */
-import type { Kysely } from 'kysely';
-import type { DB } from '../../../db/types.js';
-import type { Config } from '../../config.js';
-import { createSandboxGateway } from './sandbox-gateway.js';
 
 /** A linked card as the gateway sees it (the cards module's `cardForCharge` builds one). */
 export interface CardForCharge {
@@ -84,11 +80,3 @@ export interface PaymentGateway {
 }
 
 export { PaymentRequestError, type PaymentRequestErrorCode } from './payment-errors.js';
-
-/** Gateways by the name `PAYMENT_GATEWAY` gives. */
-export function createPaymentGateway(name: Config['paymentGateway'], deps: { db: Kysely<DB> }): PaymentGateway {
-  switch (name) {
-    case 'sandbox':
-      return createSandboxGateway(deps.db);
-  }
-}

@@ -10,7 +10,7 @@ import type { DB } from '../../../db/types.js';
 import { databaseKind, dbId, randomCardNumber, startHarness, unique, type Harness } from '../../../test/harness.js';
 import { luhnValid } from '../cards/card-number.js';
 import { cardForCharge } from '../cards/cards.service.js';
-import { createPaymentGateway, PaymentRequestError, type CardForCharge, type ChargeOutcome, type PaymentGateway } from './payment-gateway.js';
+import { createPaymentGateway, PaymentRequestError, type CardForCharge, type ChargeOutcome, type PaymentGateway } from './payments.service.js';
 import { SANDBOX_TEST_CARDS } from './sandbox-cards.js';
 
 let h: Harness;
