@@ -43,6 +43,19 @@ const SEQUENCER_LOCK = 7_215_004;
  * releasing it, and each statement of this transaction reads what was committed before it
  * began, so the head read here is the latest.
  */
+/**
+ * Gives every event committed before this call its position, waiting (briefly) for a sequencer
+ * that holds the lock to finish first. A reader that starts "from now on" (a new
+ * webhook endpoint) reads its starting point after this, so no event committed before it can
+ * still take a position behind its back.
+ */
+export async function sequenceCommitted(db: Kysely<DB>): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if ((await sequenceEvents(db)) !== null) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 export async function sequenceEvents(db: Kysely<DB>, limit = 5000): Promise<{ sequenced: number; head: number } | null> {
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${SEQUENCER_LOCK}) as locked`.execute(trx);

@@ -13,7 +13,7 @@ import { fail, notFound } from '../../lib/errors.js';
 import { idempotentCommand, type Replay, type WithIdempotencyKey } from '../../lib/idempotency.js';
 import { encodeGlobalId, isUuid, parseGlobalId } from '../../lib/ids.js';
 import { decodeCursor, encodeCursor, toPage, type Page } from '../../lib/pagination.js';
-import { headPosition } from '../../outbox/outbox.repository.js';
+import { headPosition, sequenceCommitted } from '../../outbox/outbox.repository.js';
 import type { Topic } from '../../outbox/topics.js';
 import { openSecret, sealSecret, type CardKeyRing } from '../cards/card-crypto.js';
 import { MODULES } from '../index.js';
@@ -176,6 +176,8 @@ export async function createWebhookEndpoint(ctx: Context, input: { url: string; 
   const secret = newWebhookSecret();
   const seal = sealed(ctx.security.cards.ring, secret);
   const { idempotencyKey, ...request } = input;
+  // Events from now on: those committed before this call get their positions first.
+  await sequenceCommitted(ctx.db);
   return idempotentCommand<{ endpoint: WebhookEndpointRow; secret: string | null }, Record<string, unknown>>(
     ctx,
     { operation: 'createWebhookEndpoint', key: idempotencyKey, request },
@@ -228,6 +230,7 @@ export async function disableWebhookEndpoint(ctx: Context, input: { endpointId: 
 
 /** Enabling starts from the log's head: what happened while disabled is replayed only on request. */
 export async function enableWebhookEndpoint(ctx: Context, input: { endpointId: string } & WithIdempotencyKey) {
+  await sequenceCommitted(ctx.db);
   return withOwnEndpoint(
     ctx,
     'enableWebhookEndpoint',
