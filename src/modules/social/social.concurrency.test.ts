@@ -4,7 +4,6 @@
  * many buyers racing for a small stock, one confirmation delivered many times at once, and a
  * server killed (SIGKILL) between the gateway's charge and the order.
  */
-import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed, vi } from 'vitest';
@@ -12,6 +11,10 @@ import { apiFixtures, databaseKind, dbId, httpGql, startHarness, type Harness } 
 import { startServerProcess, type ServerProcess } from '../../../test/server-process.js';
 import { useScratchDatabase } from '../../../test/scratch-database.js';
 import { INGEST, socialFixtures, token } from './social-fixtures.js';
+import { encryptCardNumber, fingerprintCardNumber } from '../cards/card-crypto.js';
+import { randomCardNumber } from '../cards/card-number.js';
+import { encodeGlobalId } from '../../lib/ids.js';
+import { issueToken } from '../users/users.service.js';
 
 describe.runIf(databaseKind() === 'postgres')('buying by hashtag at once (Postgres)', () => {
   let h: Harness;
@@ -25,9 +28,9 @@ describe.runIf(databaseKind() === 'postgres')('buying by hashtag at once (Postgr
   });
   afterAll(() => h?.close());
 
-  /** `n` users with a linked card (never charged here) and a verified X handle, written directly: the race is what is tested. */
-  async function verifiedHandles(n: number): Promise<string[]> {
-    const handles: string[] = [];
+  /** `n` users with a linked (sealed, approving) card and a verified X handle, written directly: the race is what is tested. */
+  async function verifiedHandles(n: number): Promise<{ handle: string; userId: string }[]> {
+    const handles: { handle: string; userId: string }[] = [];
     await h.db.transaction().execute(async (trx) => {
       for (let i = 0; i < n; i++) {
         const handle = token('r');
@@ -36,37 +39,54 @@ describe.runIf(databaseKind() === 'postgres')('buying by hashtag at once (Postgr
           .values({ email: `${handle}@example.com`, email_key: `${handle}@example.com`, password_hash: 'not-a-hash', display_name: 'Racer', country: 'US' })
           .returning('id')
           .executeTakeFirstOrThrow();
+        const number = randomCardNumber();
+        const sealed = encryptCardNumber(h.security.cards.ring, number);
         await trx
           .insertInto('cards')
           .values({
             user_id: user.id,
             network: 'VISA',
-            first6: '424242',
-            last4: '4242',
+            first6: number.slice(0, 6),
+            last4: number.slice(-4),
             exp_month: 12,
             exp_year: new Date().getUTCFullYear() + 2,
-            fingerprint: randomBytes(32).toString('hex'),
-            key_id: 'none',
-            ciphertext: 'never opened in this test',
+            fingerprint: fingerprintCardNumber(h.security.cards.fingerprintKey, number),
+            key_id: sealed.keyId,
+            ciphertext: sealed.ciphertext,
           })
           .execute();
         await trx.insertInto('social_accounts').values({ user_id: user.id, platform: 'X', handle, status: 'VERIFIED', verified_at: new Date() }).execute();
-        handles.push(handle);
+        handles.push({ handle, userId: user.id });
       }
     });
     return handles;
   }
 
-  it('sells exactly the stock to 200 buyers posting at once: 10 intents, 190 SOLD_OUT, never oversold', { timeout: 120_000 }, async () => {
+  it('sells exactly the stock to 200 buyers posting at once: 10 intents and then 10 orders, 190 SOLD_OUT, never oversold', { timeout: 120_000 }, async () => {
     const offer = await s.purchaseOffer({ quantity: 10 });
-    const handles = await verifiedHandles(200);
-    const results = await Promise.all(handles.map(async (handle) => (await s.deliver(partner.key, [s.post(handle, `${offer.buy} now`)]))[0]!));
+    const buyers = await verifiedHandles(200);
+    const results = await Promise.all(buyers.map(async ({ handle }) => (await s.deliver(partner.key, [s.post(handle, `${offer.buy} now`)]))[0]!));
     const tally = (outcome: string, reason: string | null) => results.filter((r) => r.outcome === outcome && r.reason === reason).length;
     expect([tally('INTENT_CREATED', null), tally('REJECTED', 'SOLD_OUT')]).toEqual([10, 190]);
     const stock = await h.db.selectFrom('offers').select(['quantity_remaining', 'quantity_held']).where('id', '=', dbId(offer.offerId)).executeTakeFirstOrThrow();
     expect(stock).toEqual({ quantity_remaining: 0, quantity_held: 10 });
-    const intents = await h.db.selectFrom('purchase_intents').select('id').where('offer_id', '=', dbId(offer.offerId)).execute();
+    const intents = await h.db.selectFrom('purchase_intents').select(['id', 'user_id']).where('offer_id', '=', dbId(offer.offerId)).execute();
     expect(intents).toHaveLength(10);
+
+    // Each holder confirms in the app, all at once: ten orders, ten charges, the stock sold out.
+    const CONFIRM = 'mutation($input: ConfirmPurchaseIntentInput!) { confirmPurchaseIntent(input: $input) { order { status } userErrors { code } } }';
+    const confirmed = await Promise.all(
+      intents.map(async (intent) =>
+        h.gql(CONFIRM, { input: { intentId: encodeGlobalId('PurchaseIntent', intent.id) } }, await issueToken(h.security, intent.user_id)),
+      ),
+    );
+    expect(confirmed.map((r) => r.data.confirmPurchaseIntent)).toEqual(Array.from({ length: 10 }, () => ({ order: { status: 'PAID' }, userErrors: [] })));
+    const orders = await h.db.selectFrom('orders').select('id').where('offer_id', '=', dbId(offer.offerId)).execute();
+    expect(orders).toHaveLength(10);
+    const charges = await h.db.selectFrom('sandbox_charges').select('id').where('idempotency_key', 'in', intents.map((i) => i.id)).execute();
+    expect(charges).toHaveLength(10);
+    const after = await h.db.selectFrom('offers').select(['quantity_remaining', 'quantity_held']).where('id', '=', dbId(offer.offerId)).executeTakeFirstOrThrow();
+    expect(after).toEqual({ quantity_remaining: 0, quantity_held: 0 });
   });
 
   it('charges once when one confirmation is delivered 20 times at once', { timeout: 60_000 }, async () => {
