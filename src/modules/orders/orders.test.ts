@@ -493,21 +493,24 @@ describe('webhooks', () => {
 describe('card numbers', () => {
   it('appear in no e-mail, event, reply, job payload or log line: at most ••last4', async () => {
     expect(numbers.size).toBeGreaterThan(5);
-    const texts = [
+    // On Postgres the tables also hold other test files' rows (a partner's own transaction ids may
+    // be long digit runs): every row is scanned for card numbers, this file's log lines also for
+    // any run of 12 digits.
+    const rows = [
       ...(await h.db.selectFrom('emails').select(['subject', 'body']).execute()).flatMap((e) => [e.subject, e.body]),
       ...(await h.db.selectFrom('events').select('data').execute()).map((e) => JSON.stringify(e.data)),
       ...(await h.db.selectFrom('social_replies').select('text').execute()).map((r) => r.text),
       ...(await h.db.selectFrom('queued_jobs').select('payload').execute()).map((j) => JSON.stringify(j.payload)),
-      ...logLines,
-      ...h.logs,
     ];
-    expect(texts.length).toBeGreaterThan(50);
-    for (const raw of texts) {
-      // Ids (uuids, hex references) and log timestamps are not card numbers; what is left may hold no run of 12 digits.
-      const text = raw.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, 'ID').replace(/_sbx_[0-9a-f]{32}/g, 'REF').replace(/"time":\d+/g, 'TIME');
-      expect(text).not.toMatch(/\d{12,}/);
-      expect(containsCardNumber(text)).toBe(false);
+    const logs = [...logLines, ...h.logs];
+    expect(rows.length).toBeGreaterThan(50);
+    // Ids (uuids, hex references) and log timestamps are not card numbers.
+    const withoutIds = (raw: string) =>
+      raw.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, 'ID').replace(/_sbx_[0-9a-f]{32}/g, 'REF').replace(/"time":\d+/g, 'TIME');
+    for (const raw of [...rows, ...logs]) {
+      expect(containsCardNumber(withoutIds(raw))).toBe(false);
       for (const number of numbers) expect(raw).not.toContain(number);
     }
+    for (const raw of logs) expect(withoutIds(raw)).not.toMatch(/\d{12,}/);
   });
 });
