@@ -5,6 +5,7 @@
  * client for setting data up through the API.
  */
 import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
 import os from 'node:os';
 import { sql, type Kysely } from 'kysely';
@@ -405,3 +406,112 @@ export async function postgresCpuMeter(db: Kysely<any>): Promise<{ stop(): Promi
     },
   };
 }
+
+/**
+ * A load generator for the batch mutations (`ingestTransactions`, `ingestPosts`): plain JavaScript
+ * in a worker thread (keep-alive node:http agent), posting each body from `clients` clients and
+ * tallying every item's result. `field` is the mutation's root field, `idField` the item's id in
+ * its results.
+ */
+const BATCH_LOAD_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const { url, key, bodies, clients, progressEvery, field, idField } = workerData;
+const target = new URL(url);
+const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+${LOAD_POST_SOURCE}
+const outcomes = {};
+const reasons = {};
+const labels = {};
+const byId = {};
+let items = 0, failures = 0, firstFailure = null, done = 0, next = 0;
+const latencies = new Float64Array(bodies.length);
+function fail(problem) { failures++; if (firstFailure === null) firstFailure = problem; }
+const started = performance.now();
+async function client() {
+  while (next < bodies.length) {
+    const i = next++;
+    const payload = Buffer.from(bodies[i]);
+    const t0 = performance.now();
+    try {
+      const r = await post(target, agent, { 'content-type': 'application/json', accept: 'application/json', authorization: 'Bearer ' + key, 'content-length': payload.length }, payload);
+      latencies[i] = performance.now() - t0;
+      let json;
+      try { json = JSON.parse(r.text); } catch { json = null; }
+      if (r.status !== 200 || !json) fail('HTTP ' + r.status + ': ' + r.text.slice(0, 200));
+      else if (json.errors && json.errors.length) fail('errors: ' + JSON.stringify(json.errors).slice(0, 200));
+      else {
+        const p = json.data[field];
+        if (p.userErrors.length) fail('userErrors: ' + JSON.stringify(p.userErrors).slice(0, 200));
+        for (const result of p.results || []) {
+          items++;
+          const label = result.outcome + (result.reason ? ' ' + result.reason : '');
+          outcomes[result.outcome] = (outcomes[result.outcome] || 0) + 1;
+          if (result.reason) reasons[result.reason] = (reasons[result.reason] || 0) + 1;
+          labels[label] = (labels[label] || 0) + 1;
+          byId[result[idField]] = label;
+        }
+      }
+    } catch (e) {
+      latencies[i] = performance.now() - t0;
+      fail(String((e && e.message) || e));
+    }
+    done++;
+    if (progressEvery > 0 && done % progressEvery === 0 && done < bodies.length) {
+      parentPort.postMessage({ type: 'progress', done, items, elapsedMs: performance.now() - started });
+    }
+  }
+}
+Promise.all(Array.from({ length: Math.min(clients, bodies.length) }, client)).then(() => {
+  const elapsedMs = performance.now() - started;
+  agent.destroy();
+  parentPort.postMessage({ type: 'done', elapsedMs, items, outcomes, reasons, labels, byId, failures, firstFailure, latencies }, [latencies.buffer]);
+});
+`;
+
+export interface BatchLoadResult {
+  elapsedMs: number;
+  items: number;
+  /** outcome → count. */
+  outcomes: Record<string, number>;
+  /** reason → count. */
+  reasons: Record<string, number>;
+  /** "OUTCOME REASON" → count. */
+  labels: Record<string, number>;
+  /** item id → "OUTCOME REASON". */
+  byId: Record<string, string>;
+  failures: number;
+  firstFailure: string | null;
+  latencies: Float64Array;
+}
+
+type BatchLoadMessage = { type: 'progress'; done: number; items: number; elapsedMs: number } | ({ type: 'done' } & BatchLoadResult);
+
+export function runBatchLoad(options: {
+  url: string;
+  key: string;
+  bodies: string[];
+  clients: number;
+  field: 'ingestTransactions' | 'ingestPosts';
+  idField: 'externalId' | 'postId';
+  /** How many progress reports over the run (0: none). */
+  progressReports?: number;
+  onProgress?: (requests: number, items: number, elapsedMs: number) => void;
+}): Promise<BatchLoadResult> {
+  const { url, key, bodies, clients, field, idField, onProgress } = options;
+  const reports = onProgress ? (options.progressReports ?? 4) : 0;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(BATCH_LOAD_WORKER, {
+      eval: true,
+      workerData: { url, key, bodies, clients, field, idField, progressEvery: reports > 0 ? Math.max(1, Math.ceil(bodies.length / reports)) : 0 },
+    });
+    let result: BatchLoadResult | undefined;
+    worker.on('message', (message: BatchLoadMessage) => {
+      if (message.type === 'progress') onProgress?.(message.done, message.items, message.elapsedMs);
+      else result = message;
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (result ? resolve(result) : reject(new Error(`load worker exited with code ${code}`))));
+  });
+}
+

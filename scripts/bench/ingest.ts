@@ -25,14 +25,13 @@
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../src/config.js';
 import type { Database } from '../../src/database.js';
 import { MAX_MINOR_UNITS } from '../../src/lib/money.js';
 import { mintApiKey } from '../../src/modules/api-keys/api-keys.service.js';
-import { LOAD_POST_SOURCE, approvedMerchant, benchConfig, benchPartner, cashbackOfferInput, dbIdOf, gqlClient, int, loadBefore, log, pool, positiveInt, postgresCpuMeter, ratioOf, reportSummary, runBench, signUpShoppers, type BenchDatabase, type BenchShopper } from './bench-kit.js';
+import { approvedMerchant, benchConfig, benchPartner, cashbackOfferInput, dbIdOf, gqlClient, int, loadBefore, log, pool, positiveInt, postgresCpuMeter, ratioOf, reportSummary, runBatchLoad, runBench, signUpShoppers, type BenchDatabase, type BenchShopper } from './bench-kit.js';
 
 const BATCH_SIZE = 500;
 
@@ -157,94 +156,9 @@ function requestBodies(items: Item[], perRequest: number): string[] {
   return bodies;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Load generator: plain JavaScript in a worker thread (keep-alive node:http agent)
-// ---------------------------------------------------------------------------------------------
-
-const LOAD_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const http = require('node:http');
-const { url, key, bodies, clients, progressEvery } = workerData;
-const target = new URL(url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-${LOAD_POST_SOURCE}
-const outcomes = {};
-const reasons = {};
-let items = 0, failures = 0, firstFailure = null, done = 0, next = 0;
-const latencies = new Float64Array(bodies.length);
-function fail(problem) { failures++; if (firstFailure === null) firstFailure = problem; }
-const started = performance.now();
-async function client() {
-  while (next < bodies.length) {
-    const i = next++;
-    const payload = Buffer.from(bodies[i]);
-    const t0 = performance.now();
-    try {
-      const r = await post(target, agent, { 'content-type': 'application/json', accept: 'application/json', authorization: 'Bearer ' + key, 'content-length': payload.length }, payload);
-      latencies[i] = performance.now() - t0;
-      let json;
-      try { json = JSON.parse(r.text); } catch { json = null; }
-      if (r.status !== 200 || !json) fail('HTTP ' + r.status + ': ' + r.text.slice(0, 200));
-      else if (json.errors && json.errors.length) fail('errors: ' + JSON.stringify(json.errors).slice(0, 200));
-      else {
-        const p = json.data.ingestTransactions;
-        if (p.userErrors.length) fail('userErrors: ' + JSON.stringify(p.userErrors).slice(0, 200));
-        for (const result of p.results || []) {
-          items++;
-          outcomes[result.outcome] = (outcomes[result.outcome] || 0) + 1;
-          if (result.reason) reasons[result.reason] = (reasons[result.reason] || 0) + 1;
-        }
-      }
-    } catch (e) {
-      latencies[i] = performance.now() - t0;
-      fail(String((e && e.message) || e));
-    }
-    done++;
-    if (progressEvery > 0 && done % progressEvery === 0 && done < bodies.length) {
-      parentPort.postMessage({ type: 'progress', done, items, elapsedMs: performance.now() - started });
-    }
-  }
-}
-Promise.all(Array.from({ length: Math.min(clients, bodies.length) }, client)).then(() => {
-  const elapsedMs = performance.now() - started;
-  agent.destroy();
-  parentPort.postMessage({ type: 'done', elapsedMs, items, outcomes, reasons, failures, firstFailure, latencies }, [latencies.buffer]);
-});
-`;
-
-interface LoadResult {
-  elapsedMs: number;
-  items: number;
-  outcomes: Record<string, number>;
-  reasons: Record<string, number>;
-  failures: number;
-  firstFailure: string | null;
-  latencies: Float64Array;
-}
-
-type WorkerMessage = { type: 'progress'; done: number; items: number; elapsedMs: number } | ({ type: 'done' } & LoadResult);
-
-function runLoad(
-  url: string,
-  key: string,
-  bodies: string[],
-  clients: number,
-  onProgress?: (requests: number, items: number, elapsedMs: number) => void,
-): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(LOAD_WORKER, {
-      eval: true,
-      workerData: { url, key, bodies, clients, progressEvery: onProgress ? Math.max(1, Math.ceil(bodies.length / 5)) : 0 },
-    });
-    let result: LoadResult | undefined;
-    worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'progress') onProgress?.(message.done, message.items, message.elapsedMs);
-      else result = message;
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => (result ? resolve(result) : reject(new Error(`load worker exited with code ${code}`))));
-  });
-}
+/** The batch load generator of bench-kit, for ingestTransactions. */
+const runLoad = (url: string, key: string, bodies: string[], clients: number, onProgress?: (requests: number, items: number, elapsedMs: number) => void) =>
+  runBatchLoad({ url, key, bodies, clients, field: 'ingestTransactions', idField: 'externalId', progressReports: 5, onProgress });
 
 // ---------------------------------------------------------------------------------------------
 // Baseline: the same transaction rows, one multi-row INSERT per statement, through the driver

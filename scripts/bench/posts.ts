@@ -33,14 +33,13 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../src/config.js';
 import type { Database } from '../../src/database.js';
 import { mintApiKey } from '../../src/modules/api-keys/api-keys.service.js';
 import {
-  LOAD_POST_SOURCE,
+  runBatchLoad,
   approvedMerchant,
   benchConfig,
   benchPartner,
@@ -174,8 +173,8 @@ async function createBenchData(url: string, adminKey: string): Promise<{ through
   });
   const proofs = buyers.map((b) => post(`verify-${b.handle}`, b.handle, `linking my hashback account ${b.code}`));
   const verified = await runLoad(url, socialKey, bodiesOf(proofs, BATCH_SIZE), 1);
-  if ((verified.outcomes.VERIFIED_HANDLE ?? 0) !== buyers.length) {
-    throw new Error(`verifying handles: ${JSON.stringify(verified.outcomes)}${verified.firstFailure ? `, first failure: ${verified.firstFailure}` : ''}`);
+  if ((verified.labels.VERIFIED_HANDLE ?? 0) !== buyers.length) {
+    throw new Error(`verifying handles: ${JSON.stringify(verified.labels)}${verified.firstFailure ? `, first failure: ${verified.firstFailure}` : ''}`);
   }
   log(`verified ${buyers.length} X handles through the platform's feed; each buyer confirms by post, daily limit raised`);
   return { throughputOffers, latencyOffers, buyers, socialKey, partnerId: dbIdOf(partnerId) };
@@ -244,91 +243,9 @@ function bodiesOf(posts: PostItem[], perRequest: number): string[] {
   return bodies;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Load generator: plain JavaScript in a worker thread (keep-alive node:http agent)
-// ---------------------------------------------------------------------------------------------
-
-const LOAD_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const http = require('node:http');
-const { url, key, bodies, clients, progressEvery } = workerData;
-const target = new URL(url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-${LOAD_POST_SOURCE}
-const outcomes = {};
-const byPost = {};
-let items = 0, failures = 0, firstFailure = null, done = 0, next = 0;
-const latencies = new Float64Array(bodies.length);
-function fail(problem) { failures++; if (firstFailure === null) firstFailure = problem; }
-const started = performance.now();
-async function client() {
-  while (next < bodies.length) {
-    const i = next++;
-    const payload = Buffer.from(bodies[i]);
-    const t0 = performance.now();
-    try {
-      const r = await post(target, agent, { 'content-type': 'application/json', accept: 'application/json', authorization: 'Bearer ' + key, 'content-length': payload.length }, payload);
-      latencies[i] = performance.now() - t0;
-      let json;
-      try { json = JSON.parse(r.text); } catch { json = null; }
-      if (r.status !== 200 || !json) fail('HTTP ' + r.status + ': ' + r.text.slice(0, 200));
-      else if (json.errors && json.errors.length) fail('errors: ' + JSON.stringify(json.errors).slice(0, 200));
-      else {
-        const p = json.data.ingestPosts;
-        if (p.userErrors.length) fail('userErrors: ' + JSON.stringify(p.userErrors).slice(0, 200));
-        for (const result of p.results || []) {
-          items++;
-          const label = result.outcome + (result.reason ? ' ' + result.reason : '');
-          outcomes[label] = (outcomes[label] || 0) + 1;
-          byPost[result.postId] = label;
-        }
-      }
-    } catch (e) {
-      latencies[i] = performance.now() - t0;
-      fail(String((e && e.message) || e));
-    }
-    done++;
-    if (progressEvery > 0 && done % progressEvery === 0 && done < bodies.length) {
-      parentPort.postMessage({ type: 'progress', done, items, elapsedMs: performance.now() - started });
-    }
-  }
-}
-Promise.all(Array.from({ length: Math.min(clients, bodies.length) }, client)).then(() => {
-  const elapsedMs = performance.now() - started;
-  agent.destroy();
-  parentPort.postMessage({ type: 'done', elapsedMs, items, outcomes, byPost, failures, firstFailure, latencies }, [latencies.buffer]);
-});
-`;
-
-interface LoadResult {
-  elapsedMs: number;
-  items: number;
-  /** "OUTCOME REASON" → count. */
-  outcomes: Record<string, number>;
-  /** postId → "OUTCOME REASON". */
-  byPost: Record<string, string>;
-  failures: number;
-  firstFailure: string | null;
-  latencies: Float64Array;
-}
-
-type WorkerMessage = { type: 'progress'; done: number; items: number; elapsedMs: number } | ({ type: 'done' } & LoadResult);
-
-function runLoad(url: string, key: string, bodies: string[], clients: number, onProgress?: (requests: number, items: number, elapsedMs: number) => void): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(LOAD_WORKER, {
-      eval: true,
-      workerData: { url, key, bodies, clients, progressEvery: onProgress ? Math.max(1, Math.ceil(bodies.length / 4)) : 0 },
-    });
-    let result: LoadResult | undefined;
-    worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'progress') onProgress?.(message.done, message.items, message.elapsedMs);
-      else result = message;
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => (result ? resolve(result) : reject(new Error(`load worker exited with code ${code}`))));
-  });
-}
+/** The batch load generator of bench-kit, for ingestPosts. */
+const runLoad = (url: string, key: string, bodies: string[], clients: number, onProgress?: (requests: number, items: number, elapsedMs: number) => void) =>
+  runBatchLoad({ url, key, bodies, clients, field: 'ingestPosts', idField: 'postId', progressReports: 4, onProgress });
 
 /** Posts whose answer was not what their kind should get ("noise" → IGNORED, with or without NO_MATCHING_OFFER). */
 function unexpected(posts: PostItem[], kinds: Kind[], byPost: Record<string, string>): Record<string, number> {
@@ -492,9 +409,9 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   if (warm.length > 0) {
     const posts = warm.flatMap((b) => b.posts);
     const r = await runLoad(url, socialKey, bodiesOf(posts, BATCH_SIZE), 1);
-    addWrong(unexpected(posts, warm.flatMap((b) => b.kinds), r.byPost));
+    addWrong(unexpected(posts, warm.flatMap((b) => b.kinds), r.byId));
     failures += r.failures;
-    log(`warm-up: ${warm.length} batches, ${JSON.stringify(r.outcomes)}${r.firstFailure ? `, first failure: ${r.firstFailure}` : ''}`);
+    log(`warm-up: ${warm.length} batches, ${JSON.stringify(r.labels)}${r.firstFailure ? `, first failure: ${r.firstFailure}` : ''}`);
   }
   const posts = batches.flatMap((b) => b.posts);
   const kinds = batches.flatMap((b) => b.kinds);
@@ -508,10 +425,10 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
   const batched = await measured(database, () =>
     runLoad(url, socialKey, bodiesOf(posts, BATCH_SIZE), 1, (requests, done, elapsedMs) => log(`batches: ${requests}/${BATCHES} done, ${int((done / elapsedMs) * 1000)} posts/s so far`)),
   );
-  addWrong(unexpected(posts, kinds, batched.result.byPost));
+  addWrong(unexpected(posts, kinds, batched.result.byId));
   failures += batched.result.failures;
   results.push(measurement(`hashback, ${BATCH_SIZE} per request (mix)`, posts.length, 1, batched, batched.result.failures));
-  log(`batches: ${JSON.stringify(batched.result.outcomes)}${batched.result.firstFailure ? `, first failure: ${batched.result.firstFailure}` : ''}`);
+  log(`batches: ${JSON.stringify(batched.result.labels)}${batched.result.firstFailure ? `, first failure: ${batched.result.firstFailure}` : ''}`);
 
   // ---- (b) post-to-order latency: open CONFIRMS intents (buys in batches), then confirm one per request ----
   const latencyBuys: PostItem[] = [];
@@ -525,15 +442,15 @@ await runBench(config, async ({ bench, startApp, onCleanup }) => {
     latencyConfirms.push(post(`lat-confirm-${i}`, buyer.handle, `${offer.confirm}`, buy.postId));
   }
   const opened = await runLoad(url, socialKey, bodiesOf(latencyBuys, BATCH_SIZE), 1);
-  addWrong(unexpected(latencyBuys, latencyBuys.map(() => 'buy'), opened.byPost));
+  addWrong(unexpected(latencyBuys, latencyBuys.map(() => 'buy'), opened.byId));
   failures += opened.failures;
   const baseSingle = await measured(database, () => runBaseline(executor, baselineRows(partnerId, latencyConfirms, latencyConfirms.map(() => 'confirm')), 1, CLIENTS));
   results.push(measurement('baseline, 1 row per INSERT', latencyConfirms.length, CLIENTS, baseSingle, 0));
   const single = await measured(database, () => runLoad(url, socialKey, bodiesOf(latencyConfirms, 1), CLIENTS));
-  addWrong(unexpected(latencyConfirms, latencyConfirms.map(() => 'confirm'), single.result.byPost));
+  addWrong(unexpected(latencyConfirms, latencyConfirms.map(() => 'confirm'), single.result.byId));
   failures += single.result.failures;
   results.push(measurement('hashback, 1 confirm per request', latencyConfirms.length, CLIENTS, single, single.result.failures));
-  log(`single confirmations: ${JSON.stringify(single.result.outcomes)}${single.result.firstFailure ? `, first failure: ${single.result.firstFailure}` : ''}`);
+  log(`single confirmations: ${JSON.stringify(single.result.labels)}${single.result.firstFailure ? `, first failure: ${single.result.firstFailure}` : ''}`);
 
   // ---- what the database says ----
   const allPosts = [...warm.flatMap((b) => b.posts), ...posts, ...latencyBuys, ...latencyConfirms];
