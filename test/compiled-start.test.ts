@@ -5,7 +5,6 @@
  * checkout: the start builds it). Runs on the PGlite project only: the server uses its own embedded
  * database in a temporary folder, so a second run on Postgres would prove nothing more.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +20,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { build, DIST, ROOT } from '../scripts/build.mjs';
 import { schema } from '../src/schema/index.js';
 import { databaseKind } from './harness.js';
-import { freePort } from './server-process.js';
+import { startServerProcess, stopAllServerProcesses } from './server-process.js';
 
 const INTROSPECTION_OPTIONS = { descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true };
 
@@ -34,71 +33,28 @@ const tempDir = (prefix: string) => {
   dirs.push(dir);
   return dir;
 };
-const children: ChildProcess[] = [];
 afterAll(async () => {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-        }),
-    ),
-  );
+  await stopAllServerProcesses();
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe.runIf(databaseKind() === 'pglite')('the compiled start (npm start)', () => {
   it('serves the same schema as the sources', async () => {
-    const port = await freePort();
-    const inherited: Record<string, string> = {};
-    for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) inherited[name] = process.env[name]!;
-    // `npm start` without npm: the launcher builds what is stale, then runs dist/src/main.js.
-    const child = spawn(process.execPath, ['scripts/start.mjs'], {
-      cwd: ROOT,
-      env: {
-        ...inherited,
+    // `npm start` without npm: the launcher builds what is stale, then runs dist/src/main.js. A
+    // generous bound for a busy machine (a clean checkout compiles dist/ first, then creates the
+    // database); a server that exits fails the test at once.
+    const server = await startServerProcess(
+      {
         // Development: introspection is refused in production.
         NODE_ENV: 'development',
         LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        PORT: String(port),
         DATA_DIR: tempDir('hashback-compiled-'),
         SEED_ON_FIRST_START: 'false',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-
-    const base = `http://127.0.0.1:${port}`;
-    let gone = false;
-    const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) => {
-        gone = true;
-        reject(new Error(`the server exited (${code ?? signal}) before it was ready:\n${output}`));
-      }),
+      { entry: 'compiled', readyTimeoutMs: 150_000 },
     );
-    exited.catch(() => undefined); // stopping it at the end is not a failure
-    // Ready once /ready answers 200; a generous bound for a busy machine (a clean checkout compiles
-    // dist/ first, then creates the database). A server that exits fails the test at once.
-    const ready = (async () => {
-      const deadline = Date.now() + 150_000;
-      while (!gone) {
-        const status = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(1000) }).then(
-          (res) => res.status,
-          () => 0,
-        );
-        if (status === 200) return;
-        if (Date.now() > deadline) throw new Error(`the server was not ready in time (last status ${status}):\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })();
-    await Promise.race([ready, exited]);
+    const output = server.output();
+    const base = server.base;
     // It ran the compiled server, not the fallback through tsx.
     expect(output).not.toMatch(/with tsx instead/);
     expect(fs.existsSync(path.join(DIST, 'src', 'main.js'))).toBe(true);

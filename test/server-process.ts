@@ -43,11 +43,15 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** `node --import tsx src/main.ts` with `env` plus PATH/HOME/TMPDIR/LANG; keeps the last 64 KiB it writes. */
-function spawnMain(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+/** How a server process starts: the sources through tsx, or `npm start`'s launcher (build dist/, then run it). */
+export type ServerEntry = 'sources' | 'compiled';
+const ENTRY_ARGS: Record<ServerEntry, string[]> = { sources: ['--import', 'tsx', 'src/main.ts'], compiled: ['scripts/start.mjs'] };
+
+/** The server (`entry`) with `env` plus PATH/HOME/TMPDIR/LANG; keeps the last 64 KiB it writes. */
+function spawnMain(env: Record<string, string>, entry: ServerEntry = 'sources'): { child: ChildProcess; output: () => string } {
   const inherited: Record<string, string> = {};
   for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) inherited[name] = process.env[name]!;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ENTRY_ARGS[entry], {
     cwd: ROOT,
     env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,10 +66,13 @@ function spawnMain(env: Record<string, string>): { child: ChildProcess; output: 
 }
 
 /** Starts the server with `env` (plus PATH/HOME/TMPDIR) and waits for `/ready`. */
-export async function startServerProcess(env: Record<string, string>, options: { port?: number; readyTimeoutMs?: number } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  options: { port?: number; readyTimeoutMs?: number; entry?: ServerEntry } = {},
+): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
   const host = '127.0.0.1';
-  const { child, output } = spawnMain({ HOST: host, ...env, PORT: String(port) });
+  const { child, output } = spawnMain({ HOST: host, ...env, PORT: String(port) }, options.entry);
   // If the test worker itself goes away, take the server with it.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
