@@ -267,10 +267,11 @@ interface Confirmation {
 }
 
 /**
- * The consumer's app: follows its purchase confirmations live over graphql-ws, from `after` (the
- * log's position when it started), so nothing is missed while the subscription registers.
+ * An app following one of its live streams over graphql-ws from `after` (the log's position when
+ * it started), so nothing is missed while the subscription registers: `field` is the
+ * subscription's root field, `selection` what it selects.
  */
-function followConfirmations(token: string, after: string): { events: Confirmation[]; waitFor(count: number, ms: number): Promise<void>; close(): Promise<void> } {
+function follow<T>(token: string, field: string, selection: string, after: string): { events: T[]; waitFor(count: number, ms: number): Promise<void>; close(): Promise<void> } {
   const client: Client = createClient({
     url: URL_.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
@@ -279,10 +280,10 @@ function followConfirmations(token: string, after: string): { events: Confirmati
     connectionParams: { authorization: `Bearer ${token}` },
     onNonLazyError: () => undefined,
   });
-  const events: Confirmation[] = [];
-  client.subscribe<{ purchaseConfirmations: Confirmation }>(
-    { query: 'subscription($after: String) { purchaseConfirmations(after: $after) { type amount { formatted } cursor } }', variables: { after } },
-    { next: ({ data }) => void (data && events.push(data.purchaseConfirmations)), error: () => undefined, complete: () => undefined },
+  const events: T[] = [];
+  client.subscribe<Record<string, T>>(
+    { query: `subscription($after: String) { ${field}(after: $after) { ${selection} } }`, variables: { after } },
+    { next: ({ data }) => void (data?.[field] && events.push(data[field]!)), error: () => undefined, complete: () => undefined },
   );
   return {
     events,
@@ -293,6 +294,9 @@ function followConfirmations(token: string, after: string): { events: Confirmati
     close: () => client.dispose() as Promise<void>,
   };
 }
+
+/** The consumer's app following its purchase confirmations. */
+const followConfirmations = (token: string, after: string) => follow<Confirmation>(token, 'purchaseConfirmations', 'type amount { formatted } cursor', after);
 
 async function simulate(keys: Keys): Promise<{ merchantKey: string; locationId: string; merchantName: string }> {
   console.log(`hashback simulation against ${URL_}`);
@@ -743,33 +747,9 @@ interface OrderUpdateOut {
   order: { amount: { formatted: string }; offer: { title: string } | null } | null;
 }
 
-/** The buyer's app following its orders over graphql-ws from `after`. */
-function followOrders(token: string, after: string): { events: OrderUpdateOut[]; waitFor(count: number, ms: number): Promise<void>; close(): Promise<void> } {
-  const client: Client = createClient({
-    url: URL_.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: false,
-    connectionParams: { authorization: `Bearer ${token}` },
-    onNonLazyError: () => undefined,
-  });
-  const events: OrderUpdateOut[] = [];
-  client.subscribe<{ orderUpdates: OrderUpdateOut }>(
-    {
-      query: 'subscription($after: String) { orderUpdates(after: $after) { type status cursor order { amount { formatted } offer { title } } } }',
-      variables: { after },
-    },
-    { next: ({ data }) => void (data && events.push(data.orderUpdates)), error: () => undefined, complete: () => undefined },
-  );
-  return {
-    events,
-    async waitFor(count, ms) {
-      const deadline = Date.now() + ms;
-      while (events.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    },
-    close: () => client.dispose() as Promise<void>,
-  };
-}
+/** The buyer's app following its orders. */
+const followOrders = (token: string, after: string) =>
+  follow<OrderUpdateOut>(token, 'orderUpdates', 'type status cursor order { amount { formatted } offer { title } }', after);
 
 /** A new consumer with a linked card (the first of `numbers` nobody holds, else a fresh approving number) and a verified X handle. */
 async function newHashtagBuyer(
