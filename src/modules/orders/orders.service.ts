@@ -430,7 +430,7 @@ export async function settleIntent(deps: SettleDependencies, intentId: string): 
   });
   switch (outcome.status) {
     case 'APPROVED':
-      return charged(deps, intent, outcome.reference);
+      return charged(deps, intent, outcome.reference, facts);
     case 'DECLINED':
       return decline(deps, intent, 'PAYMENT_DECLINED', outcome.code);
     case 'RETRYABLE':
@@ -451,7 +451,7 @@ async function settledAs(db: Kysely<DB>, intent: PurchaseIntentRow): Promise<Set
   return undefined;
 }
 
-async function charged(deps: SettleDependencies, intent: PurchaseIntentRow, reference: string): Promise<SettleOutcome> {
+async function charged(deps: SettleDependencies, intent: PurchaseIntentRow, reference: string, known?: IntentFacts): Promise<SettleOutcome> {
   return inRetryingTransaction(deps.db, async (trx) => {
     const now = new Date();
     const moved = await moveIntent(trx, intent.id, ['CONFIRMED'], { status: 'CHARGED', settledAt: now, now });
@@ -478,7 +478,8 @@ async function charged(deps: SettleDependencies, intent: PurchaseIntentRow, refe
     await sellHeldOfferUnit(trx, moved.offer_id);
     await insertLedgerEntries(trx, orderPosting('CHARGE', order, Number(order.amount)));
     await insertEvents(trx, [intentEvent('CHARGED', moved), orderEvent('PAID', order)]);
-    const facts = await factsOf(trx, moved.id);
+    // The names and the card read before the charge: they did not change since.
+    const facts = known ?? (await factsOf(trx, moved.id));
     await email(trx, 'ORDER_RECEIPT', { type: 'Order', id: order.id }, order.user_id, facts, composeReceiptEmail({ ...orderFacts(facts, moved), paidAt: now }));
     await reply(trx, moved, 'ORDER_PLACED', facts);
     deps.logger.info({ intentId: moved.id, orderId: order.id }, 'purchase charged; order paid');
