@@ -34,6 +34,7 @@ import type { Security } from './security.js';
 import { startJobRunner, type Job, type JobRunner } from './jobs/job-runner.js';
 import { startEventRelay, type EventRelay } from './live/relay.js';
 import { liveApiKeyIds } from './modules/api-keys/api-keys.service.js';
+import { nextOfferTransition } from './modules/offers/offers.service.js';
 import { MODULES } from './modules/index.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -131,7 +132,7 @@ export function createApp(options: { config: Config; database: Database; logger:
   // Anonymous public answers from memory; it needs the bus to drop them when events arrive.
   const responseCache =
     relay && config.responseCacheTtlMs > 0
-      ? createPublicResponseCache({ schema, db, relay, ttlMs: config.responseCacheTtlMs, maxEntries: config.responseCacheMaxEntries, logger: logger.child({ component: 'response-cache' }) })
+      ? createPublicResponseCache({ schema, nextTransition: (now) => nextOfferTransition(db, now), relay, ttlMs: config.responseCacheTtlMs, maxEntries: config.responseCacheMaxEntries, logger: logger.child({ component: 'response-cache' }) })
       : undefined;
   const rateLimits = createRateLimits({ config, postgresUrl: database.url, logger: logger.child({ component: 'rate-limits' }) });
 

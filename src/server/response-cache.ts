@@ -14,7 +14,7 @@
  * - An answer computed before an invalidation is not stored after it: each execution remembers
  *   the generation it started in, and a later generation stores nothing.
  * - No entry outlives the next scheduled transition (an offer reaching its start or its end,
- *   from offers.repository's nextOfferTransition), nor RESPONSE_CACHE_TTL_MS.
+ *   from the offers module's nextOfferTransition), nor RESPONSE_CACHE_TTL_MS.
  *
  * Cache hits are answered before the operation log and the rate limit: they are not logged per
  * operation nor charged (an answer from memory costs less than the limiter's own check).
@@ -23,12 +23,9 @@ import { createHash } from 'node:crypto';
 import { createInMemoryCache, useResponseCache, type Cache } from '@graphql-yoga/plugin-response-cache';
 import { getOperationAST, isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/types.js';
 import type { Context } from '../context.js';
 import type { EventRelay } from '../live/relay.js';
 import type { Logger } from '../logger.js';
-import { nextOfferTransition } from '../modules/offers/offers.repository.js';
 
 /**
  * Fields an anonymous answer may be cached with: public, the same for every caller, and changed
@@ -142,13 +139,14 @@ function stableJson(value: unknown): string {
 
 export function createPublicResponseCache(options: {
   schema: GraphQLSchema;
-  db: Kysely<DB>;
+  /** When the next scheduled change of public answers happens (an offer reaching its start or end); null for none. */
+  nextTransition: (now: Date) => Promise<Date | null>;
   relay: EventRelay;
   ttlMs: number;
   maxEntries: number;
   logger: Logger;
 }): PublicResponseCache {
-  const { db, relay, ttlMs, maxEntries, logger } = options;
+  const { nextTransition, relay, ttlMs, maxEntries, logger } = options;
   let store = createInMemoryCache({ max: maxEntries });
   let stored = 0;
   // Dropping everything swaps the store: the old one and its entity index go to the collector.
@@ -181,7 +179,7 @@ export function createPublicResponseCache(options: {
     if (refreshing) return;
     refreshing = true;
     const asOf = generation;
-    nextOfferTransition(db, new Date())
+    nextTransition(new Date())
       .then(
         (next) => {
           if (generation === asOf) bound = { generation: asOf, until: next ? next.getTime() : Number.POSITIVE_INFINITY };

@@ -439,4 +439,4 @@ export const sellHeldOfferUnit = async (trx: Transaction<DB>, offerId: string): 
 /** A sold unit came back (an order refunded before it was fulfilled). */
 export const restockOfferUnit = async (trx: Transaction<DB>, offerId: string): Promise<void> => void (await moveOfferStock(trx, offerId, 'RESTOCK'));
 
-export { findPublishedOffersByHashtags } from './offers.repository.js';
+export { findPublishedOffersByHashtags, nextOfferTransition } from './offers.repository.js';
