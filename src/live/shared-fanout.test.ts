@@ -103,6 +103,8 @@ describe('offerFeed shared fan-out', () => {
     const executions = relay().fanout.executions;
 
     await pause(shop.offerId, shop.merchant.key);
+    // Frames show the offer as it is when they are executed: resume once the pause has reached them.
+    await Promise.all(subscribers.map((s) => s.first(1)));
     await resume(shop.offerId, shop.merchant.key);
     const seen = await Promise.all(subscribers.map((s) => s.first(2)));
     expect(seen[0]!.map((e) => [e.type, e.offer.id, e.offer.status])).toEqual([
