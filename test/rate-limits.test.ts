@@ -273,6 +273,67 @@ it('keeps its counts where every instance sees them (Postgres: the rate_limits t
   expect(rows.some((r) => r.key.includes('@'))).toBe(false);
 });
 
+describe('charges to one key while a store call is in flight', () => {
+  it('go to the store together, and each learns its exact place in the window', async () => {
+    const { coalesceCharges } = await import('../src/rate-limits.js');
+    const { RateLimiterMemory, RateLimiterRes } = await import('rate-limiter-flexible');
+    const limiter = new RateLimiterMemory({ points: 10, duration: 60 });
+    const calls: number[] = [];
+    const count = coalesceCharges(async (key, points) => {
+      calls.push(points);
+      // A store answers after a round trip: the charges made meanwhile wait for the next call.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const res = await limiter.consume(key, points).catch((e: unknown) => {
+        if (e instanceof RateLimiterRes) return e;
+        throw e;
+      });
+      return { consumed: res.consumedPoints, msBeforeNext: res.msBeforeNext };
+    });
+    const counted = await Promise.all(Array.from({ length: 40 }, (_, i) => count('k', 1 + (i % 2))));
+    // Every point was counted once, in far fewer store calls than charges.
+    expect(calls.reduce((a, b) => a + b, 0)).toBe(60);
+    expect(calls.length).toBeLessThan(5);
+    // Each charge's position is the running total in the order the charges were made.
+    let total = 0;
+    expect(counted.map((c) => c.consumed)).toEqual(Array.from({ length: 40 }, (_, i) => (total += 1 + (i % 2))));
+    // Another key is not held up by this one's batch.
+    expect((await count('other', 3)).consumed).toBe(3);
+  });
+
+  it('fail together when the store fails, and the next charge goes to the store again', async () => {
+    const { coalesceCharges } = await import('../src/rate-limits.js');
+    let fail = true;
+    const count = coalesceCharges(async (_key, points) => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (fail) throw new Error('store down');
+      return { consumed: points, msBeforeNext: 1000 };
+    });
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => count('k', 1)));
+    expect(results.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
+    fail = false;
+    expect(await count('k', 2)).toEqual({ consumed: 2, msBeforeNext: 1000 });
+  });
+
+  it('keep a budget exact: of 100 concurrent charges of a budget of 7, 7 pass with remaining 6 down to 0', async () => {
+    const { createRateLimits, RateLimitExceeded } = await import('../src/rate-limits.js');
+    const { createLogger } = await import('../src/logger.js');
+    const limits = createRateLimits({
+      config: { rateLimits: { ...h.config.rateLimits, loginFailuresPerEmail: 7 }, redisUrl: undefined },
+      postgresUrl: h.database.url,
+      logger: createLogger({ logLevel: 'silent' }),
+    });
+    try {
+      const key = unique('exact');
+      const results = await Promise.allSettled(Array.from({ length: 100 }, () => limits.loginFailuresByEmail.charge(key)));
+      const passed = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.remaining] : []));
+      expect(passed.sort((a, b) => b - a)).toEqual([6, 5, 4, 3, 2, 1, 0]);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(RateLimitExceeded);
+    } finally {
+      await limits.close();
+    }
+  });
+});
+
 describe('shared across instances', () => {
   /** Every store this run can reach: memory always; Postgres and Redis when the run has them. */
   async function stores(): Promise<{ name: string; postgresUrl?: string; redisUrl?: string }[]> {
