@@ -47,17 +47,29 @@ export interface Page<T> {
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 
-/** Shapes `first + 1` fetched rows into a relay page. */
+/**
+ * Shapes `first + 1` fetched rows into a relay page. Cursors are made when read: a page whose
+ * query asks for none (a feed showing its first page) does not encode one per row.
+ */
 export function toPage<T>(rows: T[], first: number, after: string | null | undefined, cursorOf: (row: T) => string): Page<T> {
   const nodes = rows.slice(0, first);
-  const edges = nodes.map((node) => ({ cursor: cursorOf(node), node }));
+  const edges = nodes.map((node) => ({
+    node,
+    get cursor() {
+      return cursorOf(node);
+    },
+  }));
   return {
     edges,
     pageInfo: {
       hasNextPage: rows.length > first,
       hasPreviousPage: Boolean(after),
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges[edges.length - 1]?.cursor ?? null;
+      },
     },
   };
 }

@@ -1,8 +1,10 @@
 /**
  * Merchant types, queries and the admin mutations that manage merchants.
  */
+import type { MerchantRow } from '../../../db/types.js';
 import { idOfType } from '../../lib/ids.js';
 import { builder } from '../../schema/builder.js';
+import { columnsOf, type Selection } from '../../schema/selection.js';
 import { idempotencyKeyField, pageArgs, userErrorsField, withUserErrors } from '../../schema/common.js';
 import { LocationRef } from '../locations/locations.refs.js';
 import { MerchantRef } from './merchants.refs.js';
@@ -59,6 +61,26 @@ MerchantRef.implement({
     }),
   }),
 });
+
+/**
+ * The columns each field of Merchant reads, for a list that reads an offer's merchant with it; a
+ * field not listed here makes it read every column (see `columnsOf`).
+ */
+const MERCHANT_FIELD_COLUMNS: Readonly<Record<string, readonly (keyof MerchantRow)[]>> = {
+  id: ['id'],
+  name: ['name'],
+  country: ['country'],
+  category: ['category'],
+  socialHandle: ['social_handle'],
+  contactEmail: ['id', 'contact_email'],
+  status: ['status'],
+  createdAt: ['created_at'],
+  locations: ['id'],
+  offers: ['id'],
+};
+
+/** The merchant columns a selection of Merchant fields reads; null when it needs them all. */
+export const merchantColumnsOf = (selection: Selection) => columnsOf(selection, MERCHANT_FIELD_COLUMNS, ['id']);
 
 builder.queryFields((t) => ({
   merchants: t.field({

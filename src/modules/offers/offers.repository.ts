@@ -20,10 +20,10 @@ export interface OfferFilter {
 
 /** Keyset of each order: the sort columns, their direction, and how a row yields its cursor values. */
 export const OFFER_ORDERS = {
-  NEWEST: { column: 'offers.created_at', direction: 'desc', key: (o: OfferRow) => o.created_at.toISOString() },
-  ENDING_SOON: { column: 'offers.ends_at', direction: 'asc', key: (o: OfferRow) => o.ends_at.toISOString() },
-  BEST_REWARD: { column: 'offers.reward_rank', direction: 'desc', key: (o: OfferRow) => o.reward_rank },
-} as const;
+  NEWEST: { column: 'created_at', direction: 'desc', key: (o: OfferRow) => o.created_at.toISOString() },
+  ENDING_SOON: { column: 'ends_at', direction: 'asc', key: (o: OfferRow) => o.ends_at.toISOString() },
+  BEST_REWARD: { column: 'reward_rank', direction: 'desc', key: (o: OfferRow) => o.reward_rank },
+} as const satisfies Record<OfferOrder, { column: keyof OfferRow; direction: 'asc' | 'desc'; key: (o: OfferRow) => string | number }>;
 
 type OfferQuery = SelectQueryBuilder<DB, 'offers' | 'merchants', OfferRow>;
 
@@ -46,7 +46,7 @@ function orderAndPage(
   page: { limit: number; after: readonly [string | number, string] | null },
 ): OfferQuery {
   const { column, direction } = OFFER_ORDERS[order];
-  const col = sql.ref(column);
+  const col = sql.ref(`offers.${column}`);
   if (page.after) {
     const [value, id] = page.after;
     const op = sql.raw(direction === 'desc' ? '<' : '>');
@@ -62,19 +62,38 @@ function escapeLike(text: string): string {
 
 export interface OfferWithMerchant {
   offer: OfferRow;
-  merchant: MerchantRow;
+  merchant: MerchantRow | null;
+}
+
+/** Which columns a page reads, of the offer and of its merchant (none when the list is empty). */
+export interface FeedColumns {
+  offer: readonly (keyof OfferRow)[] | 'all';
+  merchant: readonly (keyof MerchantRow)[] | 'all';
 }
 
 /**
- * A page of the public feed with each offer's merchant from the same join: one statement per
- * page, and the merchants prime the dataloader.
+ * A page of the public feed, each offer with its merchant from the same join: one statement per
+ * page. Only the given columns are read, so a row holds what the page's fields need and nothing
+ * else: Postgres sends, and the driver parses, a handful of columns instead of every one.
  */
 export async function listPublicOffers(
   db: Kysely<DB>,
-  options: { filter: OfferFilter; order: OfferOrder; now: Date; limit: number; after: readonly [string | number, string] | null },
+  options: {
+    filter: OfferFilter;
+    order: OfferOrder;
+    now: Date;
+    limit: number;
+    after: readonly [string | number, string] | null;
+    columns: FeedColumns;
+  },
 ): Promise<OfferWithMerchant[]> {
-  const { filter, now } = options;
-  let query = fromOffersWithMerchants(db)
+  const { filter, now, columns } = options;
+  // The id and the sort column make the cursor.
+  const offerColumns = columns.offer === 'all' ? null : new Set<keyof OfferRow>([...columns.offer, 'id', OFFER_ORDERS[options.order].column]);
+  const merchantColumns = columns.merchant === 'all' ? MERCHANT_COLUMNS : columns.merchant;
+  let query = db
+    .selectFrom('offers')
+    .innerJoin('merchants', 'merchants.id', 'offers.merchant_id')
     .where('merchants.status', '=', 'APPROVED')
     .where('offers.state', '=', 'PUBLISHED')
     .where('offers.ends_at', '>', now)
@@ -96,9 +115,11 @@ export async function listPublicOffers(
       ]),
     );
   }
-  const rows = (await orderAndPage(query, options.order, options)
-    .select(MERCHANT_COLUMNS.map((column) => sql.ref(`merchants.${column}`).as(`${MERCHANT_PREFIX}${column}`)))
+  const selected = (offerColumns ? query.select([...offerColumns].map((c) => sql.ref(`offers.${c}`).as(c))) : query.selectAll('offers')) as unknown as OfferQuery;
+  const rows = (await orderAndPage(selected, options.order, options)
+    .$if(merchantColumns.length > 0, (q) => q.select(merchantColumns.map((column) => sql.ref(`merchants.${column}`).as(`${MERCHANT_PREFIX}${column}`))))
     .execute()) as unknown as Record<string, unknown>[];
+  const withMerchant = merchantColumns.length > 0;
   return rows.map((row) => {
     const offer: Record<string, unknown> = {};
     const merchant: Record<string, unknown> = {};
@@ -106,15 +127,15 @@ export async function listPublicOffers(
       if (key.startsWith(MERCHANT_PREFIX)) merchant[key.slice(MERCHANT_PREFIX.length)] = row[key];
       else offer[key] = row[key];
     }
-    return { offer: offer as unknown as OfferRow, merchant: merchant as unknown as MerchantRow };
+    return { offer: offer as unknown as OfferRow, merchant: withMerchant ? (merchant as unknown as MerchantRow) : null };
   });
 }
 
 /**
- * The merchant's columns, selected beside the offer's under a prefix. Plain columns rather than
- * `to_jsonb(merchants)`: Postgres built the JSON for every matching offer before the sort and
- * limit, and the server parsed it back (with the dates) for every row. Listing every column of
- * MerchantRow is checked at compile time, so a new column cannot be left out.
+ * Every column of a merchant, for a page that asks for all of them; a page's merchant columns are
+ * selected beside the offer's under a prefix. Plain columns rather than `to_jsonb(merchants)`:
+ * Postgres built the JSON for every matching offer before the sort and limit. Listing every column
+ * of MerchantRow is checked at compile time, so a new column cannot be left out.
  */
 const MERCHANT_COLUMNS = ['id', 'name', 'country', 'category', 'social_handle', 'contact_email', 'status', 'created_at', 'updated_at'] as const satisfies readonly (keyof MerchantRow)[];
 const everyMerchantColumn: Exclude<keyof MerchantRow, (typeof MERCHANT_COLUMNS)[number]> extends never ? true : never = true;

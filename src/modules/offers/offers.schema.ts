@@ -2,7 +2,8 @@
  * Offer types, the public catalogue queries and the merchant mutations of an offer's life.
  */
 import { z } from 'zod';
-import type { OfferRow } from '../../../db/types.js';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { MerchantRow, OfferRow } from '../../../db/types.js';
 import { idOfType } from '../../lib/ids.js';
 import { money } from '../../lib/money.js';
 import { builder } from '../../schema/builder.js';
@@ -14,7 +15,8 @@ import { MerchantRef } from '../merchants/merchants.refs.js';
 import { OfferRef } from './offers.refs.js';
 import { PostRef } from '../posts/posts.refs.js';
 import { ChannelRef } from '../locations/locations.schema.js';
-import { OfferConnectionRef } from '../merchants/merchants.schema.js';
+import { merchantColumnsOf, OfferConnectionRef } from '../merchants/merchants.schema.js';
+import { columnsOf, Selection } from '../../schema/selection.js';
 import { loadLocationsOfOffers } from '../locations/locations.service.js';
 import { loadPostsOfOffers } from '../posts/posts.service.js';
 import { offerStatus, rewardSummary } from './offers.rules.js';
@@ -26,6 +28,7 @@ import {
   publishOffer,
   resumeOffer,
   updateOffer,
+  type FeedColumns,
   type UpdateOfferInput,
 } from './offers.service.js';
 
@@ -91,7 +94,12 @@ OfferRef.implement({
     const moneyField = (column: keyof OfferRow & ('reward_amount' | 'max_reward' | 'min_spend' | 'budget' | 'budget_remaining' | 'price'), description: string) =>
       t.field({ type: MoneyRef, nullable: true, description, resolve: (o) => offerMoney(o[column], o) });
     return {
-      merchant: t.field({ type: MerchantRef, description: 'The merchant that offers it.', resolve: (o) => o.merchant_id }),
+      merchant: t.field({
+        type: MerchantRef,
+        description: 'The merchant that offers it.',
+        // The feed reads an offer's merchant with it; other rows load it by id.
+        resolve: (o) => feedMerchants.get(o) ?? o.merchant_id,
+      }),
       kind: t.expose('kind', { type: OfferKindRef, description: 'Cashback or purchase.' }),
       status: t.field({
         type: OfferStatusRef,
@@ -150,6 +158,62 @@ OfferRef.implement({
   },
 });
 
+/**
+ * The columns each field of Offer reads, so the feed reads only what its page asks for. A field
+ * that is not listed here (one another module adds, or a new one) makes the page read every
+ * column. `test/selected-columns.test.ts` checks every field against a whole row.
+ */
+const OFFER_FIELD_COLUMNS: Readonly<Record<string, readonly (keyof OfferRow)[]>> = {
+  id: ['id'],
+  merchant: ['merchant_id'],
+  kind: ['kind'],
+  status: ['state', 'starts_at', 'ends_at', 'budget_remaining', 'quantity_remaining'],
+  title: ['title'],
+  description: ['description'],
+  rewardSummary: ['kind', 'currency', 'reward_type', 'reward_basis_points', 'reward_amount', 'max_reward', 'min_spend', 'price'],
+  currency: ['currency'],
+  rewardType: ['reward_type'],
+  rewardBasisPoints: ['reward_basis_points'],
+  rewardAmount: ['reward_amount', 'currency'],
+  maxReward: ['max_reward', 'currency'],
+  minSpend: ['min_spend', 'currency'],
+  startsAt: ['starts_at'],
+  endsAt: ['ends_at'],
+  daysOfWeek: ['days_of_week'],
+  channels: ['channels'],
+  countries: ['countries'],
+  activationRequired: ['activation_required'],
+  perUserLimit: ['per_user_limit'],
+  budget: ['budget', 'currency'],
+  budgetRemaining: ['budget_remaining', 'currency'],
+  returnPeriodDays: ['return_period_days'],
+  price: ['price', 'currency'],
+  quantity: ['quantity'],
+  quantityRemaining: ['quantity_remaining'],
+  quantityHeld: ['quantity_held'],
+  hashtag: ['hashtag'],
+  confirmHashtag: ['confirm_hashtag'],
+  confirmWindowMinutes: ['confirm_window_minutes'],
+  activationHashtag: ['activation_hashtag'],
+  locations: ['id'],
+  posts: ['id'],
+  publishedAt: ['published_at'],
+  createdAt: ['created_at'],
+  updatedAt: ['updated_at'],
+};
+
+/** The merchant each feed row was read with, holding the columns the page's merchant fields read. */
+const feedMerchants = new WeakMap<OfferRow, MerchantRow>();
+
+/** The columns a feed page reads, from what the operation selects below `edges { node }`. */
+function feedColumns(info: GraphQLResolveInfo): FeedColumns {
+  const node = Selection.of(info, 'edges', 'node');
+  return {
+    offer: columnsOf(node, OFFER_FIELD_COLUMNS, []) ?? 'all',
+    merchant: node.has('merchant') ? (merchantColumnsOf(node.below('merchant')) ?? 'all') : [],
+  };
+}
+
 const OfferFilterRef = builder.inputType('OfferFilter', {
   description: 'Narrows the offer list; every given condition must hold.',
   fields: (t) => ({
@@ -175,11 +239,10 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: OfferFilterRef, required: false, description: 'Conditions the offers must meet.' }),
       orderBy: t.arg({ type: OfferOrderRef, required: false, defaultValue: 'NEWEST', description: 'Sort order (default NEWEST).' }),
     },
-    resolve: async (_root, args, ctx) => {
-      const { merchants, ...page } = await listOffers(ctx, args);
+    resolve: async (_root, args, ctx, info) => {
+      const { merchantOf, ...page } = await listOffers(ctx, args, feedColumns(info));
       // Public offers belong to approved merchants, whom every caller may see.
-      const loader = MerchantRef.getDataloader(ctx);
-      for (const merchant of merchants) loader.prime(merchant.id, merchant);
+      for (const [offer, merchant] of merchantOf) feedMerchants.set(offer, merchant);
       return page;
     },
   }),

@@ -30,6 +30,7 @@ import {
   OFFER_ORDERS,
   replaceOfferLocations,
   updateOfferRow,
+  type FeedColumns,
   type OfferFilter,
   type OfferOrder,
 } from './offers.repository.js';
@@ -367,18 +368,22 @@ export interface OfferFilterInput extends Omit<OfferFilter, 'merchantId'> {
   merchantId?: string | null;
 }
 
-/** The public feed; `merchants` are the page's merchants, already read, for the loader cache. */
+/**
+ * The public feed, reading the given columns: each row holds those (with its id and sort key) and
+ * `merchantOf` gives the merchant read with it, holding the merchant columns asked for.
+ */
 export async function listOffers(
   ctx: Context,
   args: { first: number; after?: string | null; filter?: OfferFilterInput | null; orderBy?: OfferOrder | null },
-): Promise<Page<OfferRow> & { merchants: MerchantRow[] }> {
+  columns: FeedColumns = { offer: 'all', merchant: 'all' },
+): Promise<Page<OfferRow> & { merchantOf: ReadonlyMap<OfferRow, MerchantRow> }> {
   const order = args.orderBy ?? 'NEWEST';
   const { merchantId, ...filter } = args.filter ?? {};
   let merchant: string | null = null;
   if (merchantId) {
     const decoded = decodeGlobalId(merchantId);
     // An id that names no merchant matches no offer.
-    if (!decoded || decoded.typename !== 'Merchant') return { ...toPage([], args.first, args.after, () => ''), merchants: [] };
+    if (!decoded || decoded.typename !== 'Merchant') return { ...toPage([], args.first, args.after, () => ''), merchantOf: new Map() };
     merchant = decoded.id;
   }
   const after = args.after
@@ -390,6 +395,7 @@ export async function listOffers(
     now: new Date(),
     limit: args.first + 1,
     after,
+    columns,
   });
   const page = toPage(
     rows.map((r) => r.offer),
@@ -397,7 +403,9 @@ export async function listOffers(
     args.after,
     offerCursor(order),
   );
-  return { ...page, merchants: rows.slice(0, args.first).map((r) => r.merchant) };
+  const merchantOf = new Map<OfferRow, MerchantRow>();
+  for (const { offer, merchant } of rows) if (merchant) merchantOf.set(offer, merchant);
+  return { ...page, merchantOf };
 }
 
 export async function listOffersOfMerchant(
@@ -439,4 +447,4 @@ export const sellHeldOfferUnit = async (trx: Transaction<DB>, offerId: string): 
 /** A sold unit came back (an order refunded before it was fulfilled). */
 export const restockOfferUnit = async (trx: Transaction<DB>, offerId: string): Promise<void> => void (await moveOfferStock(trx, offerId, 'RESTOCK'));
 
-export { findPublishedOffersByHashtags, nextOfferTransition } from './offers.repository.js';
+export { findPublishedOffersByHashtags, nextOfferTransition, type FeedColumns } from './offers.repository.js';
