@@ -10,6 +10,7 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import type { DB } from '../db/types.js';
+import { parseTimestamptz, TIMESTAMPTZ_OID } from './lib/pg-timestamps.js';
 import { acquireDataDirLock, type DataDirLock } from './lib/data-dir-lock.js';
 import { readPgliteTemplate } from './lib/pglite-template.js';
 
@@ -119,7 +120,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       connectTimeoutMs: options.connectTimeoutMs,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          oid === INT8_OID ? parseInt8 : oid === TIMESTAMPTZ_OID ? parseTimestamptz : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
