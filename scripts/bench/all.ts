@@ -3,7 +3,8 @@
  * with short knobs (the whole run in about five minutes on a quiet 2-core machine), then one table
  * of the headline figures beside their baselines.
  *
- * Each benchmark runs as `node --import tsx scripts/bench/<file>` with this process's environment,
+ * Each benchmark runs as `node --import tsx scripts/bench/<file>` (with this process's young-generation
+ * size, the one `npm start` gives the server) and this process's environment,
  * so DATABASE_URL picks Postgres for those that take it (bench:startup always starts the embedded
  * database). A short knob is set only when the environment does not already name it: `REQUESTS=5000
  * npm run bench` runs the feed longer and leaves the rest short. The benchmarks print their own
@@ -125,7 +126,9 @@ async function run(bench: Bench): Promise<Outcome> {
     return outcome;
   }
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  // The young generation's size given to this runner (package.json: as `npm start` runs) holds for each benchmark too.
+  const heapFlags = process.execArgv.filter((flag) => flag.startsWith('--max-semi-space-size'));
+  const child = spawn(process.execPath, [...heapFlags, '--import', 'tsx', file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   running = child;
   const lines = readline.createInterface({ input: child.stdout });
   lines.on('line', (line) => {
