@@ -17,7 +17,7 @@ import {
   type IntrospectionQuery,
 } from 'graphql';
 import { afterAll, describe, expect, it } from 'vitest';
-import { build, DIST, ROOT } from '../scripts/build.mjs';
+import { build, BUNDLE, DIST, ROOT } from '../scripts/build.mjs';
 import { schema } from '../src/schema/index.js';
 import { databaseKind } from './harness.js';
 import { startServerProcess, stopAllServerProcesses } from './server-process.js';
@@ -55,9 +55,11 @@ describe.runIf(databaseKind() === 'pglite')('the compiled start (npm start)', ()
     );
     const output = server.output();
     const base = server.base;
-    // It ran the compiled server, not the fallback through tsx.
+    // It ran the compiled server bundled into one file, not the fallback through tsx or dist/src/.
     expect(output).not.toMatch(/with tsx instead/);
+    expect(output).not.toMatch(/could not bundle/);
     expect(fs.existsSync(path.join(DIST, 'src', 'main.js'))).toBe(true);
+    expect(fs.existsSync(BUNDLE)).toBe(true);
 
     const res = await fetch(`${base}/graphql`, {
       method: 'POST',
