@@ -8,7 +8,7 @@
  * holder of the token may settle the job. A RUNNING job whose lease expired (its worker died or
  * stalled) is due again and is claimed like a queued one; the stale token then matches nothing.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB, JobStatus, QueuedJobRow } from '../../db/types.js';
 import { MAX_ERROR_LENGTH } from '../lib/error-text.js';
 
@@ -41,6 +41,18 @@ export async function enqueueJobs(trx: Transaction<DB>, queue: string, jobs: rea
     .returning('key')
     .execute();
   return rows.map((row) => row.key);
+}
+
+/**
+ * The INSERT enqueuing jobs on `queue` for the rows of `source` (a query or a step's name
+ * yielding `key` text and `payload` jsonb), as one step of a larger statement: a module that
+ * inserts rows and their jobs together (e-mails) does both in one round trip. Keys already queued
+ * are skipped, as with `enqueueJobs`.
+ */
+export function jobsInsertFrom(queue: string, source: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`insert into queued_jobs (queue, key, payload)
+    select ${queue}, j.key, j.payload from ${source} as j(key, payload)
+    on conflict (queue, key) do nothing`;
 }
 
 /** A job this worker holds a lease on: only the holder of `lease_token` may settle it. */

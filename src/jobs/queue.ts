@@ -25,7 +25,7 @@ import type { Logger } from '../logger.js';
 import { backoffMs, sleep, type Backoff } from '../lib/backoff.js';
 import { describeError } from '../lib/error-text.js';
 import type { Job } from './job-runner.js';
-import { claimJobs, enqueueJobs, settleJob, type ClaimedJob, type NewJob, type Settlement } from './queue.repository.js';
+import { claimJobs, enqueueJobs, jobsInsertFrom, settleJob, type ClaimedJob, type NewJob, type Settlement } from './queue.repository.js';
 
 export type { ClaimedJob, NewJob, Settlement };
 
@@ -34,7 +34,7 @@ export async function enqueue(trx: Transaction<DB>, queue: string, job: NewJob):
   return (await enqueueJobs(trx, queue, [job])).length > 0;
 }
 
-export { enqueueJobs as enqueueMany };
+export { enqueueJobs as enqueueMany, jobsInsertFrom };
 
 /** What a handler says about one attempt. */
 export type JobOutcome =

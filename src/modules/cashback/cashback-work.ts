@@ -21,7 +21,7 @@ import type {
 } from '../../../db/types.js';
 import type { Transaction } from 'kysely';
 import { composeCashbackEmail } from '../emails/email-content.js';
-import { insertEmails } from '../emails/emails.service.js';
+import { emailsInsertSteps } from '../emails/emails.service.js';
 import { moveBudgets } from '../offers/offers.service.js';
 import { eventsInsert } from '../../outbox/outbox.repository.js';
 import { offerEvent } from '../offers/offers.topics.js';
@@ -196,11 +196,13 @@ export class CashbackWork {
   }
 
   /**
-   * Writes everything, in the caller's transaction: the rows, their history, the ledger and the
-   * events in one statement (with the caller's own `steps` and, after this work's, its `events`),
-   * then the budgets and the e-mails. Call once. Returns the counts of the caller's counted steps.
+   * Writes everything, in the caller's transaction and in ONE statement: the rows, their history,
+   * the ledger, the events (this work's, then the caller's `events`), the offers' budgets, the
+   * e-mails and their delivery jobs, with the caller's own `steps`. Only e-mail facts the caller did
+   * not give are read first. Call once. Returns the counts of the caller's counted steps.
    */
   async flush(trx: Transaction<DB>, extra: { steps?: readonly WriteStep[]; events?: readonly NewEvent[] } = {}): Promise<Record<string, number>> {
+    const emails = await this.emailRows(trx);
     const steps: WriteStep[] = [...(extra.steps ?? [])];
     if (this.created.size > 0) steps.push({ statement: cashbacksInsert([...this.created.values()]) });
     if (this.updated.size > 0) steps.push({ statement: cashbacksUpdate([...this.updated.values()]) });
@@ -210,10 +212,10 @@ export class CashbackWork {
     // One INSERT for all events keeps their order: this work's changes, offers it exhausted, the caller's.
     const events = [...this.cashbackEvents(), ...this.exhaustedOffers(), ...(extra.events ?? [])];
     if (events.length > 0) steps.push({ statement: eventsInsert(events) });
-    const counts = await writeSteps(trx, steps);
-    await moveBudgets(trx, this.budgetDeltas);
-    await this.flushEmails(trx);
-    return counts;
+    const budgets = moveBudgets(this.budgetDeltas);
+    if (budgets) steps.push({ statement: budgets });
+    steps.push(...emailsInsertSteps(emails));
+    return writeSteps(trx, steps);
   }
 
   /** The outbox: one event per change, for the user's confirmations and the merchant's redemptions. */
@@ -236,8 +238,9 @@ export class CashbackWork {
       .map(([id]) => offerEvent(this.offers.get(id)!, 'EXHAUSTED'));
   }
 
-  private async flushEmails(trx: Transaction<DB>): Promise<void> {
-    if (this.emails.length === 0) return;
+  /** The e-mails to store, their facts read first where the caller did not give them. */
+  private async emailRows(trx: Transaction<DB>): Promise<NewEmail[]> {
+    if (this.emails.length === 0) return [];
     const facts = new Map<string, Omit<EmailFacts, 'cashback_id'>>();
     for (const { cashback } of this.emails) {
       const known = this.options.emailFacts?.(cashback);
@@ -260,6 +263,6 @@ export class CashbackWork {
       });
       rows.push({ user_id: cashback.user_id, kind, subject_type: 'Cashback', subject_id: cashback.id, recipient: fact.email, subject, body });
     }
-    await insertEmails(trx, rows);
+    return rows;
   }
 }

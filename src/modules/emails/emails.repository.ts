@@ -4,7 +4,7 @@
  * subject): queuing the same kind twice for, say, one cashback is a no-op. The row is the message
  * and its state for the user (QUEUED, SENT, FAILED); attempts, leases and errors are its job's.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB, EmailRow, NewEmail } from '../../../db/types.js';
 
 /** Stores the e-mails not stored yet (by kind and subject); returns the new rows' ids and kinds. */
@@ -16,6 +16,20 @@ export async function insertEmailRows(trx: Transaction<DB>, emails: readonly New
     .onConflict((oc) => oc.columns(['kind', 'subject_type', 'subject_id']).doNothing())
     .returning(['id', 'kind'])
     .execute();
+}
+
+/**
+ * The INSERT of the e-mails not stored yet (by kind and subject), one array parameter per column,
+ * as one step of a larger statement; it returns the new rows' `id` and `kind`.
+ */
+export function emailRowsInsert(emails: readonly NewEmail[]): RawBuilder<unknown> {
+  const column = <T>(pick: (e: NewEmail) => T) => emails.map(pick);
+  return sql`insert into emails (user_id, kind, subject_type, subject_id, recipient, subject, body)
+    select * from unnest(${column((e) => e.user_id ?? null)}::uuid[], ${column((e) => e.kind)}::text[],
+      ${column((e) => e.subject_type)}::text[], ${column((e) => e.subject_id)}::uuid[], ${column((e) => e.recipient)}::text[],
+      ${column((e) => e.subject)}::text[], ${column((e) => e.body)}::text[])
+    on conflict (kind, subject_type, subject_id) do nothing
+    returning id, kind`;
 }
 
 export async function findEmailById(db: Kysely<DB>, id: string): Promise<EmailRow | undefined> {

@@ -3,10 +3,10 @@
  * of the change they tell about, with their delivery job on the durable queue) and delivered
  * afterwards by this module's job.
  */
-import type { Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { DB, NewEmail } from '../../../db/types.js';
-import { enqueueMany } from '../../jobs/queue.js';
-import { insertEmailRows } from './emails.repository.js';
+import { enqueueMany, jobsInsertFrom } from '../../jobs/queue.js';
+import { emailRowsInsert, insertEmailRows } from './emails.repository.js';
 
 /** The queue that delivers e-mails: one job per e-mail, keyed by its id. */
 export const EMAIL_QUEUE = 'emails';
@@ -28,4 +28,19 @@ export async function insertEmails(trx: Transaction<DB>, emails: readonly NewEma
     EMAIL_QUEUE,
     stored.map((email) => ({ key: email.id, payload: { emailId: email.id, kind: email.kind } satisfies EmailJobPayload, runAt: options.sendAt })),
   );
+}
+
+/**
+ * `insertEmails` as two steps of the caller's combined write (see cashback's `writeSteps`): the
+ * e-mails not stored yet, then a delivery job for each of them (job key and payload as
+ * `insertEmails` makes them), so a command that writes e-mails spends no round trip on them.
+ * `name` is the first step's name, which the second reads.
+ */
+export function emailsInsertSteps(emails: readonly NewEmail[], name = 'queued_emails'): { name?: string; statement: RawBuilder<unknown> }[] {
+  if (emails.length === 0) return [];
+  const jobs = sql`(select e.id::text, jsonb_build_object('emailId', e.id, 'kind', e.kind) from ${sql.table(name)} e)`;
+  return [
+    { name, statement: emailRowsInsert(emails) },
+    { statement: jobsInsertFrom(EMAIL_QUEUE, jobs) },
+  ];
 }

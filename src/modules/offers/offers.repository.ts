@@ -320,14 +320,18 @@ export async function lockOffers(trx: Transaction<DB>, ids: readonly string[], o
   return (options.skipLocked ? query.skipLocked() : query).execute();
 }
 
-/** Moves offers' remaining budgets by the given deltas (offers are locked by the caller). */
-export async function applyBudgetDeltas(trx: Transaction<DB>, deltas: ReadonlyMap<string, number>): Promise<void> {
-  const changed = [...deltas].filter(([, delta]) => delta !== 0);
-  if (changed.length === 0) return;
-  const values = sql.join(changed.map(([id, delta]) => sql`(${id}::uuid, ${delta}::bigint)`));
-  await sql`
+/**
+ * The UPDATE moving offers' remaining budgets by the given deltas (the offers are locked by the
+ * caller), as one step of the caller's combined write; null when no offer is named. Every offer
+ * named is written, a zero delta too: an offer's row then changes in every transaction that
+ * changed cashback on it, which a reader that read the offer's cashback before taking the offer's
+ * lock relies on to know whether it must read again (see ingest's readAndLockBatch).
+ */
+export function applyBudgetDeltas(deltas: ReadonlyMap<string, number>) {
+  if (deltas.size === 0) return null;
+  return sql`
     update offers o set budget_remaining = o.budget_remaining + v.delta, updated_at = now()
-    from (values ${values}) as v(id, delta) where o.id = v.id`.execute(trx);
+    from unnest(${[...deltas.keys()]}::uuid[], ${[...deltas.values()]}::bigint[]) as v(id, delta) where o.id = v.id`;
 }
 
 /**

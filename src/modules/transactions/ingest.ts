@@ -1,7 +1,8 @@
 /**
- * Ingest of one batch, inside one database transaction: read everything the batch needs in a
- * few statements, lock the offers it can touch (in id order), decide every item in order in
- * memory with the pure rules, then write in a few statements. Budget, per-user limits and
+ * Ingest of one batch, inside one database transaction: read everything the batch needs and lock
+ * the offers it can touch (in id order) in one statement (a second read only when an offer
+ * changed meanwhile), decide every item in order in memory with the pure rules, then write in one
+ * statement. Budget, per-user limits and
  * duplicates are decided under the offer locks, so concurrent batches can never overspend,
  * exceed a limit or reward a transaction twice.
  */
@@ -19,7 +20,6 @@ import type { UserError } from '../../lib/errors.js';
 import { RetryTransaction } from '../../lib/retry.js';
 import { CashbackWork } from '../cashback/cashback-work.js';
 import { lockCashbacks } from '../cashback/cashback.service.js';
-import { lockOffers } from '../offers/offers.service.js';
 import { TRANSACTION_TOPIC } from './transactions.topics.js';
 import {
   chooseOffer,
@@ -31,7 +31,7 @@ import {
 } from '../cashback/cashback.rules.js';
 import {
   findMerchantsOfLocations,
-  readBatchContext,
+  readAndLockBatch,
   readUnderLocks,
   transactionsInsert,
   type KnownTransaction,
@@ -93,18 +93,18 @@ export async function ingestBatch(
 ): Promise<IngestResult[]> {
   const valid = items.filter((i): i is IngestItem => !('rejected' in i));
 
-  // ---- read what the batch needs: one statement ----
+  // ---- read what the batch needs and lock its offers (in id order): one statement ----
   const fingerprints = valid.flatMap((i) => ('fingerprint' in i.card ? [i.card.fingerprint] : []));
   const cardIds = valid.flatMap((i) => ('cardId' in i.card ? [i.card.cardId] : []));
   const midKey = (network: string, mid: string) => `${network}:${mid}`;
   const referenced = [...new Set(valid.flatMap((i) => [i.externalId, i.authExternalId, i.originalExternalId].filter((x): x is string => !!x)))];
-  const context = await readBatchContext(trx, partnerId, {
+  const context = await readAndLockBatch(trx, partnerId, {
     fingerprints: [...new Set(fingerprints)],
     cardIds: [...new Set(cardIds)],
     mids: uniqueBy(valid.map((i) => ({ network: i.network, mid: i.mid })), (m) => midKey(m.network, m.mid)),
     externalIds: referenced,
   });
-  const { cards, locations, offerPairs, transactions: before } = context;
+  const { cards, locations, offerPairs } = context;
   const cardByFingerprint = new Map(cards.map((c) => [c.fingerprint, c]));
   const cardById = new Map(cards.map((c) => [c.id, c]));
   const cardOf = (item: IngestItem): LinkedCard | undefined =>
@@ -113,12 +113,11 @@ export async function ingestBatch(
   const locationById = new Map<string, LocationByMid>(locations.map((l) => [l.id, l]));
   const offerIdsAt = new Map<string, string[]>();
   for (const { location_id, offer_id } of offerPairs) offerIdsAt.set(location_id, [...(offerIdsAt.get(location_id) ?? []), offer_id]);
-  const offerIdsToLock = new Set([...offerPairs.map((p) => p.offer_id), ...before.flatMap((t) => (t.cashback_offer_id ? [t.cashback_offer_id] : []))]);
+  const offers = new Map(context.offers.map((o) => [o.id, o]));
 
-  // ---- lock, then re-read under the locks: whatever committed before is now visible ----
-  const offers = new Map((await lockOffers(trx, [...offerIdsToLock])).map((o) => [o.id, o]));
+  // ---- an offer changed between the read and its lock: read again under the locks ----
   const userIds = [...new Set(cards.map((c) => c.user_id))];
-  const locked = await readUnderLocks(trx, partnerId, { externalIds: referenced, userIds, offerIds: [...offers.keys()] });
+  const locked = context.underLocks ?? (await readUnderLocks(trx, partnerId, { externalIds: referenced, userIds, offerIds: [...offers.keys()] }));
   const { transactions: fresh, activatedAt, held, names } = locked;
   // A purchase committed by another batch between the first read and the locks names an offer we
   // did not lock: start again, and the first read will see it.

@@ -1,11 +1,13 @@
 /**
- * Transactions: all SQL of ingest. A batch reads what it needs in two statements whatever its size
- * (before its offer locks: cards, locations, offers there, the transactions it names; under them:
- * those transactions again, activations, reward counts, the names its e-mails need), each part a
- * JSON array, and inserts its transactions as one step of the batch's single write.
+ * Transactions: all SQL of ingest. A batch reads what it needs and locks its offers in one
+ * statement whatever its size (cards, locations, offers there, the transactions it names,
+ * activations, reward counts, the names its e-mails need, each part a JSON array), reads again
+ * under the locks only when an offer changed meanwhile, and inserts its transactions as one step
+ * of the batch's single write.
  */
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { CardNetwork, CardRow, DB, LocationRow, NewTransaction, TransactionRow } from '../../../db/types.js';
+import type { CardNetwork, CardRow, DB, LocationRow, NewTransaction, OfferRow, TransactionRow } from '../../../db/types.js';
+import { executePrepared } from '../cashback/cashback.repository.js';
 
 /** A linked card as ingest needs it: who holds it, and its last digits for the e-mail. */
 export type LinkedCard = Pick<CardRow, 'id' | 'user_id' | 'fingerprint' | 'last4'>;
@@ -29,37 +31,157 @@ function partnerTransactions(partnerId: string, externalIds: readonly string[]) 
 }
 
 /**
- * What a batch needs before it locks anything, in one statement (each part a JSON array): the
- * linked cards by fingerprint or id, the locations of its (network, MID) pairs, the published
- * cashback offers of approved merchants at those locations as (location, offer) pairs, and the
- * partner's transactions the batch names (to know which offers their cashback belongs to).
+ * An offer row from its JSON (`row_to_json`): the timestamp columns (named `…_at`) become Dates
+ * as the driver makes them; bigints are numbers in JSON already; the row's version is dropped.
  */
-export async function readBatchContext(
+function offerFromJson(json: Record<string, unknown>): OfferRow {
+  const row: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (key === 'row_version') continue;
+    row[key] = typeof value === 'string' && key.endsWith('_at') ? new Date(value) : value;
+  }
+  return row as unknown as OfferRow;
+}
+
+/** What a batch reads under its offer locks (see `readAndLockBatch` and `readUnderLocks`). */
+export interface UnderLocks {
+  transactions: KnownTransaction[];
+  activatedAt: Map<string, Date>;
+  held: Map<string, number>;
+  merchantOfLocation: Map<string, string>;
+  names: EmailNames;
+}
+
+type UnderLocksJson = {
+  transactions: KnownTransaction[];
+  locations: { id: string; merchant_id: string }[];
+  activations: { user_id: string; offer_id: string; activated_at: string }[];
+  held: { user_id: string; offer_id: string; held: number }[];
+  users: { id: string; email: string; display_name: string }[];
+  merchants: { id: string; name: string }[];
+};
+
+function underLocksOf(row: UnderLocksJson): UnderLocks {
+  return {
+    transactions: row.transactions,
+    activatedAt: new Map(row.activations.map((r) => [`${r.user_id}:${r.offer_id}`, new Date(r.activated_at)])),
+    held: new Map(row.held.map((r) => [`${r.user_id}:${r.offer_id}`, Number(r.held)])),
+    merchantOfLocation: new Map(row.locations.map((l) => [l.id, l.merchant_id])),
+    names: {
+      users: new Map(row.users.map((u) => [u.id, { email: u.email, display_name: u.display_name }])),
+      merchants: new Map(row.merchants.map((m) => [m.id, m.name])),
+    },
+  };
+}
+
+/**
+ * Everything a batch reads, and its offer locks, in ONE statement: the linked cards by fingerprint
+ * or id, the locations of its (network, MID) pairs, the published cashback offers of approved
+ * merchants there as (location, offer) pairs, the partner's transactions the batch names; then
+ * the locks (FOR UPDATE, in id order) on those offers and on the offers of those transactions'
+ * cashback, and what `readUnderLocks` reads (activations, rewards held, e-mail names).
+ *
+ * The locked offers are their latest committed rows (a lock waits for their writer, then takes
+ * the new row), but the rest was read in the statement's snapshot, taken before the locks. Every
+ * transaction that changes cashback on an offer also writes the offer's row (its budget), so when
+ * each locked row is the very row of the snapshot, nothing the batch decides on changed between
+ * the snapshot and the locks, and `underLocks` holds what a read under them would: the batch then
+ * needs no second read. When one changed, `underLocks` is null and the caller reads again
+ * (`readUnderLocks`). A new transaction with one of the batch's external ids cannot be detected
+ * this way; the insert's unique key catches it, and the batch is retried.
+ */
+export async function readAndLockBatch(
   trx: Transaction<DB>,
   partnerId: string,
   batch: { fingerprints: readonly string[]; cardIds: readonly string[]; mids: readonly { network: CardNetwork; mid: string }[]; externalIds: readonly string[] },
-): Promise<{ cards: LinkedCard[]; locations: LocationByMid[]; offerPairs: { location_id: string; offer_id: string }[]; transactions: KnownTransaction[] }> {
-  const { rows } = await sql<{ cards: LinkedCard[]; locations: LocationByMid[]; pairs: { location_id: string; offer_id: string }[]; transactions: KnownTransaction[] }>`
+): Promise<{
+  cards: LinkedCard[];
+  locations: LocationByMid[];
+  offerPairs: { location_id: string; offer_id: string }[];
+  transactions: KnownTransaction[];
+  offers: OfferRow[];
+  underLocks: UnderLocks | null;
+}> {
+  type Context = UnderLocksJson & {
+    cards: LinkedCard[];
+    located: LocationByMid[];
+    pairs: { location_id: string; offer_id: string }[];
+    seen: { id: string; version: string }[];
+  };
+  // The context (JSON) comes on the first row only; each row is one locked offer as JSON (none: one
+  // row with a null offer). JSON, not the offer's columns: the statement is prepared, and its
+  // result columns must not change when the offers table gains one.
+  const { rows } = await executePrepared(trx, sql<{ ctx: Context | null; row_version: string | null; offer: Record<string, unknown> | null }>`
     with located as (
       select l.id, l.merchant_id, l.channel, l.country, l.timezone, m.network, m.mid
       from location_mids m
       join unnest(${batch.mids.map((m) => m.network)}::text[], ${batch.mids.map((m) => m.mid)}::text[]) as wanted(network, mid)
         on m.network = wanted.network and m.mid = wanted.mid
       join locations l on l.id = m.location_id
+    ),
+    linked as (
+      select c.id, c.user_id, c.fingerprint, c.last4 from cards c
+      where c.unlinked_at is null and (c.fingerprint = any(${batch.fingerprints}::text[]) or c.id = any(${batch.cardIds}::uuid[]))
+    ),
+    pairs as (
+      select ol.location_id, ol.offer_id
+      from offer_locations ol
+      join offers o on o.id = ol.offer_id
+      join merchants me on me.id = o.merchant_id
+      where ol.location_id in (select id from located) and o.kind = 'CASHBACK' and o.state = 'PUBLISHED' and me.status = 'APPROVED'
+    ),
+    named as (
+      select t.id, t.external_id, t.type, t.outcome, t.reason, t.cashback_id, t.card_id, t.user_id, t.location_id, c.offer_id as cashback_offer_id
+      from transactions t left join cashbacks c on c.id = t.cashback_id
+      where t.partner_id = ${partnerId} and t.external_id = any(${batch.externalIds}::text[])
+    ),
+    wanted as (
+      select offer_id as id from pairs union select cashback_offer_id from named where cashback_offer_id is not null
+    ),
+    locked as materialized (
+      select o.*, o.xmin::text as row_version from offers o where o.id in (select id from wanted) order by o.id for update
+    ),
+    ctx as (
+      select json_build_object(
+        'cards', (select coalesce(json_agg(linked), '[]') from linked),
+        'located', (select coalesce(json_agg(located), '[]') from located),
+        'pairs', (select coalesce(json_agg(pairs), '[]') from pairs),
+        'transactions', (select coalesce(json_agg(named), '[]') from named),
+        'seen', (select coalesce(json_agg(json_build_object('id', o.id, 'version', o.xmin::text)), '[]') from offers o where o.id in (select id from wanted)),
+        'locations', (select coalesce(json_agg(json_build_object('id', l.id, 'merchant_id', l.merchant_id)), '[]')
+          from locations l where l.id in (select location_id from named)),
+        'activations', (select coalesce(json_agg(json_build_object('user_id', a.user_id, 'offer_id', a.offer_id, 'activated_at', a.activated_at)), '[]')
+          from activations a where a.user_id in (select user_id from linked) and a.offer_id in (select id from wanted)),
+        'held', (select coalesce(json_agg(h), '[]') from (
+          select c.user_id, c.offer_id, count(*)::int as held from cashbacks c
+          where c.user_id in (select user_id from linked) and c.offer_id in (select id from wanted) and c.status != 'REVERSED'
+          group by c.user_id, c.offer_id) h),
+        'users', (select coalesce(json_agg(json_build_object('id', u.id, 'email', u.email, 'display_name', u.display_name)), '[]')
+          from users u where u.id in (select user_id from linked)),
+        'merchants', (select coalesce(json_agg(json_build_object('id', m.id, 'name', m.name)), '[]')
+          from merchants m where m.id in (select o.merchant_id from offers o where o.id in (select id from wanted)))
+      ) as ctx
     )
-    select
-      (select coalesce(json_agg(json_build_object('id', c.id, 'user_id', c.user_id, 'fingerprint', c.fingerprint, 'last4', c.last4)), '[]')
-        from cards c
-        where c.unlinked_at is null and (c.fingerprint = any(${batch.fingerprints}::text[]) or c.id = any(${batch.cardIds}::uuid[]))) as cards,
-      (select coalesce(json_agg(located), '[]') from located) as locations,
-      (select coalesce(json_agg(json_build_object('location_id', ol.location_id, 'offer_id', ol.offer_id)), '[]')
-        from offer_locations ol
-        join offers o on o.id = ol.offer_id
-        join merchants me on me.id = o.merchant_id
-        where ol.location_id in (select id from located) and o.kind = 'CASHBACK' and o.state = 'PUBLISHED' and me.status = 'APPROVED') as pairs,
-      ${partnerTransactions(partnerId, batch.externalIds)} as transactions`.execute(trx);
-  const row = rows[0]!;
-  return { cards: row.cards, locations: row.locations, offerPairs: row.pairs, transactions: row.transactions };
+    select case when coalesce(l.row_n, 1) = 1 then ctx.ctx end as ctx, l.row_version, l.offer
+    from ctx left join (select row_number() over () as row_n, row_version, row_to_json(locked) as offer from locked) l on true`);
+  const context = rows[0]!.ctx!;
+  const offers: OfferRow[] = [];
+  const seen = new Map(context.seen.map((o) => [o.id, o.version]));
+  let unchanged = true;
+  for (const { row_version, offer } of rows) {
+    if (offer === null) continue;
+    const row = offerFromJson(offer);
+    if (seen.get(row.id) !== row_version) unchanged = false;
+    offers.push(row);
+  }
+  return {
+    cards: context.cards,
+    locations: context.located,
+    offerPairs: context.pairs,
+    transactions: context.transactions,
+    offers,
+    underLocks: unchanged ? underLocksOf(context) : null,
+  };
 }
 
 /** Who an e-mail about cashback names: the user's address and name, the merchant's name. */
@@ -78,22 +200,9 @@ export async function readUnderLocks(
   trx: Transaction<DB>,
   partnerId: string,
   batch: { externalIds: readonly string[]; userIds: readonly string[]; offerIds: readonly string[] },
-): Promise<{
-  transactions: KnownTransaction[];
-  activatedAt: Map<string, Date>;
-  held: Map<string, number>;
-  merchantOfLocation: Map<string, string>;
-  names: EmailNames;
-}> {
+): Promise<UnderLocks> {
   const { userIds, offerIds } = batch;
-  const { rows } = await sql<{
-    transactions: KnownTransaction[];
-    locations: { id: string; merchant_id: string }[];
-    activations: { user_id: string; offer_id: string; activated_at: string }[];
-    held: { user_id: string; offer_id: string; held: number }[];
-    users: { id: string; email: string; display_name: string }[];
-    merchants: { id: string; name: string }[];
-  }>`
+  const { rows } = await executePrepared(trx, sql<UnderLocksJson>`
     select
       ${partnerTransactions(partnerId, batch.externalIds)} as transactions,
       (select coalesce(json_agg(json_build_object('id', l.id, 'merchant_id', l.merchant_id)), '[]')
@@ -109,18 +218,8 @@ export async function readUnderLocks(
       (select coalesce(json_agg(json_build_object('id', u.id, 'email', u.email, 'display_name', u.display_name)), '[]')
         from users u where u.id = any(${userIds}::uuid[])) as users,
       (select coalesce(json_agg(json_build_object('id', m.id, 'name', m.name)), '[]')
-        from merchants m where m.id in (select merchant_id from offers where id = any(${offerIds}::uuid[]))) as merchants`.execute(trx);
-  const row = rows[0]!;
-  return {
-    transactions: row.transactions,
-    activatedAt: new Map(row.activations.map((r) => [`${r.user_id}:${r.offer_id}`, new Date(r.activated_at)])),
-    held: new Map(row.held.map((r) => [`${r.user_id}:${r.offer_id}`, Number(r.held)])),
-    merchantOfLocation: new Map(row.locations.map((l) => [l.id, l.merchant_id])),
-    names: {
-      users: new Map(row.users.map((u) => [u.id, { email: u.email, display_name: u.display_name }])),
-      merchants: new Map(row.merchants.map((m) => [m.id, m.name])),
-    },
-  };
+        from merchants m where m.id in (select merchant_id from offers where id = any(${offerIds}::uuid[]))) as merchants`);
+  return underLocksOf(rows[0]!);
 }
 
 /** The merchant of each location (locations an earlier transaction matched, not in this batch's MIDs). */
