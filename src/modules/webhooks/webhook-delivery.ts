@@ -29,9 +29,9 @@ import {
   disableEnabledEndpoint,
   moveEndpointCursor,
   findDeliveryWithEndpoint,
-  insertAttempt,
+  clearEndpointFailing,
   lockEndpointsBehind,
-  markEndpointHealth,
+  markEndpointFailing,
   partnersOfSubjects,
   settleDelivery,
   type NewDelivery,
@@ -48,6 +48,8 @@ import { findPartnerById } from '../partners/partners.service.js';
 const ENDPOINTS_PER_ROUND = 200;
 const EVENTS_PER_ENDPOINT = 500;
 const STORED_BODY_CHARS = 2000;
+/** How long one runner round may keep sending while deliveries remain (the instance's other jobs wait meanwhile). */
+const SEND_ROUND_MS = 500;
 
 export interface WebhookDeps {
   db: Kysely<DB>;
@@ -156,19 +158,19 @@ export function webhookHandler(deps: WebhookDeps): QueueHandler {
       const result = results.get(keyOf(job));
       results.delete(keyOf(job));
       const status = settlement.status === 'DONE' ? 'DELIVERED' : settlement.status === 'DEAD' ? 'FAILED' : 'PENDING';
-      const settled = await settleDelivery(trx, deliveryId, { attempted: result !== undefined, status, now });
-      if (!settled || !result) return;
-      await insertAttempt(trx, {
-        delivery_id: deliveryId,
+      const attempt = result && {
         attempted_at: new Date(now.getTime() - result.durationMs),
         http_status: result.status,
         duration_ms: result.durationMs,
         error: result.error ? truncate(result.error, 1000) : null,
         response_body: result.body === null ? null : truncate(result.body, STORED_BODY_CHARS),
-      });
+      };
+      const settled = await settleDelivery(trx, deliveryId, { status, now, attempt: attempt ?? null });
+      if (!settled || !result) return;
       const verdict = verdictOf(result.status);
-      const endpoint = await markEndpointHealth(trx, settled.endpoint_id, verdict === 'delivered', now);
-      if (!endpoint || verdict === 'delivered') return;
+      if (verdict === 'delivered') return clearEndpointFailing(trx, settled.endpoint_id);
+      const endpoint = await markEndpointFailing(trx, settled.endpoint_id, now);
+      if (!endpoint) return;
       const failingMs = endpoint.failing_since ? now.getTime() - endpoint.failing_since.getTime() : 0;
       if (verdict === 'gone') await disable(trx, endpoint.id, 'The endpoint answered 410 Gone.', now);
       else if (failingMs >= config.webhooks.disableAfterHours * 3_600_000) {
@@ -216,8 +218,19 @@ export function webhookJobs(deps: WebhookDeps): Job[] {
     {
       name: WEBHOOK_QUEUE,
       run: async () => {
-        const rounds = await Promise.all(Array.from({ length: deps.config.webhooks.workers }, () => workQueue(deps.db, handler, options)));
-        return rounds.reduce((n, r) => n + r.done + r.dead + r.retried, 0);
+        // The runner's round paced sending: WEBHOOK_WORKERS × 4 deliveries, then the instance's
+        // other jobs and JOB_INTERVAL_MS before the next ones, whatever the backlog. Now a round
+        // keeps sending (and turning the events behind into deliveries as room frees up under
+        // WEBHOOK_MAX_IN_FLIGHT) while there is work, for at most SEND_ROUND_MS.
+        const until = performance.now() + SEND_ROUND_MS;
+        let settled = 0;
+        for (;;) {
+          const rounds = await Promise.all(Array.from({ length: deps.config.webhooks.workers }, () => workQueue(deps.db, handler, options)));
+          const n = rounds.reduce((sum, r) => sum + r.done + r.dead + r.retried, 0);
+          settled += n;
+          if (n === 0 || performance.now() >= until) return settled;
+          await dispatchWebhooks(deps);
+        }
       },
     },
   ];

@@ -207,32 +207,65 @@ export async function findDeliveryWithEndpoint(db: Kysely<DB>, deliveryId: strin
     .executeTakeFirst();
 }
 
-export async function insertAttempt(trx: Transaction<DB>, attempt: Omit<WebhookAttemptRow, 'id'>): Promise<void> {
-  await trx.insertInto('webhook_attempts').values(attempt).execute();
-}
-
+/**
+ * Settles a delivery and, when an attempt was made, records it, in one statement (a
+ * data-modifying CTE): the settling transaction's round trips are what a sender waits on.
+ * Returns the delivery's endpoint, or undefined when the delivery is gone.
+ */
 export async function settleDelivery(
   trx: Transaction<DB>,
   deliveryId: string,
-  change: { attempted: boolean; status: WebhookDeliveryStatus; now: Date },
+  change: { status: WebhookDeliveryStatus; now: Date; attempt: Omit<WebhookAttemptRow, 'id' | 'delivery_id'> | null },
 ): Promise<{ endpoint_id: string } | undefined> {
-  return trx
+  const { attempt } = change;
+  const settle = trx
     .updateTable('webhook_deliveries')
     .set((eb) => ({
-      attempts: change.attempted ? eb('attempts', '+', 1) : eb.ref('attempts'),
+      attempts: attempt ? eb('attempts', '+', 1) : eb.ref('attempts'),
       status: change.status,
       finished_at: change.status === 'PENDING' ? null : change.now,
     }))
     .where('id', '=', deliveryId)
-    .returning('endpoint_id')
+    .returning(['id', 'endpoint_id']);
+  if (!attempt) return settle.executeTakeFirst();
+  return trx
+    .with('settled', () => settle)
+    .with('attempt', (db) =>
+      db
+        .insertInto('webhook_attempts')
+        .columns(['delivery_id', 'attempted_at', 'http_status', 'duration_ms', 'error', 'response_body'])
+        .expression((eb) =>
+          eb
+            .selectFrom('settled')
+            .select(() => [
+              sql.ref<string>('settled.id').as('delivery_id'),
+              sql<Date>`${attempt.attempted_at}::timestamptz`.as('attempted_at'),
+              sql<number | null>`${attempt.http_status}::integer`.as('http_status'),
+              sql<number>`${attempt.duration_ms}::integer`.as('duration_ms'),
+              sql<string | null>`${attempt.error}::text`.as('error'),
+              sql<string | null>`${attempt.response_body}::text`.as('response_body'),
+            ]),
+        ),
+    )
+    .selectFrom('settled')
+    .select('settled.endpoint_id')
     .executeTakeFirst();
 }
 
-/** After an attempt: success clears `failing_since`, failure sets it if unset; returns the endpoint. */
-export async function markEndpointHealth(trx: Transaction<DB>, endpointId: string, succeeded: boolean, now: Date): Promise<WebhookEndpointRow | undefined> {
+/**
+ * A delivery succeeded: the endpoint stops failing. Its row is written only when it was failing:
+ * a healthy endpoint's row is not locked and rewritten by every delivery, which serialised every
+ * sender of one endpoint behind that row lock.
+ */
+export async function clearEndpointFailing(trx: Transaction<DB>, endpointId: string): Promise<void> {
+  await trx.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', endpointId).where('failing_since', 'is not', null).execute();
+}
+
+/** A delivery failed: the endpoint is failing since now, unless it already was; returns the endpoint. */
+export async function markEndpointFailing(trx: Transaction<DB>, endpointId: string, now: Date): Promise<WebhookEndpointRow | undefined> {
   return trx
     .updateTable('webhook_endpoints')
-    .set((eb) => ({ failing_since: succeeded ? null : eb.fn.coalesce('failing_since', sql<Date>`${now}::timestamptz`) }))
+    .set((eb) => ({ failing_since: eb.fn.coalesce('failing_since', sql<Date>`${now}::timestamptz`) }))
     .where('id', '=', endpointId)
     .returningAll()
     .executeTakeFirst();

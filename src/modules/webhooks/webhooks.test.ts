@@ -122,6 +122,36 @@ describe('deliveries', () => {
     }
   });
 
+  it("does not rewrite a healthy endpoint's row when a delivery succeeds (senders of one endpoint would queue on its row lock)", async () => {
+    let secret = '';
+    const receiver = await startReceiver({ secrets: () => [secret] });
+    try {
+      const merchant = await h.newMerchant();
+      const endpoint = await newEndpoint(merchant.key, receiver.url(), ['offer.published']);
+      secret = endpoint.secret;
+      await h.newOffer(merchant.key);
+      const [dispatch, send] = jobs;
+      const version = () =>
+        h.db
+          .selectFrom('webhook_endpoints')
+          .select([sql<string>`xmin::text`.as('xmin'), 'failing_since'])
+          .where('id', '=', dbId(endpoint.id))
+          .executeTakeFirstOrThrow();
+      await vi.waitFor(async () => expect(await dispatch!.run(new Date())).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      const before = await version();
+      await vi.waitFor(async () => {
+        await send!.run(new Date());
+        expect(receiver.received).toHaveLength(1);
+      }, { timeout: 10_000, interval: 20 });
+      const log = await h.gql(DELIVERIES, { endpointId: endpoint.id, status: 'DELIVERED' }, merchant.key);
+      expect(log.data.webhookDeliveries.edges).toHaveLength(1);
+      expect(log.data.webhookDeliveries.edges[0].node.attempts).toHaveLength(1);
+      expect(await version()).toEqual({ ...before, failing_since: null });
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('retries a receiver answering 500, 500, 200 with the same webhook-id until delivered', async () => {
     let secret = '';
     const receiver = await startReceiver({ secrets: () => [secret], answer: (_r, i) => ({ status: i < 2 ? 500 : 200, body: i < 2 ? 'boom' : 'ok' }) });
@@ -140,6 +170,9 @@ describe('deliveries', () => {
       const node = log.data.webhookDeliveries.edges[0].node;
       expect(node.attempts.map((a: { httpStatus: number }) => a.httpStatus)).toEqual([500, 500, 200]);
       expect(node.attempts[0].responseBody).toBe('boom');
+      // Failing while the receiver answered 500; healthy again once it answered 200.
+      const row = await h.db.selectFrom('webhook_endpoints').select('failing_since').where('id', '=', dbId(endpoint.id)).executeTakeFirstOrThrow();
+      expect(row.failing_since).toBeNull();
     } finally {
       await receiver.close();
     }
