@@ -15,6 +15,7 @@ import * as webhooks from './2026-12-02T1000_webhooks.js';
 import * as contacts from './2026-12-02T1100_contacts.js';
 import * as payments from './2026-12-02T1200_payments.js';
 import * as buyByHashtag from './2026-12-02T1300_buy_by_hashtag.js';
+import * as ingestChecks from './2026-12-02T1500_ingest_checks.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1200_catalogue': catalogue,
@@ -29,6 +30,7 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T1100_contacts': contacts,
   '2026-12-02T1200_payments': payments,
   '2026-12-02T1300_buy_by_hashtag': buyByHashtag,
+  '2026-12-02T1500_ingest_checks': ingestChecks,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -25,7 +25,8 @@ import type {
 export async function executePrepared<R>(trx: Transaction<DB>, query: RawBuilder<R>): Promise<QueryResult<R>> {
   const compiled = query.compile(trx);
   return trx.getExecutor().provideConnection(async (connection) => {
-    if (connection.constructor.name !== 'PostgresConnection') return connection.executeQuery<R>(compiled);
+    // Kysely's pg connection (a bundler may add a digit to the class name); PGlite's takes only text.
+    if (!/^PostgresConnection\d*$/.test(connection.constructor.name)) return connection.executeQuery<R>(compiled);
     // pg takes a query config ({ text, name }) wherever it takes the text, and prepares named ones.
     const named = { text: compiled.sql, name: `hb_${createHash('sha1').update(compiled.sql).digest('base64url')}` };
     return connection.executeQuery<R>({ ...compiled, sql: named as unknown as string });

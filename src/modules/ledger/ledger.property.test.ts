@@ -11,7 +11,7 @@
  * partner and cashbacks: the Postgres database is shared with the other test files, and the jobs
  * (rightly) touch every due row in it.
  */
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CashbackRow, LedgerAccount, StatementCreditRow } from '../../../db/types.js';
@@ -20,7 +20,7 @@ import { databaseKind, dbId, startHarness, type Harness } from '../../../test/ha
 import { actualBalances, impliedBalances } from '../../../test/ledger-checks.js';
 import { encodeGlobalId } from '../../lib/ids.js';
 import { expireStaleAuths, issueDueStatementCredits } from '../cashback/cashback.service.js';
-import { ledgerBalancesByCashback, ledgerTotals } from './ledger.js';
+import { insertLedgerEntries, ledgerBalancesByCashback, ledgerTotals, posting } from './ledger.js';
 
 const SEED = process.env.LEDGER_SEED ? Number(process.env.LEDGER_SEED) >>> 0 : randomInt(2 ** 32);
 const ON_POSTGRES = databaseKind() === 'postgres';
@@ -557,5 +557,20 @@ describe('the cashback ledger under a random mix of operations', () => {
     await expect(update).rejects.toThrow(/append-only/);
     await expect(h.db.deleteFrom('ledger_entries').where('id', '=', entry.id).execute()).rejects.toThrow(/append-only/);
     expect(await h.db.selectFrom('ledger_entries').selectAll().where('id', '=', entry.id).executeTakeFirst()).toEqual(entry);
+  });
+
+  it('refuses a posting that does not balance in the statement that writes it, and keeps one that does', async () => {
+    const subject = { id: randomUUID(), offer_id: shops[0]!.offerDbId, user_id: randomUUID(), currency: 'USD' };
+    const [debit, credit] = posting('RESERVE', subject, 125);
+    await h.db.transaction().execute(async (trx) => {
+      // Refused at once, not at commit: nothing of this transaction can build on it.
+      await expect(insertLedgerEntries(trx, [debit!, { ...credit!, amount: 124 }])).rejects.toThrow(/does not balance/);
+    });
+    await h.db.transaction().execute(async (trx) => {
+      await expect(insertLedgerEntries(trx, [debit!, { ...credit!, currency: 'EUR' }])).rejects.toThrow(/does not balance/);
+    });
+    await h.db.transaction().execute((trx) => insertLedgerEntries(trx, [debit!, credit!]));
+    const stored = await h.db.selectFrom('ledger_entries').select(['amount']).where('subject_id', '=', subject.id).orderBy('id').execute();
+    expect(stored.map((e) => e.amount)).toEqual([-125, 125]);
   });
 });
