@@ -1,21 +1,32 @@
 /**
  * postinstall: gets a fresh checkout ready for a fast first `npm start`, in two steps that run side
  * by side, each reported on one line with its time:
- * - compile the server to dist/ (scripts/build.mjs, in its own process), so `npm start` runs
- *   JavaScript instead of compiling TypeScript at every start;
- * - prepare the embedded database template (see src/lib/pglite-template.ts), so a new data folder
- *   starts without running initdb. This is most of the time: PGlite's initdb (Postgres's bootstrap
- *   in WebAssembly and PGlite's in-memory file system) takes 4–5 s of a core, once per PGlite
- *   version.
- * Never fails the install: without dist/, `npm start` builds it; without the template, the first
- * start runs initdb.
+ * - compile the server to dist/ and bundle it into one file (scripts/build.mjs, in its own
+ *   process), so `npm start` runs JavaScript instead of compiling TypeScript at every start;
+ * - prepare the embedded database templates (see src/lib/pglite-template.ts), so a new data folder
+ *   starts by copying files: the freshly initialised cluster (PGlite's initdb, Postgres's bootstrap
+ *   in WebAssembly: 3–5 s of a core, once per PGlite version), then that cluster with every
+ *   migration run (again whenever a migration was added or changed since). Demo data is not in a
+ *   template: the seed makes keys and secrets, which belong to one data folder.
+ * Templates that no longer serve (another PGlite version, older migrations) are removed.
+ * Never fails the install: without dist/, `npm start` builds it; without a template, a new folder
+ * runs initdb and every migration.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
-import { pgliteTemplatePath } from '../src/lib/pglite-template.js';
+import { openDatabase } from '../src/database.js';
+import {
+  choosePgliteTemplate,
+  listPgliteTemplates,
+  pgliteTemplateCache,
+  pgliteTemplatePrefix,
+  publishPgliteTemplate,
+  type MigrationFingerprint,
+} from '../src/lib/pglite-template.js';
+import { migrateToLatest, migrationFingerprints } from '../src/migrate.js';
 
 const started = performance.now();
 const seconds = (from: number) => `${((performance.now() - from) / 1000).toFixed(1)} s`;
@@ -35,26 +46,63 @@ function compile(): Promise<string> {
   });
 }
 
-async function prepareTemplate(): Promise<string> {
-  const from = performance.now();
+/** A folder in the template cache to build a template in; its `.tmp` name keeps readers away. */
+function staging(name: string): string {
+  const dir = path.join(pgliteTemplateCache(), `${pgliteTemplatePrefix()}${name}.${process.pid}.tmp`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Builds a template in `dir` (an embedded database migrated through `migrations`, shut down) and publishes it as `name`. */
+async function buildTemplate(dir: string, name: string, migrations: MigrationFingerprint[]): Promise<void> {
   try {
-    const target = pgliteTemplatePath();
-    if (fs.existsSync(target)) return `hashback: the embedded database template is already prepared (${path.relative(process.cwd(), target)}).`;
-    const pglite = await PGlite.create();
-    const dump = await pglite.dumpDataDir('gzip');
-    await pglite.close();
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    const temporary = `${target}.${process.pid}.tmp`;
-    fs.writeFileSync(temporary, Buffer.from(await dump.arrayBuffer()));
-    fs.renameSync(temporary, target); // atomic: a concurrent reader never sees half a file
-    return `hashback: prepared the embedded database template in ${seconds(from)} (PGlite initdb, once per PGlite version).`;
+    // Starts from the best template there is (none: initdb), as a server's new folder does.
+    const database = await openDatabase({ dataDir: dir, migrations: async () => migrations });
+    try {
+      if (migrations.length > 0) await migrateToLatest(database.db);
+    } finally {
+      await database.close();
+    }
+    publishPgliteTemplate(dir, name, migrations);
   } catch (error) {
-    return `hashback: could not prepare the embedded database template (${(error as Error).message}); the first start will initialise it instead.`;
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
 }
 
-console.log('hashback: compiling the server to dist/ and preparing the embedded database template (initdb), side by side…');
+async function prepareTemplates(): Promise<string> {
+  const from = performance.now();
+  try {
+    const current = await migrationFingerprints();
+    const last = current.at(-1)?.name ?? 'none';
+    if (choosePgliteTemplate(current)?.migrations.length === current.length) {
+      return `hashback: the embedded database templates are already prepared (migrated through ${last}; ${path.relative(process.cwd(), pgliteTemplateCache())}).`;
+    }
+    const done: string[] = [];
+    if (!listPgliteTemplates().some((template) => template.migrations.length === 0)) {
+      const started = performance.now();
+      await buildTemplate(staging('initdb'), 'initdb', []);
+      done.push(`initdb in ${seconds(started)}`);
+    }
+    const started = performance.now();
+    const digest = createHash('sha256').update(JSON.stringify(current)).digest('hex').slice(0, 16);
+    await buildTemplate(staging(`migrated-${digest}`), `migrated-${digest}`, current);
+    done.push(`${current.length} migrations in ${seconds(started)}`);
+    // What no start will choose any more: other PGlite versions, older migrations, the former
+    // single-file template. A start copying one of them now falls back to initdb.
+    const keep = new Set([`${pgliteTemplatePrefix()}initdb`, `${pgliteTemplatePrefix()}migrated-${digest}`]);
+    for (const entry of fs.readdirSync(pgliteTemplateCache())) {
+      if (!keep.has(entry) && !entry.endsWith('.tmp')) fs.rmSync(path.join(pgliteTemplateCache(), entry), { recursive: true, force: true });
+    }
+    return `hashback: prepared the embedded database templates in ${seconds(from)} (${done.join(', ')}; migrated through ${last}).`;
+  } catch (error) {
+    return `hashback: could not prepare the embedded database templates (${(error as Error).message}); a new data folder will run initdb and the migrations instead.`;
+  }
+}
+
+console.log('hashback: compiling the server to dist/ and preparing the embedded database templates (initdb, migrations), side by side…');
 const compiled = compile().then((line) => console.log(line));
-const prepared = prepareTemplate().then((line) => console.log(line));
+const prepared = prepareTemplates().then((line) => console.log(line));
 await Promise.all([compiled, prepared]);
 console.log(`hashback: ready for \`npm start\` (postinstall took ${seconds(started)}).`);

@@ -12,7 +12,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import type { DB } from '../db/types.js';
 import { parseTimestamptz, TIMESTAMPTZ_OID } from './lib/pg-timestamps.js';
 import { acquireDataDirLock, type DataDirLock } from './lib/data-dir-lock.js';
-import { readPgliteTemplate } from './lib/pglite-template.js';
+import { choosePgliteTemplate, copyPgliteTemplate, type MigrationFingerprint } from './lib/pglite-template.js';
 
 export type { DB };
 
@@ -23,6 +23,8 @@ export interface Database {
   url?: string;
   /** True when this call created the embedded database (first start on that data folder). */
   created: boolean;
+  /** How a created embedded database began: which template it was copied from, or PGlite's initdb. */
+  createdFrom?: string;
   /** Number of SQL statements sent since the database was opened. */
   statementCount(): number;
   /** Connections of the pool (Postgres only; PGlite is one session): open, idle, and requests waiting for one. */
@@ -39,8 +41,13 @@ export interface Database {
 
 export type DatabaseOptions =
   | { url: string; poolSize?: number; connectTimeoutMs?: number }
-  /** Embedded database kept in `dataDir` (locked against a second process). */
-  | { dataDir: string }
+  /**
+   * Embedded database kept in `dataDir` (locked against a second process). A new one starts from
+   * the template having run the most of `migrations` (the code's migrations with their
+   * fingerprints, asked for only then), else from the freshly initialised one. `templateCache`:
+   * where templates are (tests; by default the one `npm install` prepares).
+   */
+  | { dataDir: string; migrations?: () => Promise<MigrationFingerprint[]>; templateCache?: string }
   /** Embedded database in memory, optionally starting from a dump (tests). */
   | { memory: true; loadDataDir?: Blob };
 
@@ -108,6 +115,29 @@ export function createPgPool(url: string, options: Omit<pg.PoolConfig, 'connecti
   return pool;
 }
 
+/**
+ * Fills a new data folder's `pgdata` with the best template's cluster (see
+ * src/lib/pglite-template.ts); says where it came from. Without a template, or when copying fails,
+ * `pgdata` is left to PGlite, which runs initdb (a slower start, the same database).
+ */
+async function startFromTemplate(
+  pgdata: string,
+  migrations: (() => Promise<MigrationFingerprint[]>) | undefined,
+  templateCache: string | undefined,
+): Promise<string> {
+  // Files without a cluster (not ours to clear): PGlite decides, as it always did.
+  if (fs.existsSync(pgdata) && fs.readdirSync(pgdata).length > 0) return 'initdb';
+  const template = choosePgliteTemplate(migrations ? await migrations() : [], templateCache);
+  if (!template) return 'initdb (no template: `npm run postinstall` prepares them)';
+  const started = performance.now();
+  try {
+    await copyPgliteTemplate(template, pgdata);
+  } catch (error) {
+    return `initdb (copying the template ${template.dir} failed: ${(error as Error).message})`;
+  }
+  return `the template ${path.basename(template.dir)} (${template.migrations.length} migrations, copied in ${Math.round(performance.now() - started)} ms)`;
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   let statements = 0;
   const log = (event: LogEvent) => {
@@ -138,6 +168,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
   let lock: DataDirLock | undefined;
   let created = false;
+  let createdFrom: string | undefined;
   let client: PGlite;
   if ('dataDir' in options) {
     fs.mkdirSync(options.dataDir, { recursive: true });
@@ -145,11 +176,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const pgdata = path.join(options.dataDir, 'pgdata');
     created = !fs.existsSync(path.join(pgdata, 'PG_VERSION'));
     try {
-      const template = created ? readPgliteTemplate() : undefined;
-      client = await PGlite.create(pgdata, {
-        parsers: { [INT8_OID]: parseInt8 },
-        ...(template ? { loadDataDir: template } : {}),
-      });
+      if (created) createdFrom = await startFromTemplate(pgdata, options.migrations, options.templateCache);
+      client = await PGlite.create(pgdata, { parsers: { [INT8_OID]: parseInt8 } });
     } catch (error) {
       lock.release();
       throw error;
@@ -166,6 +194,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     db,
     kind: 'pglite',
     created,
+    ...(createdFrom ? { createdFrom } : {}),
     statementCount: () => statements,
     probe: probeOf(db),
     dump: () => client.dumpDataDir('none'),

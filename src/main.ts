@@ -12,7 +12,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase, DatabaseTimeoutError, type Database } from './database.js';
 import { DataDirLockedError } from './lib/data-dir-lock.js';
 import { createLogger, type Logger } from './logger.js';
-import { migrateToLatest } from './migrate.js';
+import { migrateToLatest, migrationFingerprints } from './migrate.js';
 import { loadSecurity } from './security.js';
 import { describeSeed, findDemoKeys, hasDemoCatalogue, saveDemoKeys, seedDemoData } from './seed.js';
 
@@ -101,7 +101,10 @@ async function openAndCheckDatabase(config: Config): Promise<Database> {
   let database: Database;
   try {
     database = await openDatabase(
-      config.databaseUrl ? { url: config.databaseUrl, poolSize: config.databasePoolSize } : { dataDir: config.dataDir },
+      config.databaseUrl
+        ? { url: config.databaseUrl, poolSize: config.databasePoolSize }
+        : // A new folder starts from the template having run the most of these (then migrated below).
+          { dataDir: config.dataDir, migrations: migrationFingerprints },
     );
   } catch (error) {
     if (error instanceof DataDirLockedError) throw new StartupError(error.message, 1, { cause: error });
@@ -126,8 +129,17 @@ function databaseName(config: Config): string {
   return config.databaseUrl ? databaseTarget(config.databaseUrl) : 'embedded';
 }
 
+/** Milliseconds since the process started (performance's time origin), rounded. */
+const sinceLaunch = () => Math.round(performance.now());
+
+/** When this module began to run: what loading the server's modules took since launch. */
+const modulesLoaded = sinceLaunch();
+
 async function main(config: Config, logger: Logger): Promise<void> {
   const started = performance.now();
+  // Where a start spends its time (ms since launch at the end of each phase), logged with the
+  // serving line: what a slow start is read from.
+  const phases: Record<string, number> = { modules: modulesLoaded };
   let security;
   try {
     security = loadSecurity(config, (message) => logger.warn(message));
@@ -140,13 +152,19 @@ async function main(config: Config, logger: Logger): Promise<void> {
 
   await ensurePortFree(config);
   const database = await openAndCheckDatabase(config);
+  phases.open = sinceLaunch();
   logger.info(
-    { database: database.kind, ...(database.kind === 'pglite' ? { dataDir: config.dataDir } : {}) },
+    {
+      database: database.kind,
+      ...(database.kind === 'pglite' ? { dataDir: config.dataDir } : {}),
+      ...(database.createdFrom ? { from: database.createdFrom } : {}),
+    },
     database.created ? 'created the embedded database' : 'opened the database',
   );
 
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
+  phases.migrate = sinceLaunch();
 
   if (database.created && config.seedOnFirstStart) {
     const result = await seedDemoData(database.db, logger, undefined, { security });
@@ -162,7 +180,10 @@ async function main(config: Config, logger: Logger): Promise<void> {
     }
   }
 
+  phases.seed = sinceLaunch();
+
   const app = createApp({ config, database, logger, security });
+  phases.app = sinceLaunch();
   let url: string;
   try {
     url = await app.listen();
@@ -171,7 +192,8 @@ async function main(config: Config, logger: Logger): Promise<void> {
     await app.close().catch(() => undefined);
     throw portError(error as NodeJS.ErrnoException, config);
   }
-  logger.info({ url, ms: Math.round(performance.now() - started) }, `hashback is serving GraphQL at ${url}`);
+  phases.listen = sinceLaunch();
+  logger.info({ url, ms: Math.round(performance.now() - started), phases }, `hashback is serving GraphQL at ${url}`);
 
   let stopping = false;
   const stop = (signal: string) => {

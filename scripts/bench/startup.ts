@@ -6,8 +6,8 @@
  * that the machine's load drifts alike for all.
  *
  * Two cases, both on the embedded database: an existing data folder (prepared once, reopened by
- * every run) and a new one (an empty folder every run: created from the postinstall's template,
- * migrated, demo data seeded, as on a user's first start). A run's figure is the time from spawning
+ * every run) and a new one (an empty folder every run: copied from the postinstall's migrated
+ * template, any migration added since run on top, demo data seeded, as on a user's first start). A run's figure is the time from spawning
  * the process to the first 200 answer of POST /graphql `{ __typename }` (polled every 10 ms), and
  * the CPU time the process and its children had used by then (Linux, from /proc), which other work
  * on the machine inflates less than the wall time.
@@ -21,7 +21,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, describeBuild } from '../build.mjs';
-import { pgliteTemplatePath } from '../../src/lib/pglite-template.js';
+import { choosePgliteTemplate } from '../../src/lib/pglite-template.js';
+import { migrationFingerprints } from '../../src/migrate.js';
 // Not bench-kit: that loads the app's modules, which this benchmark only ever starts as children.
 import { ratioOf, reportSummary, type SummaryRow } from './summary.js';
 
@@ -181,7 +182,15 @@ try {
   log(`machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; 1-minute load ${loadBefore.toFixed(2)}`);
   if (loadBefore > os.cpus().length / 2) log(`  the machine is busy (load ${loadBefore.toFixed(2)}): every figure is inflated, compare the ratios`);
   log(`dist/: ${describeBuild(await build())}`);
-  log(`embedded template: ${fs.existsSync(pgliteTemplatePath()) ? 'prepared' : 'MISSING (run `npm run postinstall`): new folders run initdb'}`);
+  const migrations = await migrationFingerprints();
+  const template = choosePgliteTemplate(migrations);
+  log(
+    `embedded template: ${
+      !template
+        ? 'MISSING (run `npm run postinstall`): new folders run initdb and every migration'
+        : `prepared, ${template.migrations.length} of ${migrations.length} migrations run in it${template.migrations.length < migrations.length ? ' (`npm run postinstall` prepares the rest)' : ''}`
+    }`,
+  );
   log(`${RUNS} run(s) per way and case, ways interleaved: ${WAYS.map((w) => w.name).join(', ')}`);
 
   // The existing folder: created (and seeded) once by a first start, reopened by every run.
