@@ -264,6 +264,10 @@ async function bundleIfStale(esbuild, root, dist, state, previousKey) {
       external: BUNDLE_EXTERNAL,
       banner: { js: BUNDLE_BANNER },
       plugins: [dirnamePlugin(root)],
+      // A third less for V8 to scan at every start (5.6 to 3.7 MB; the modules phase of a start
+      // 0.87 to 0.78 s, median of 6 at load 5); names are kept, so logged stacks still read.
+      minifyWhitespace: true,
+      minifySyntax: true,
       // Maps back to the TypeScript sources through dist/'s own maps (read with LOG_LEVEL=debug).
       sourcemap: 'external',
       sourcesContent: false,
