@@ -19,7 +19,7 @@ import type {
   NewLedgerEntry,
   OfferRow,
 } from '../../../db/types.js';
-import type { Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { composeCashbackEmail } from '../emails/email-content.js';
 import { emailsInsertSteps } from '../emails/emails.service.js';
 import { moveBudgets } from '../offers/offers.service.js';
@@ -196,12 +196,20 @@ export class CashbackWork {
   }
 
   /**
-   * Writes everything, in the caller's transaction and in ONE statement: the rows, their history,
-   * the ledger, the events (this work's, then the caller's `events`), the offers' budgets, the
-   * e-mails and their delivery jobs, with the caller's own `steps`. Only e-mail facts the caller did
-   * not give are read first. Call once. Returns the counts of the caller's counted steps.
+   * Writes everything in ONE statement: the rows, their history, the ledger, the events (this
+   * work's, then the caller's `events`), the offers' budgets, the e-mails and their delivery jobs,
+   * with the caller's own `steps`. Only e-mail facts the caller did not give are read first. Call
+   * once. Returns the counts of the caller's counted steps.
+   *
+   * `trx` is the caller's transaction, holding the offers' locks; or, with `offerVersions` (the
+   * row versions the offers were read at, unlocked), the database itself: the statement is then
+   * the whole transaction, and it fails as a serialization failure, leaving nothing, when an offer
+   * it changes is no longer at its version.
    */
-  async flush(trx: Transaction<DB>, extra: { steps?: readonly WriteStep[]; events?: readonly NewEvent[] } = {}): Promise<Record<string, number>> {
+  async flush(
+    trx: Kysely<DB>,
+    extra: { steps?: readonly WriteStep[]; events?: readonly NewEvent[]; offerVersions?: ReadonlyMap<string, string> } = {},
+  ): Promise<Record<string, number>> {
     const emails = await this.emailRows(trx);
     const steps: WriteStep[] = [...(extra.steps ?? [])];
     if (this.created.size > 0) steps.push({ statement: cashbacksInsert([...this.created.values()]) });
@@ -212,8 +220,8 @@ export class CashbackWork {
     // One INSERT for all events keeps their order: this work's changes, offers it exhausted, the caller's.
     const events = [...this.cashbackEvents(), ...this.exhaustedOffers(), ...(extra.events ?? [])];
     if (events.length > 0) steps.push({ statement: eventsInsert(events) });
-    const budgets = moveBudgets(this.budgetDeltas);
-    if (budgets) steps.push({ statement: budgets });
+    const budgets = moveBudgets(this.budgetDeltas, extra.offerVersions);
+    if (budgets) steps.push({ statement: budgets, ...(extra.offerVersions ? { expect: this.budgetDeltas.size } : {}) });
     steps.push(...emailsInsertSteps(emails));
     return writeSteps(trx, steps);
   }
@@ -239,7 +247,7 @@ export class CashbackWork {
   }
 
   /** The e-mails to store, their facts read first where the caller did not give them. */
-  private async emailRows(trx: Transaction<DB>): Promise<NewEmail[]> {
+  private async emailRows(trx: Kysely<DB>): Promise<NewEmail[]> {
     if (this.emails.length === 0) return [];
     const facts = new Map<string, Omit<EmailFacts, 'cashback_id'>>();
     for (const { cashback } of this.emails) {

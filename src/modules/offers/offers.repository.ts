@@ -321,17 +321,23 @@ export async function lockOffers(trx: Transaction<DB>, ids: readonly string[], o
 }
 
 /**
- * The UPDATE moving offers' remaining budgets by the given deltas (the offers are locked by the
- * caller), as one step of the caller's combined write; null when no offer is named. Every offer
- * named is written, a zero delta too: an offer's row then changes in every transaction that
+ * The UPDATE moving offers' remaining budgets by the given deltas, as one step of the caller's
+ * combined write (RETURNING the ids of the offers it wrote); null when no offer is named. Every
+ * offer named is written, a zero delta too: an offer's row then changes in every transaction that
  * changed cashback on it, which a reader that read the offer's cashback before taking the offer's
- * lock relies on to know whether it must read again (see ingest's readAndLockBatch).
+ * lock relies on to know whether it must read again (see ingest's readAndLockBatch). The caller
+ * holds the offers' locks, or gives the row `versions` (xmin) it read them at: an offer changed
+ * since is then not written (and the caller's write, expecting every offer, fails).
  */
-export function applyBudgetDeltas(deltas: ReadonlyMap<string, number>) {
+export function applyBudgetDeltas(deltas: ReadonlyMap<string, number>, versions?: ReadonlyMap<string, string>) {
   if (deltas.size === 0) return null;
+  const ids = [...deltas.keys()];
   return sql`
     update offers o set budget_remaining = o.budget_remaining + v.delta, updated_at = now()
-    from unnest(${[...deltas.keys()]}::uuid[], ${[...deltas.values()]}::bigint[]) as v(id, delta) where o.id = v.id`;
+    from unnest(${ids}::uuid[], ${ids.map((id) => deltas.get(id)!)}::bigint[], ${ids.map((id) => versions?.get(id) ?? null)}::text[])
+      as v(id, delta, version)
+    where o.id = v.id and (v.version is null or o.xmin::text = v.version)
+    returning o.id`;
 }
 
 /**

@@ -7,7 +7,7 @@
  * exceed a limit or reward a transaction twice.
  */
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type {
   CardNetwork,
   CashbackRow,
@@ -85,25 +85,61 @@ type Known = KnownTransaction;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export async function ingestBatch(
-  trx: Transaction<DB>,
-  partnerId: string,
-  items: readonly (IngestItem | { rejected: UserError[]; externalId: string })[],
-  settings: IngestSettings,
-): Promise<IngestResult[]> {
-  const valid = items.filter((i): i is IngestItem => !('rejected' in i));
+type BatchItems = readonly (IngestItem | { rejected: UserError[]; externalId: string })[];
 
-  // ---- read what the batch needs and lock its offers (in id order): one statement ----
+/** Ingests a batch in the caller's transaction, holding its offers' locks from its first read. */
+export async function ingestBatch(trx: Transaction<DB>, partnerId: string, items: BatchItems, settings: IngestSettings): Promise<IngestResult[]> {
+  return (await runBatch({ kind: 'locked', trx }, partnerId, items, settings))!;
+}
+
+/**
+ * Ingests a batch without a transaction of its own and without locks, in two statements: one
+ * read, then one write that is its own transaction and commits only if every offer it changes is
+ * still at the version the read saw (and every transaction it inserts is new). Any change between
+ * the two fails the write whole, as a serialization failure. Null when the batch needs the
+ * locked way instead (`ingestBatch`): an item names another transaction (a refund, the clearing
+ * of an auth) or one stored before (a duplicate), or the write met a concurrent change. For a one-item request
+ * this saves the round trips of BEGIN and COMMIT, and the offers' locks are held by one
+ * statement only, not across two round trips and the work in between.
+ */
+export async function ingestBatchAlone(db: Kysely<DB>, partnerId: string, items: BatchItems, settings: IngestSettings): Promise<IngestResult[] | null> {
+  try {
+    return await runBatch({ kind: 'alone', db }, partnerId, items, settings);
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code === SERIALIZATION_FAILURE) return null;
+    throw error;
+  }
+}
+
+const SERIALIZATION_FAILURE = '40001';
+
+type Mode = { kind: 'locked'; trx: Transaction<DB> } | { kind: 'alone'; db: Kysely<DB> };
+
+async function runBatch(mode: Mode, partnerId: string, items: BatchItems, settings: IngestSettings): Promise<IngestResult[] | null> {
+  const db = mode.kind === 'locked' ? mode.trx : mode.db;
+  const valid = items.filter((i): i is IngestItem => !('rejected' in i));
+  // An item naming another transaction (a refund, a clearing of an auth) decides on what that one
+  // is, and must wait for a batch that may be writing it right now: only locks do that.
+  if (mode.kind === 'alone' && valid.some((i) => i.originalExternalId !== null || i.authExternalId !== null)) return null;
+
+  // ---- read what the batch needs and (locked) lock its offers in id order: one statement ----
   const fingerprints = valid.flatMap((i) => ('fingerprint' in i.card ? [i.card.fingerprint] : []));
   const cardIds = valid.flatMap((i) => ('cardId' in i.card ? [i.card.cardId] : []));
   const midKey = (network: string, mid: string) => `${network}:${mid}`;
   const referenced = [...new Set(valid.flatMap((i) => [i.externalId, i.authExternalId, i.originalExternalId].filter((x): x is string => !!x)))];
-  const context = await readAndLockBatch(trx, partnerId, {
-    fingerprints: [...new Set(fingerprints)],
-    cardIds: [...new Set(cardIds)],
-    mids: uniqueBy(valid.map((i) => ({ network: i.network, mid: i.mid })), (m) => midKey(m.network, m.mid)),
-    externalIds: referenced,
-  });
+  const context = await readAndLockBatch(
+    db,
+    partnerId,
+    {
+      fingerprints: [...new Set(fingerprints)],
+      cardIds: [...new Set(cardIds)],
+      mids: uniqueBy(valid.map((i) => ({ network: i.network, mid: i.mid })), (m) => midKey(m.network, m.mid)),
+      externalIds: referenced,
+    },
+    { lock: mode.kind === 'locked' },
+  );
+  // Stored transactions the batch names need their cashback locked: not without a transaction.
+  if (mode.kind === 'alone' && context.transactions.length > 0) return null;
   const { cards, locations, offerPairs } = context;
   const cardByFingerprint = new Map(cards.map((c) => [c.fingerprint, c]));
   const cardById = new Map(cards.map((c) => [c.id, c]));
@@ -117,14 +153,17 @@ export async function ingestBatch(
 
   // ---- an offer changed between the read and its lock: read again under the locks ----
   const userIds = [...new Set(cards.map((c) => c.user_id))];
-  const locked = context.underLocks ?? (await readUnderLocks(trx, partnerId, { externalIds: referenced, userIds, offerIds: [...offers.keys()] }));
+  if (!context.underLocks && mode.kind !== 'locked') return null;
+  const locked = context.underLocks ?? (await readUnderLocks((mode as Extract<Mode, { kind: 'locked' }>).trx, partnerId, { externalIds: referenced, userIds, offerIds: [...offers.keys()] }));
   const { transactions: fresh, activatedAt, held, names } = locked;
   // A purchase committed by another batch between the first read and the locks names an offer we
   // did not lock: start again, and the first read will see it.
   if (fresh.some((t) => t.cashback_offer_id && !offers.has(t.cashback_offer_id))) throw new ConcurrentDuplicate();
   const known = new Map<string, Known>(fresh.map((t) => [t.external_id, t]));
+  const cashbackIds = [...new Set([...known.values()].flatMap((t) => (t.cashback_id ? [t.cashback_id] : [])))];
+  if (cashbackIds.length > 0 && mode.kind !== 'locked') return null;
   const cashbacks = new Map<string, CashbackRow>(
-    (await lockCashbacks(trx, [...new Set([...known.values()].flatMap((t) => (t.cashback_id ? [t.cashback_id] : [])))])).map((c) => [c.id, c]),
+    (mode.kind === 'locked' ? await lockCashbacks(mode.trx, cashbackIds) : []).map((c) => [c.id, c]),
   );
 
   // ---- decide each item in order ----
@@ -190,9 +229,11 @@ export async function ingestBatch(
 
   // ---- write ----
   // One statement writes the transactions, the cashback work and every event; fewer transactions
-  // inserted than decided means another batch stored one first: start again, and see it.
-  const steps = inserts.length > 0 ? [{ statement: transactionsInsert(inserts), count: 'transactions' }] : [];
-  const written = await work.flush(trx, { steps, events: await transactionEvents(inserts) });
+  // inserted than decided means another batch stored one first: the statement fails (40001) and
+  // the batch starts again, and sees it. Alone, it also fails when an offer it changes moved on.
+  const steps = inserts.length > 0 ? [{ statement: transactionsInsert(inserts), count: 'transactions', expect: inserts.length }] : [];
+  const events = await transactionEvents(inserts);
+  const written = await work.flush(db, { steps, events, ...(mode.kind === 'alone' ? { offerVersions: context.versions } : {}) });
   if ((written.transactions ?? 0) !== inserts.length) throw new ConcurrentDuplicate();
   return results;
 
@@ -203,7 +244,7 @@ export async function ingestBatch(
   async function transactionEvents(rows: readonly NewTransaction[]) {
     const merchantOf = new Map([...locked.merchantOfLocation, ...[...locationById.values()].map((l) => [l.id, l.merchant_id] as const)]);
     const unknown = [...new Set(rows.flatMap((r) => (r.location_id && !merchantOf.has(r.location_id) ? [r.location_id] : [])))];
-    for (const [locationId, merchantId] of await findMerchantsOfLocations(trx, unknown)) merchantOf.set(locationId, merchantId);
+    for (const [locationId, merchantId] of await findMerchantsOfLocations(db, unknown)) merchantOf.set(locationId, merchantId);
     return rows.map((r) =>
       TRANSACTION_TOPIC.event(
         r.outcome as 'QUALIFIED' | 'NOT_QUALIFIED',

@@ -75,7 +75,7 @@ function underLocksOf(row: UnderLocksJson): UnderLocks {
 }
 
 /**
- * Everything a batch reads, and its offer locks, in ONE statement: the linked cards by fingerprint
+ * Everything a batch reads, and (with `lock`) its offer locks, in ONE statement: the linked cards by fingerprint
  * or id, the locations of its (network, MID) pairs, the published cashback offers of approved
  * merchants there as (location, offer) pairs, the partner's transactions the batch names; then
  * the locks (FOR UPDATE, in id order) on those offers and on the offers of those transactions'
@@ -89,17 +89,23 @@ function underLocksOf(row: UnderLocksJson): UnderLocks {
  * needs no second read. When one changed, `underLocks` is null and the caller reads again
  * (`readUnderLocks`). A new transaction with one of the batch's external ids cannot be detected
  * this way; the insert's unique key catches it, and the batch is retried.
+ *
+ * Without `lock` (a batch whose write is one statement, its own transaction) nothing is locked:
+ * the write then requires every offer it changes to be at the version read here (`versions`).
  */
 export async function readAndLockBatch(
-  trx: Transaction<DB>,
+  db: Kysely<DB>,
   partnerId: string,
   batch: { fingerprints: readonly string[]; cardIds: readonly string[]; mids: readonly { network: CardNetwork; mid: string }[]; externalIds: readonly string[] },
+  options: { lock: boolean },
 ): Promise<{
   cards: LinkedCard[];
   locations: LocationByMid[];
   offerPairs: { location_id: string; offer_id: string }[];
   transactions: KnownTransaction[];
   offers: OfferRow[];
+  /** Each offer's row version (`xmin`) as read: a write can require the offer to be unchanged since. */
+  versions: Map<string, string>;
   underLocks: UnderLocks | null;
 }> {
   type Context = UnderLocksJson & {
@@ -111,7 +117,7 @@ export async function readAndLockBatch(
   // The context (JSON) comes on the first row only; each row is one locked offer as JSON (none: one
   // row with a null offer). JSON, not the offer's columns: the statement is prepared, and its
   // result columns must not change when the offers table gains one.
-  const { rows } = await executePrepared(trx, sql<{ ctx: Context | null; row_version: string | null; offer: Record<string, unknown> | null }>`
+  const { rows } = await executePrepared(db, sql<{ ctx: Context | null; row_version: string | null; offer: Record<string, unknown> | null }>`
     with located as (
       select l.id, l.merchant_id, l.channel, l.country, l.timezone, m.network, m.mid
       from location_mids m
@@ -138,9 +144,13 @@ export async function readAndLockBatch(
     wanted as (
       select offer_id as id from pairs union select cashback_offer_id from named where cashback_offer_id is not null
     ),
-    locked as materialized (
+    ${
+      options.lock
+        ? sql`locked as materialized (
       select o.*, o.xmin::text as row_version from offers o where o.id in (select id from wanted) order by o.id for update
-    ),
+    ),`
+        : sql`locked as (select o.*, o.xmin::text as row_version from offers o where o.id in (select id from wanted)),`
+    }
     ctx as (
       select json_build_object(
         'cards', (select coalesce(json_agg(linked), '[]') from linked),
@@ -166,13 +176,15 @@ export async function readAndLockBatch(
     from ctx left join (select row_number() over () as row_n, row_version, row_to_json(locked) as offer from locked) l on true`);
   const context = rows[0]!.ctx!;
   const offers: OfferRow[] = [];
+  const versions = new Map<string, string>();
   const seen = new Map(context.seen.map((o) => [o.id, o.version]));
   let unchanged = true;
   for (const { row_version, offer } of rows) {
-    if (offer === null) continue;
+    if (offer === null || row_version === null) continue;
     const row = offerFromJson(offer);
     if (seen.get(row.id) !== row_version) unchanged = false;
     offers.push(row);
+    versions.set(row.id, row_version);
   }
   return {
     cards: context.cards,
@@ -180,6 +192,7 @@ export async function readAndLockBatch(
     offerPairs: context.pairs,
     transactions: context.transactions,
     offers,
+    versions,
     underLocks: unchanged ? underLocksOf(context) : null,
   };
 }
@@ -223,9 +236,9 @@ export async function readUnderLocks(
 }
 
 /** The merchant of each location (locations an earlier transaction matched, not in this batch's MIDs). */
-export async function findMerchantsOfLocations(trx: Transaction<DB>, locationIds: readonly string[]): Promise<Map<string, string>> {
+export async function findMerchantsOfLocations(db: Kysely<DB>, locationIds: readonly string[]): Promise<Map<string, string>> {
   if (locationIds.length === 0) return new Map();
-  const rows = await trx.selectFrom('locations').select(['id', 'merchant_id']).where('id', 'in', [...locationIds]).execute();
+  const rows = await db.selectFrom('locations').select(['id', 'merchant_id']).where('id', 'in', [...locationIds]).execute();
   return new Map(rows.map((r) => [r.id, r.merchant_id]));
 }
 

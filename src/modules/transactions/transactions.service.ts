@@ -15,11 +15,14 @@ import { MAX_MINOR_UNITS } from '../../lib/money.js';
 import { inRetryingTransaction } from '../../lib/retry.js';
 import { fingerprintCardNumber } from '../cards/card-crypto.js';
 import { parseCardNumber } from '../cards/card-number.js';
-import { ingestBatch, type IngestItem, type IngestResult } from './ingest.js';
+import { ingestBatch, ingestBatchAlone, type IngestItem, type IngestResult } from './ingest.js';
 import { findTransactionsByIds } from './transactions.repository.js';
 import { withinLimit } from '../../rate-limits.js';
 
 export const MAX_BATCH_SIZE = 500;
+
+/** Batches up to this size try the unlocked way first (`ingestBatchAlone`). */
+const MAX_ALONE_BATCH_SIZE = 10;
 
 /** How far ahead of the server's clock a transaction may be dated (clock skew between systems). */
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
@@ -103,13 +106,22 @@ export async function ingestTransactions(
   await withinLimit(ctx.logger, 'ingest', () => ctx.rateLimits.ingestItemsByPartner.charge(partner.partnerId, count));
   const now = new Date();
   const items = input.transactions.map((t, i) => parseItem(ctx, t, i, now));
-  const results = await inRetryingTransaction(ctx.db, (trx) =>
-    idempotent(
-      trx,
-      { principal: principalKey(ctx.principal), operation: 'ingestTransactions', key: input.idempotencyKey, request: items },
-      () => ingestBatch(trx, partner.partnerId, items, { now, authExpiryDays: ctx.config.authExpiryDays }),
-    ),
-  );
+  const settings = { now, authExpiryDays: ctx.config.authExpiryDays };
+  // A few new purchases without an idempotency key: one read and one self-contained write, no
+  // transaction around them. Anything else, or a write that met a concurrent change: the locked
+  // way. Large batches always lock: touching many offers, their write would often meet a change
+  // and be done twice, and two round trips more are nothing to them.
+  const alone =
+    input.idempotencyKey == null && count <= MAX_ALONE_BATCH_SIZE ? await ingestBatchAlone(ctx.db, partner.partnerId, items, settings) : null;
+  const results =
+    alone ??
+    (await inRetryingTransaction(ctx.db, (trx) =>
+      idempotent(
+        trx,
+        { principal: principalKey(ctx.principal), operation: 'ingestTransactions', key: input.idempotencyKey, request: items },
+        () => ingestBatch(trx, partner.partnerId, items, settings),
+      ),
+    ));
   const tally: Record<string, number> = {};
   for (const r of results) tally[r.outcome] = (tally[r.outcome] ?? 0) + 1;
   ctx.logger.info({ items: count, ...tally }, 'transactions ingested');
