@@ -16,6 +16,7 @@ import * as contacts from './2026-12-02T1100_contacts.js';
 import * as payments from './2026-12-02T1200_payments.js';
 import * as buyByHashtag from './2026-12-02T1300_buy_by_hashtag.js';
 import * as ingestChecks from './2026-12-02T1500_ingest_checks.js';
+import * as ledgerCheckByIds from './2026-12-02T1510_ledger_check_by_ids.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1200_catalogue': catalogue,
@@ -31,6 +32,7 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T1200_payments': payments,
   '2026-12-02T1300_buy_by_hashtag': buyByHashtag,
   '2026-12-02T1500_ingest_checks': ingestChecks,
+  '2026-12-02T1510_ledger_check_by_ids': ledgerCheckByIds,
 };
 
 export const migrationProvider: MigrationProvider = {
