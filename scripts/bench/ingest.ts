@@ -21,10 +21,14 @@
  * Knobs: TOTAL (20000 items in batches), SINGLE (2000 one-item requests), CLIENTS (8, for the
  * one-item requests and the one-row baseline), BATCH_CLIENTS (1: a partner's ordered feed; batches
  * span every offer, so concurrent ones queue on the offer locks by design), USERS (50), SHOPS
- * (max(8, CLIENTS)), TX_TYPE (CLEARING or AUTH), WARMUP_BATCHES (2), WARMUP_SINGLE (100).
+ * (max(8, CLIENTS)), TX_TYPE (CLEARING or AUTH), WARMUP_BATCHES (2), WARMUP_SINGLE (100),
+ * PROFILE (a folder: a CPU profile of this thread per measured hashback phase, `<phase>.cpuprofile`).
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import inspector from 'node:inspector/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../src/config.js';
@@ -48,6 +52,7 @@ const SHOPS = positiveInt('SHOPS', Math.max(8, CLIENTS));
 const WARMUP_BATCHES = positiveInt('WARMUP_BATCHES', 2, 0);
 const WARMUP_SINGLE = positiveInt('WARMUP_SINGLE', 100, 0);
 const TX_TYPE = process.env.TX_TYPE || 'CLEARING';
+const PROFILE_DIR = process.env.PROFILE || undefined;
 if (TX_TYPE !== 'CLEARING' && TX_TYPE !== 'AUTH') {
   console.error(`TX_TYPE must be CLEARING or AUTH, got "${TX_TYPE}"`);
   process.exit(2);
@@ -270,6 +275,25 @@ function percentile(values: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/** A CPU profile of this thread (the app; the load runs in a worker) while `run` runs, written to PROFILE/<name>.cpuprofile. */
+async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR) return run();
+  const session = new inspector.Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    fs.mkdirSync(PROFILE_DIR, { recursive: true });
+    const file = path.join(PROFILE_DIR, `${name.replace(/[^\w.-]+/g, '-')}.cpuprofile`);
+    fs.writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    log(`${name}: CPU profile written to ${file}`);
+  }
+}
+
 async function measureIngest(
   mode: string,
   url: string,
@@ -283,8 +307,10 @@ async function measureIngest(
   const statementsBefore = database.statementCount();
   const postgresCpu = database.kind === 'postgres' ? await postgresCpuMeter(database.db) : undefined;
   const cpuBefore = process.cpuUsage();
-  const result = await runLoad(url, key, bodies, clients, (requests, done, elapsedMs) =>
-    log(`${mode}: ${int(done)}/${int(items.length)} items in ${int(requests)} requests, ${int((done / elapsedMs) * 1000)} matched tx/s so far`),
+  const result = await profiled(mode, () =>
+    runLoad(url, key, bodies, clients, (requests, done, elapsedMs) =>
+      log(`${mode}: ${int(done)}/${int(items.length)} items in ${int(requests)} requests, ${int((done / elapsedMs) * 1000)} matched tx/s so far`),
+    ),
   );
   const cpu = process.cpuUsage(cpuBefore);
   const postgresCpuMs = postgresCpu ? await postgresCpu.stop() : Number.NaN;
