@@ -2,9 +2,12 @@
  * Ingest of one batch, inside one database transaction: read everything the batch needs and lock
  * the offers it can touch (in id order) in one statement (a second read only when an offer
  * changed meanwhile), decide every item in order in memory with the pure rules, then write in one
- * statement. Budget, per-user limits and
- * duplicates are decided under the offer locks, so concurrent batches can never overspend,
- * exceed a limit or reward a transaction twice.
+ * statement. Budget, per-user limits and duplicates are decided under the offer locks, so
+ * concurrent batches can never overspend, exceed a limit or reward a transaction twice.
+ *
+ * A few new purchases can go without the transaction and the locks (`ingestBatchAlone`): the
+ * write is then one statement that commits only if no offer it changes moved since the read, which
+ * gives the same guarantees for two round trips instead of four.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
@@ -98,9 +101,9 @@ export async function ingestBatch(trx: Transaction<DB>, partnerId: string, items
  * still at the version the read saw (and every transaction it inserts is new). Any change between
  * the two fails the write whole, as a serialization failure. Null when the batch needs the
  * locked way instead (`ingestBatch`): an item names another transaction (a refund, the clearing
- * of an auth) or one stored before (a duplicate), or the write met a concurrent change. For a one-item request
- * this saves the round trips of BEGIN and COMMIT, and the offers' locks are held by one
- * statement only, not across two round trips and the work in between.
+ * of an auth) or one stored before (a duplicate), or the write met a concurrent change. For a
+ * one-item request this saves the round trips of BEGIN and COMMIT, and the offers' locks are held
+ * by one statement only, not across two round trips and the work in between.
  */
 export async function ingestBatchAlone(db: Kysely<DB>, partnerId: string, items: BatchItems, settings: IngestSettings): Promise<IngestResult[] | null> {
   try {
@@ -153,8 +156,12 @@ async function runBatch(mode: Mode, partnerId: string, items: BatchItems, settin
 
   // ---- an offer changed between the read and its lock: read again under the locks ----
   const userIds = [...new Set(cards.map((c) => c.user_id))];
-  if (!context.underLocks && mode.kind !== 'locked') return null;
-  const locked = context.underLocks ?? (await readUnderLocks((mode as Extract<Mode, { kind: 'locked' }>).trx, partnerId, { externalIds: referenced, userIds, offerIds: [...offers.keys()] }));
+  let reread = context.underLocks;
+  if (!reread) {
+    if (mode.kind !== 'locked') return null;
+    reread = await readUnderLocks(mode.trx, partnerId, { externalIds: referenced, userIds, offerIds: [...offers.keys()] });
+  }
+  const locked = reread;
   const { transactions: fresh, activatedAt, held, names } = locked;
   // A purchase committed by another batch between the first read and the locks names an offer we
   // did not lock: start again, and the first read will see it.
