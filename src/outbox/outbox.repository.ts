@@ -60,16 +60,21 @@ export async function sequenceEvents(db: Kysely<DB>, limit = 5000): Promise<{ se
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${SEQUENCER_LOCK}) as locked`.execute(trx);
     if (!rows[0]?.locked) return null;
-    const assigned = await sql<{ position: string | number }>`
-      update events e set position = s.position
-      from (
-        select id, (select coalesce(max(position), 0) from events) + row_number() over (order by id) as position
-        from (select id from events where position is null order by id limit ${limit}) pending
-      ) s
-      where e.id = s.id
-      returning e.position`.execute(trx);
-    const head = await headPosition(trx);
-    return { sequenced: assigned.rows.length, head };
+    // The head comes with the update: the highest position it assigned, or (none) the highest
+    // before it, which this statement's snapshot, taken under the lock, holds.
+    const { rows: assigned } = await sql<{ sequenced: number; head: string | number }>`
+      with assigned as (
+        update events e set position = s.position
+        from (
+          select id, (select coalesce(max(position), 0) from events) + row_number() over (order by id) as position
+          from (select id from events where position is null order by id limit ${limit}) pending
+        ) s
+        where e.id = s.id
+        returning e.position
+      )
+      select (select count(*) from assigned)::int as sequenced,
+        coalesce((select max(position) from assigned), (select coalesce(max(position), 0) from events))::bigint as head`.execute(trx);
+    return { sequenced: Number(assigned[0]!.sequenced), head: Number(assigned[0]!.head) };
   });
 }
 
