@@ -268,6 +268,9 @@ async function bundleIfStale(esbuild, root, dist, state, previousKey) {
       // 0.87 to 0.78 s, median of 6 at load 5); names are kept, so logged stacks still read.
       minifyWhitespace: true,
       minifySyntax: true,
+      // A class or function keeps its name where bundling had to rename it (two modules' `Client`):
+      // code that reads `.constructor.name` or logs error names sees what the sources say.
+      keepNames: true,
       // Maps back to the TypeScript sources through dist/'s own maps (read with LOG_LEVEL=debug).
       sourcemap: 'external',
       sourcesContent: false,

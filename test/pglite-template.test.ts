@@ -1,8 +1,8 @@
 /**
  * A new embedded data folder starts from a template that already ran migrations
  * (src/lib/pglite-template.ts): only when the template's migrations are the code's first ones,
- * SQL alike, and the start runs the rest on top. Runs on the PGlite project only: the templates
- * are the embedded database's.
+ * SQL alike, and the start runs the rest on top (the data folder tests run on the PGlite project
+ * only: the templates are the embedded database's). A current database costs one query.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,7 +13,7 @@ import { migrationProvider } from '../db/migrations/index.js';
 import { openDatabase } from '../src/database.js';
 import { choosePgliteTemplate, pgliteTemplatePrefix, publishPgliteTemplate, type MigrationFingerprint } from '../src/lib/pglite-template.js';
 import { fingerprintMigrations, migrateToLatest, migrationFingerprints } from '../src/migrate.js';
-import { databaseKind } from './harness.js';
+import { databaseKind, openTestDatabase } from './harness.js';
 
 const dirs: string[] = [];
 const tempDir = (prefix: string) => {
@@ -47,6 +47,19 @@ describe('migration fingerprints', () => {
 
   it('are stable for the project migrations', async () => {
     expect(await migrationFingerprints()).toEqual(await migrationFingerprints());
+  });
+});
+
+describe('migrateToLatest on a current database', () => {
+  it('reads the migration table once and runs nothing more', async () => {
+    const database = await openTestDatabase(1);
+    try {
+      const before = database.statementCount();
+      expect(await migrateToLatest(database.db)).toEqual([]);
+      expect(database.statementCount() - before).toBe(1);
+    } finally {
+      await database.close();
+    }
   });
 });
 
