@@ -75,6 +75,9 @@ export const PUBLIC_FIELDS: Readonly<Record<string, readonly string[]>> = {
 /** Topics whose events change no public field: they leave the cache alone. */
 export const IGNORED_TOPICS: ReadonlySet<string> = new Set(['TRANSACTION', 'STATEMENT_CREDIT', 'WEBHOOK_ENDPOINT', 'SOCIAL_REPLY']);
 
+/** Topics whose events can change when the next offer starts or ends, as far as the public sees. */
+const BOUND_TOPICS: ReadonlySet<string> = new Set(['OFFER', 'MERCHANT']);
+
 /** Every field of the schema outside PUBLIC_FIELDS, with a time to live of 0 (never stored). */
 function uncacheableFields(schema: GraphQLSchema): Record<string, number> {
   const ttl: Record<string, number> = { 'Query.__schema': 0, 'Query.__type': 0 };
@@ -154,6 +157,7 @@ export function createPublicResponseCache(options: {
     get: (key) => store.get(key),
     set: (key, result, entities, ttl) => {
       stored++;
+      held++;
       return store.set(key, result, entities, ttl);
     },
     invalidate: (entities) => store.invalidate(entities),
@@ -167,11 +171,25 @@ export function createPublicResponseCache(options: {
   let bound: { generation: number; until: number } | undefined;
   let refreshing = false;
 
-  const invalidate = (reason: string) => {
+  /** Answers stored since the store was last swapped: an empty store needs no new one. */
+  let held = 0;
+
+  /**
+   * Drops every answer. Only a change of offers or merchants (or a mutation here) can move the
+   * next scheduled start or end; other events (cashback moving a budget, an order moving stock)
+   * keep the known bound. Building a new store (its LRU preallocates `maxEntries` slots) is skipped
+   * when nothing was stored since the last drop: under ingest, every cashback event rebuilt it, a
+   * third of the server's busy time in the batch phase of bench:ingest.
+   */
+  const invalidate = (reason: string, topic?: string) => {
     generation++;
     invalidations++;
-    bound = undefined;
-    store = createInMemoryCache({ max: maxEntries });
+    if (topic === undefined || BOUND_TOPICS.has(topic)) bound = undefined;
+    else if (bound) bound = { ...bound, generation };
+    if (held > 0) {
+      held = 0;
+      store = createInMemoryCache({ max: maxEntries });
+    }
     logger.debug({ reason }, 'response cache dropped');
   };
 
@@ -212,7 +230,7 @@ export function createPublicResponseCache(options: {
   // The bus hands every event to `accepts` of each listener as it is delivered: this listener
   // only looks (it never queues anything, so it can never fall behind).
   const tap = relay.bus.subscribe((event) => {
-    if (!IGNORED_TOPICS.has(event.topic)) invalidate(`${event.topic} ${event.type}`);
+    if (!IGNORED_TOPICS.has(event.topic)) invalidate(`${event.topic} ${event.type}`, event.topic);
     return false;
   });
 
