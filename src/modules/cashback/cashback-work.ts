@@ -34,9 +34,8 @@ import {
   findEmailFacts,
   openCreditsResize,
   type EmailFacts,
-  writeSteps,
-  type WriteStep,
 } from './cashback.repository.js';
+import { writeSteps, type WriteStep } from '../../lib/statements.js';
 
 /** Why cashback is smaller than promised, or gone. */
 export const CASHBACK_REASONS = {

@@ -31,7 +31,7 @@ export async function insertEmails(trx: Transaction<DB>, emails: readonly NewEma
 }
 
 /**
- * `insertEmails` as two steps of the caller's combined write (see cashback's `writeSteps`): the
+ * `insertEmails` as two steps of the caller's combined write (see `writeSteps` in lib/statements.ts): the
  * e-mails not stored yet, then a delivery job for each of them (job key and payload as
  * `insertEmails` makes them), so a command that writes e-mails spends no round trip on them.
  * `name` is the first step's name, which the second reads.

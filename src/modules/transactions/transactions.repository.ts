@@ -7,7 +7,7 @@
  */
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { CardNetwork, CardRow, DB, LocationRow, NewTransaction, OfferRow, TransactionRow } from '../../../db/types.js';
-import { executePrepared } from '../cashback/cashback.repository.js';
+import { executePrepared } from '../../lib/statements.js';
 
 /** A linked card as ingest needs it: who holds it, and its last digits for the e-mail. */
 export type LinkedCard = Pick<CardRow, 'id' | 'user_id' | 'fingerprint' | 'last4'>;
