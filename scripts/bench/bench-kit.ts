@@ -7,7 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
+import inspector from 'node:inspector/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { createApp, type App } from '../../src/app.js';
@@ -515,3 +517,21 @@ export function runBatchLoad(options: {
   });
 }
 
+/** A CPU profile of this thread while `run` runs, written to `dir`/<name>.cpuprofile (nothing without `dir`). */
+export async function profiled<T>(dir: string | undefined, name: string, run: () => Promise<T>): Promise<T> {
+  if (!dir) return run();
+  const session = new inspector.Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${name.replace(/[^\w.-]+/g, '-')}.cpuprofile`);
+    fs.writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    log(`${name}: CPU profile written to ${file}`);
+  }
+}

@@ -25,17 +25,16 @@
  * PROFILE (a folder: a CPU profile of this thread per measured hashback phase, `<phase>.cpuprofile`).
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import inspector from 'node:inspector/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../../src/config.js';
 import type { Database } from '../../src/database.js';
 import { MAX_MINOR_UNITS } from '../../src/lib/money.js';
 import { mintApiKey } from '../../src/modules/api-keys/api-keys.service.js';
-import { approvedMerchant, benchConfig, benchPartner, cashbackOfferInput, dbIdOf, gqlClient, int, loadBefore, log, pool, positiveInt, postgresCpuMeter, ratioOf, reportSummary, runBatchLoad, runBench, signUpShoppers, type BenchDatabase, type BenchShopper } from './bench-kit.js';
+import { approvedMerchant, benchConfig, benchPartner, cashbackOfferInput, dbIdOf, gqlClient, int, loadBefore, log, pool, positiveInt, postgresCpuMeter, ratioOf, reportSummary, runBatchLoad, runBench, signUpShoppers, type BenchDatabase, type BenchShopper,
+  profiled,
+} from './bench-kit.js';
 
 const BATCH_SIZE = 500;
 
@@ -275,24 +274,6 @@ function percentile(values: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-/** A CPU profile of this thread (the app; the load runs in a worker) while `run` runs, written to PROFILE/<name>.cpuprofile. */
-async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
-  if (!PROFILE_DIR) return run();
-  const session = new inspector.Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  try {
-    return await run();
-  } finally {
-    const { profile } = await session.post('Profiler.stop');
-    fs.mkdirSync(PROFILE_DIR, { recursive: true });
-    const file = path.join(PROFILE_DIR, `${name.replace(/[^\w.-]+/g, '-')}.cpuprofile`);
-    fs.writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
-    log(`${name}: CPU profile written to ${file}`);
-  }
-}
 
 async function measureIngest(
   mode: string,
@@ -307,7 +288,7 @@ async function measureIngest(
   const statementsBefore = database.statementCount();
   const postgresCpu = database.kind === 'postgres' ? await postgresCpuMeter(database.db) : undefined;
   const cpuBefore = process.cpuUsage();
-  const result = await profiled(mode, () =>
+  const result = await profiled(PROFILE_DIR, mode, () =>
     runLoad(url, key, bodies, clients, (requests, done, elapsedMs) =>
       log(`${mode}: ${int(done)}/${int(items.length)} items in ${int(requests)} requests, ${int((done / elapsedMs) * 1000)} matched tx/s so far`),
     ),

@@ -15,9 +15,6 @@
  * in-memory PGlite. Knobs: CLIENTS (20), REQUESTS (2000), WARMUP (100), OFFERS (240), MERCHANTS (16),
  * PROFILE (a folder: a CPU profile of this thread per phase, `<phase>.cpuprofile`).
  */
-import fs from 'node:fs';
-import inspector from 'node:inspector/promises';
-import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
@@ -41,6 +38,7 @@ import {
   reportSummary,
   runBench,
   silentLogger,
+  profiled,
 } from './bench-kit.js';
 
 const PAGE_SIZE = 50;
@@ -384,24 +382,6 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-/** A CPU profile of this thread while `run` runs, written to PROFILE/<name>.cpuprofile. */
-async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
-  if (!PROFILE_DIR) return run();
-  const session = new inspector.Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  try {
-    return await run();
-  } finally {
-    const { profile } = await session.post('Profiler.stop');
-    fs.mkdirSync(PROFILE_DIR, { recursive: true });
-    const file = path.join(PROFILE_DIR, `${name.replace(/[^\w.-]+/g, '-')}.cpuprofile`);
-    fs.writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
-    log(`${name}: CPU profile written to ${file}`);
-  }
-}
 
 async function measure(name: string, url: string, database: Database, headers: Record<string, string> = {}): Promise<Measurement> {
   if (WARMUP > 0) {
@@ -412,7 +392,7 @@ async function measure(name: string, url: string, database: Database, headers: R
   const statementsBefore = database.statementCount();
   const postgresCpu = database.kind === 'postgres' ? await postgresCpuMeter(database.db) : undefined;
   const cpuBefore = processCpuMs();
-  const result = await profiled(name, () =>
+  const result = await profiled(PROFILE_DIR, name, () =>
     runLoad(url, REQUESTS, headers, (done, failures, elapsedMs) =>
       log(`${name}: ${done}/${REQUESTS} requests, ${((done / elapsedMs) * 1000).toFixed(0)} req/s so far, ${failures} failed`),
     ),
