@@ -32,6 +32,11 @@ export function emailRowsInsert(emails: readonly NewEmail[]): RawBuilder<unknown
     returning id, kind`;
 }
 
+/** The (job key, payload) of a delivery job for each e-mail row returned by the step named `step` (see emailRowsInsert). */
+export function emailJobsOf(step: string): RawBuilder<unknown> {
+  return sql`(select e.id::text, jsonb_build_object('emailId', e.id, 'kind', e.kind) from ${sql.table(step)} e)`;
+}
+
 export async function findEmailById(db: Kysely<DB>, id: string): Promise<EmailRow | undefined> {
   return db.selectFrom('emails').selectAll().where('id', '=', id).executeTakeFirst();
 }

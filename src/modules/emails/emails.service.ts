@@ -3,10 +3,10 @@
  * of the change they tell about, with their delivery job on the durable queue) and delivered
  * afterwards by this module's job.
  */
-import { sql, type RawBuilder, type Transaction } from 'kysely';
+import type { RawBuilder, Transaction } from 'kysely';
 import type { DB, NewEmail } from '../../../db/types.js';
 import { enqueueMany, jobsInsertFrom } from '../../jobs/queue.js';
-import { emailRowsInsert, insertEmailRows } from './emails.repository.js';
+import { emailJobsOf, emailRowsInsert, insertEmailRows } from './emails.repository.js';
 
 /** The queue that delivers e-mails: one job per e-mail, keyed by its id. */
 export const EMAIL_QUEUE = 'emails';
@@ -38,9 +38,8 @@ export async function insertEmails(trx: Transaction<DB>, emails: readonly NewEma
  */
 export function emailsInsertSteps(emails: readonly NewEmail[], name = 'queued_emails'): { name?: string; statement: RawBuilder<unknown> }[] {
   if (emails.length === 0) return [];
-  const jobs = sql`(select e.id::text, jsonb_build_object('emailId', e.id, 'kind', e.kind) from ${sql.table(name)} e)`;
   return [
     { name, statement: emailRowsInsert(emails) },
-    { statement: jobsInsertFrom(EMAIL_QUEUE, jobs) },
+    { statement: jobsInsertFrom(EMAIL_QUEUE, emailJobsOf(name)) },
   ];
 }
