@@ -21,13 +21,34 @@ export type KnownTransaction = Pick<
   'id' | 'external_id' | 'type' | 'outcome' | 'reason' | 'cashback_id' | 'card_id' | 'user_id' | 'location_id'
 > & { cashback_offer_id: string | null };
 
-/** The partner's transactions with these external ids, with the offer of their cashback (SQL fragment). */
-function partnerTransactions(partnerId: string, externalIds: readonly string[]) {
-  return sql`(select coalesce(json_agg(json_build_object('id', t.id, 'external_id', t.external_id, 'type', t.type, 'outcome', t.outcome,
-      'reason', t.reason, 'cashback_id', t.cashback_id, 'card_id', t.card_id, 'user_id', t.user_id, 'location_id', t.location_id,
-      'cashback_offer_id', c.offer_id)), '[]')
+/** The partner's transactions with these external ids, with the offer of their cashback (a relation, in parentheses). */
+function namedTransactions(partnerId: string, externalIds: readonly string[]) {
+  return sql`(select t.id, t.external_id, t.type, t.outcome, t.reason, t.cashback_id, t.card_id, t.user_id, t.location_id, c.offer_id as cashback_offer_id
     from transactions t left join cashbacks c on c.id = t.cashback_id
     where t.partner_id = ${partnerId} and t.external_id = any(${externalIds}::text[]))`;
+}
+
+/**
+ * What a batch reads under its offer locks, as fields of a `json_build_object` (see UnderLocksJson),
+ * over sets a statement gives as subqueries: `named`, the partner's transactions the batch names
+ * (a relation like namedTransactions); the ids of its users; the ids of its offers. One text for
+ * both statements that read it (readAndLockBatch, readUnderLocks).
+ */
+function underLocksFields(sets: { named: RawBuilder<unknown>; userIds: RawBuilder<unknown>; offerIds: RawBuilder<unknown> }) {
+  const { named, userIds, offerIds } = sets;
+  return sql`'transactions', (select coalesce(json_agg(n), '[]') from ${named} n),
+        'locations', (select coalesce(json_agg(json_build_object('id', l.id, 'merchant_id', l.merchant_id)), '[]')
+          from locations l where l.id in (select n.location_id from ${named} n)),
+        'activations', (select coalesce(json_agg(json_build_object('user_id', a.user_id, 'offer_id', a.offer_id, 'activated_at', a.activated_at)), '[]')
+          from activations a where a.user_id in ${userIds} and a.offer_id in ${offerIds}),
+        'held', (select coalesce(json_agg(h), '[]') from (
+          select c.user_id, c.offer_id, count(*)::int as held from cashbacks c
+          where c.user_id in ${userIds} and c.offer_id in ${offerIds} and c.status != 'REVERSED'
+          group by c.user_id, c.offer_id) h),
+        'users', (select coalesce(json_agg(json_build_object('id', u.id, 'email', u.email, 'display_name', u.display_name)), '[]')
+          from users u where u.id in ${userIds}),
+        'merchants', (select coalesce(json_agg(json_build_object('id', m.id, 'name', m.name)), '[]')
+          from merchants m where m.id in (select o.merchant_id from offers o where o.id in ${offerIds}))`;
 }
 
 /**
@@ -136,11 +157,7 @@ export async function readAndLockBatch(
       join merchants me on me.id = o.merchant_id
       where ol.location_id in (select id from located) and o.kind = 'CASHBACK' and o.state = 'PUBLISHED' and me.status = 'APPROVED'
     ),
-    named as (
-      select t.id, t.external_id, t.type, t.outcome, t.reason, t.cashback_id, t.card_id, t.user_id, t.location_id, c.offer_id as cashback_offer_id
-      from transactions t left join cashbacks c on c.id = t.cashback_id
-      where t.partner_id = ${partnerId} and t.external_id = any(${batch.externalIds}::text[])
-    ),
+    named as ${namedTransactions(partnerId, batch.externalIds)},
     wanted as (
       select offer_id as id from pairs union select cashback_offer_id from named where cashback_offer_id is not null
     ),
@@ -156,20 +173,8 @@ export async function readAndLockBatch(
         'cards', (select coalesce(json_agg(linked), '[]') from linked),
         'located', (select coalesce(json_agg(located), '[]') from located),
         'pairs', (select coalesce(json_agg(pairs), '[]') from pairs),
-        'transactions', (select coalesce(json_agg(named), '[]') from named),
         'seen', (select coalesce(json_agg(json_build_object('id', o.id, 'version', o.xmin::text)), '[]') from offers o where o.id in (select id from wanted)),
-        'locations', (select coalesce(json_agg(json_build_object('id', l.id, 'merchant_id', l.merchant_id)), '[]')
-          from locations l where l.id in (select location_id from named)),
-        'activations', (select coalesce(json_agg(json_build_object('user_id', a.user_id, 'offer_id', a.offer_id, 'activated_at', a.activated_at)), '[]')
-          from activations a where a.user_id in (select user_id from linked) and a.offer_id in (select id from wanted)),
-        'held', (select coalesce(json_agg(h), '[]') from (
-          select c.user_id, c.offer_id, count(*)::int as held from cashbacks c
-          where c.user_id in (select user_id from linked) and c.offer_id in (select id from wanted) and c.status != 'REVERSED'
-          group by c.user_id, c.offer_id) h),
-        'users', (select coalesce(json_agg(json_build_object('id', u.id, 'email', u.email, 'display_name', u.display_name)), '[]')
-          from users u where u.id in (select user_id from linked)),
-        'merchants', (select coalesce(json_agg(json_build_object('id', m.id, 'name', m.name)), '[]')
-          from merchants m where m.id in (select o.merchant_id from offers o where o.id in (select id from wanted)))
+        ${underLocksFields({ named: sql`named`, userIds: sql`(select user_id from linked)`, offerIds: sql`(select id from wanted)` })}
       ) as ctx
     )
     select case when coalesce(l.row_n, 1) = 1 then ctx.ctx end as ctx, l.row_version, l.offer
@@ -214,25 +219,13 @@ export async function readUnderLocks(
   partnerId: string,
   batch: { externalIds: readonly string[]; userIds: readonly string[]; offerIds: readonly string[] },
 ): Promise<UnderLocks> {
-  const { userIds, offerIds } = batch;
-  const { rows } = await executePrepared(trx, sql<UnderLocksJson>`
-    select
-      ${partnerTransactions(partnerId, batch.externalIds)} as transactions,
-      (select coalesce(json_agg(json_build_object('id', l.id, 'merchant_id', l.merchant_id)), '[]')
-        from locations l
-        where l.id in (select t.location_id from transactions t where t.partner_id = ${partnerId} and t.external_id = any(${batch.externalIds}::text[])))
-        as locations,
-      (select coalesce(json_agg(json_build_object('user_id', a.user_id, 'offer_id', a.offer_id, 'activated_at', a.activated_at)), '[]')
-        from activations a where a.user_id = any(${userIds}::uuid[]) and a.offer_id = any(${offerIds}::uuid[])) as activations,
-      (select coalesce(json_agg(h), '[]') from (
-        select c.user_id, c.offer_id, count(*)::int as held from cashbacks c
-        where c.user_id = any(${userIds}::uuid[]) and c.offer_id = any(${offerIds}::uuid[]) and c.status != 'REVERSED'
-        group by c.user_id, c.offer_id) h) as held,
-      (select coalesce(json_agg(json_build_object('id', u.id, 'email', u.email, 'display_name', u.display_name)), '[]')
-        from users u where u.id = any(${userIds}::uuid[])) as users,
-      (select coalesce(json_agg(json_build_object('id', m.id, 'name', m.name)), '[]')
-        from merchants m where m.id in (select merchant_id from offers where id = any(${offerIds}::uuid[]))) as merchants`);
-  return underLocksOf(rows[0]!);
+  const { rows } = await executePrepared(trx, sql<{ ctx: UnderLocksJson }>`
+    select json_build_object(${underLocksFields({
+      named: namedTransactions(partnerId, batch.externalIds),
+      userIds: sql`(select unnest(${batch.userIds}::uuid[]))`,
+      offerIds: sql`(select unnest(${batch.offerIds}::uuid[]))`,
+    })}) as ctx`);
+  return underLocksOf(rows[0]!.ctx);
 }
 
 /** The merchant of each location (locations an earlier transaction matched, not in this batch's MIDs). */
