@@ -27,19 +27,15 @@ export async function executePrepared<R>(db: Kysely<DB>, query: RawBuilder<R>): 
   });
 }
 
-/**
- * One step of a combined write (`writeSteps`): a data-modifying statement, and the name under
- * which its affected rows are counted (it must then end in RETURNING).
- */
+/** One step of a combined write (`writeSteps`): a data-modifying statement. */
 export interface WriteStep {
   statement: RawBuilder<unknown>;
-  count?: string;
   /** The step's name, for a later step that reads what this one returned (e.g. a job per new e-mail row). */
   name?: string;
   /**
    * The statement fails with a serialization failure (40001, retried by the caller) unless this
-   * step returns exactly this many rows: nothing of the write stays, even when it is its own
-   * transaction.
+   * step returns exactly this many rows (it must end in RETURNING): nothing of the write stays,
+   * even when it is its own transaction.
    */
   expect?: number;
 }
@@ -50,23 +46,19 @@ export interface WriteStep {
  * request costs. Every step runs, in one snapshot, and no step sees another's rows: steps must
  * write different rows, and foreign keys between the rows they insert must be deferred (they are:
  * transactions ↔ cashbacks and their history are checked at commit). `db` is the caller's
- * transaction, or the database itself when this one statement is the whole transaction. Returns
- * the counted steps' row counts.
+ * transaction, or the database itself when this one statement is the whole transaction.
  */
-export async function writeSteps(db: Kysely<DB>, steps: readonly WriteStep[]): Promise<Record<string, number>> {
-  if (steps.length === 0) return {};
+export async function writeSteps(db: Kysely<DB>, steps: readonly WriteStep[]): Promise<void> {
+  if (steps.length === 0) return;
   const cteName = (step: WriteStep, i: number) => step.name ?? `s${i}`;
-  const counted = steps.flatMap((step, i) => (step.count ? [{ name: step.count, cte: cteName(step, i) }] : []));
   const expected = steps.flatMap((step, i) => (step.expect !== undefined ? [sql`(select count(*) from ${sql.table(cteName(step, i))}) <> ${step.expect}`] : []));
   const ctes = sql.join(steps.map((step, i) => sql`${sql.table(cteName(step, i))} as (${step.statement})`));
   const select = sql.join([
     ...(expected.length
       ? [sql`case when ${sql.join(expected, sql` or `)} then raise_serialization_failure('a row this write expected changed concurrently') end as failed`]
       : []),
-    ...counted.map(({ name, cte }) => sql`(select count(*) from ${sql.table(cte)})::int as ${sql.ref(name)}`),
     sql`1 as done`,
   ]);
-  const { rows } = await executePrepared(db, sql<Record<string, number>>`with ${ctes} select ${select}`);
-  return Object.fromEntries(counted.map(({ name }) => [name, Number(rows[0]![name])]));
+  await executePrepared(db, sql`with ${ctes} select ${select}`);
 }
 

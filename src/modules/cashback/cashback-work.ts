@@ -198,7 +198,7 @@ export class CashbackWork {
    * Writes everything in ONE statement: the rows, their history, the ledger, the events (this
    * work's, then the caller's `events`), the offers' budgets, the e-mails and their delivery jobs,
    * with the caller's own `steps`. Only e-mail facts the caller did not give are read first. Call
-   * once. Returns the counts of the caller's counted steps.
+   * once.
    *
    * `trx` is the caller's transaction, holding the offers' locks; or, with `offerVersions` (the
    * row versions the offers were read at, unlocked), the database itself: the statement is then
@@ -208,7 +208,7 @@ export class CashbackWork {
   async flush(
     trx: Kysely<DB>,
     extra: { steps?: readonly WriteStep[]; events?: readonly NewEvent[]; offerVersions?: ReadonlyMap<string, string> } = {},
-  ): Promise<Record<string, number>> {
+  ): Promise<void> {
     const emails = await this.emailRows(trx);
     const steps: WriteStep[] = [...(extra.steps ?? [])];
     if (this.created.size > 0) steps.push({ statement: cashbacksInsert([...this.created.values()]) });
@@ -222,7 +222,7 @@ export class CashbackWork {
     const budgets = moveBudgets(this.budgetDeltas, extra.offerVersions);
     if (budgets) steps.push({ statement: budgets, ...(extra.offerVersions ? { expect: this.budgetDeltas.size } : {}) });
     steps.push(...emailsInsertSteps(emails));
-    return writeSteps(trx, steps);
+    await writeSteps(trx, steps);
   }
 
   /** The outbox: one event per change, for the user's confirmations and the merchant's redemptions. */
