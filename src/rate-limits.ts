@@ -23,6 +23,7 @@ import {
 import type { Config } from './config.js';
 import { createPgPool } from './database.js';
 import { fail } from './lib/errors.js';
+import { coalesce } from './lib/coalesce.js';
 import type { Logger } from './logger.js';
 
 /** Where one budget stands after a check, for RateLimit headers. */
@@ -87,41 +88,12 @@ export interface Counted {
  * Postgres's CPU per request.
  */
 export function coalesceCharges(consume: (key: string, points: number) => Promise<Counted>): (key: string, points: number) => Promise<Counted> {
-  interface Waiting {
-    points: number;
-    resolve: (counted: Counted) => void;
-    reject: (error: unknown) => void;
-  }
-  /** A key is present while a call for it is in flight; its list holds the charges for the next call. */
-  const next = new Map<string, Waiting[]>();
-  const send = (key: string, batch: Waiting[]) => {
-    const total = batch.reduce((sum, w) => sum + w.points, 0);
-    consume(key, total).then(
-      ({ consumed, msBeforeNext }) => {
-        let before = consumed - total;
-        for (const w of batch) w.resolve({ consumed: (before += w.points), msBeforeNext });
-      },
-      (error: unknown) => {
-        for (const w of batch) w.reject(error);
-      },
-    ).finally(() => {
-      const waiting = next.get(key)!;
-      if (waiting.length === 0) next.delete(key);
-      else {
-        next.set(key, []);
-        send(key, waiting);
-      }
-    });
-  };
-  return (key, points) =>
-    new Promise<Counted>((resolve, reject) => {
-      const waiting = next.get(key);
-      if (waiting) waiting.push({ points, resolve, reject });
-      else {
-        next.set(key, []);
-        send(key, [{ points, resolve, reject }]);
-      }
-    });
+  return coalesce<number, Counted>(async (key, charges) => {
+    const total = charges.reduce((sum, points) => sum + points, 0);
+    const { consumed, msBeforeNext } = await consume(key, total);
+    let before = consumed - total;
+    return charges.map((points) => ({ consumed: (before += points), msBeforeNext }));
+  });
 }
 
 function budget(store: Store, rejections: Map<string, number>, policy: string, limit: number, windowSeconds: number): Budget {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { backoffMs } from './backoff.js';
+import { coalesce } from './coalesce.js';
 import { DomainError } from './errors.js';
 import { decodeGlobalId, encodeGlobalId, idOfType } from './ids.js';
 import { currencyDigits, isCountry, isCurrency, isTimeZone } from './iso.js';
@@ -83,5 +84,66 @@ describe('backoff', () => {
   it('takes up to its jitter off, never more', () => {
     expect(backoffMs(2, { ...plan, jitter: 0.1 }, 0.999)).toBe(180);
     expect(backoffMs(2, { ...plan, jitter: 1 }, 0.5)).toBe(100);
+  });
+});
+
+describe('coalesce', () => {
+  /** A run the test finishes by hand: each call of `run` records its inputs and waits. */
+  function controlledRuns() {
+    const runs: { key: string; inputs: number[]; finish: () => void; fail: (error: Error) => void }[] = [];
+    const run = (key: string, inputs: number[]) =>
+      new Promise<number[]>((resolve, reject) =>
+        runs.push({ key, inputs, finish: () => resolve(inputs.map((n) => n * 10)), fail: reject }),
+      );
+    return { runs, run };
+  }
+
+  it('runs a call at once when its key is idle, and the calls that arrive meanwhile together in the next run', async () => {
+    const { runs, run } = controlledRuns();
+    const call = coalesce(run);
+    const first = call('a', 1);
+    expect(runs.map((r) => r.inputs)).toEqual([[1]]);
+    const rest = [call('a', 2), call('a', 3), call('b', 4)];
+    // Another key is idle: it runs at once; key a's calls wait for its run in flight.
+    expect(runs.map((r) => [r.key, r.inputs])).toEqual([['a', [1]], ['b', [4]]]);
+    runs[0]!.finish();
+    expect(await first).toBe(10);
+    await expect.poll(() => runs.length).toBe(3);
+    expect(runs[2]).toMatchObject({ key: 'a', inputs: [2, 3] });
+    runs[2]!.finish();
+    runs[1]!.finish();
+    expect(await Promise.all(rest)).toEqual([20, 30, 40]);
+  });
+
+  it('takes waiting calls up to the weight limit, and always at least one', async () => {
+    const { runs, run } = controlledRuns();
+    const call = coalesce(run, { weight: (n) => n, max: 5 });
+    const calls = [call('k', 1), call('k', 2), call('k', 3), call('k', 9), call('k', 1)];
+    runs[0]!.finish();
+    await expect.poll(() => runs.length).toBe(2);
+    runs[1]!.finish();
+    await expect.poll(() => runs.length).toBe(3);
+    runs[2]!.finish();
+    await expect.poll(() => runs.length).toBe(4);
+    runs[3]!.finish();
+    expect(runs.map((r) => r.inputs)).toEqual([[1], [2, 3], [9], [1]]);
+    expect(await Promise.all(calls)).toEqual([10, 20, 30, 90, 10]);
+  });
+
+  it('fails every call of a failed run with its error, and runs the next calls all the same', async () => {
+    const { runs, run } = controlledRuns();
+    const call = coalesce(run);
+    const first = call('k', 1);
+    const second = [call('k', 2), call('k', 3)];
+    const failure = new Error('store down');
+    runs[0]!.fail(failure);
+    await expect(first).rejects.toBe(failure);
+    await expect.poll(() => runs.length).toBe(2);
+    runs[1]!.fail(failure);
+    for (const c of second) await expect(c).rejects.toBe(failure);
+    const third = call('k', 4);
+    await expect.poll(() => runs.length).toBe(3);
+    runs[2]!.finish();
+    expect(await third).toBe(40);
   });
 });

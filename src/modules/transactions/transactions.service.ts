@@ -4,10 +4,12 @@
  * number is reduced to the keyed fingerprint at once, and the batch runs in one retrying
  * database transaction, idempotent per partner and external id and, with a key, per request.
  */
-import type { CardNetwork, TransactionRow, TransactionType } from '../../../db/types.js';
+import type { Kysely } from 'kysely';
+import type { CardNetwork, DB, TransactionRow, TransactionType } from '../../../db/types.js';
 import type { Context } from '../../context.js';
 import { principalKey, requirePartnerScope } from '../../lib/authorization.js';
 import { fail, type ErrorCode, type UserError } from '../../lib/errors.js';
+import { coalesce } from '../../lib/coalesce.js';
 import { idempotent } from '../../lib/idempotency.js';
 import { idOfType } from '../../lib/ids.js';
 import { isCurrency } from '../../lib/iso.js';
@@ -15,7 +17,7 @@ import { MAX_MINOR_UNITS } from '../../lib/money.js';
 import { inRetryingTransaction } from '../../lib/retry.js';
 import { fingerprintCardNumber } from '../cards/card-crypto.js';
 import { parseCardNumber } from '../cards/card-number.js';
-import { ingestBatch, ingestBatchAlone, type IngestItem, type IngestResult } from './ingest.js';
+import { ingestBatch, ingestBatchAlone, type IngestItem, type IngestResult, type IngestSettings } from './ingest.js';
 import { findTransactionsByIds } from './transactions.repository.js';
 import { withinLimit } from '../../rate-limits.js';
 
@@ -23,6 +25,9 @@ export const MAX_BATCH_SIZE = 500;
 
 /** Batches up to this size try the unlocked way first (`ingestBatchAlone`). */
 const MAX_ALONE_BATCH_SIZE = 10;
+
+/** Requests without an idempotency key up to this size are ingested together with their partner's others (`ingestCoalesced`). */
+const MAX_COALESCED_REQUEST_SIZE = MAX_ALONE_BATCH_SIZE;
 
 /** How far ahead of the server's clock a transaction may be dated (clock skew between systems). */
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
@@ -107,25 +112,76 @@ export async function ingestTransactions(
   const now = new Date();
   const items = input.transactions.map((t, i) => parseItem(ctx, t, i, now));
   const settings = { now, authExpiryDays: ctx.config.authExpiryDays };
-  // A few new purchases without an idempotency key: one read and one self-contained write, no
-  // transaction around them. Anything else, or a write that met a concurrent change: the locked
-  // way. Large batches always lock: touching many offers, their write would often meet a change
-  // and be done twice, and two round trips more are nothing to them.
-  const alone =
-    input.idempotencyKey == null && count <= MAX_ALONE_BATCH_SIZE ? await ingestBatchAlone(ctx.db, partner.partnerId, items, settings) : null;
   const results =
-    alone ??
-    (await inRetryingTransaction(ctx.db, (trx) =>
-      idempotent(
-        trx,
-        { principal: principalKey(ctx.principal), operation: 'ingestTransactions', key: input.idempotencyKey, request: items },
-        () => ingestBatch(trx, partner.partnerId, items, settings),
-      ),
-    ));
+    input.idempotencyKey == null && count <= MAX_COALESCED_REQUEST_SIZE
+      ? await ingestCoalesced(ctx.db, partner.partnerId, { items, settings })
+      : await inRetryingTransaction(ctx.db, (trx) =>
+          idempotent(
+            trx,
+            { principal: principalKey(ctx.principal), operation: 'ingestTransactions', key: input.idempotencyKey, request: items },
+            () => ingestBatch(trx, partner.partnerId, items, settings),
+          ),
+        );
   const tally: Record<string, number> = {};
   for (const r of results) tally[r.outcome] = (tally[r.outcome] ?? 0) + 1;
   ctx.logger.info({ items: count, ...tally }, 'transactions ingested');
   return { results };
+}
+
+/**
+ * Ingests a batch without an idempotency key. A few new purchases take one read and one
+ * self-contained write, no transaction around them (`ingestBatchAlone`); anything else, or a write
+ * that met a concurrent change, the locked way. Large batches always lock: touching many offers,
+ * their write would often meet a change and be done twice, and two round trips more are nothing
+ * to them.
+ */
+async function ingestKeyless(db: Kysely<DB>, partnerId: string, items: Parsed[], settings: IngestSettings): Promise<IngestResult[]> {
+  const alone = items.length <= MAX_ALONE_BATCH_SIZE ? await ingestBatchAlone(db, partnerId, items, settings) : null;
+  return alone ?? (await inRetryingTransaction(db, (trx) => ingestBatch(trx, partnerId, items, settings)));
+}
+
+interface KeylessRequest {
+  items: Parsed[];
+  settings: IngestSettings;
+}
+
+/** One request's share of a coalesced run: its results, or the error it met on its own. */
+type Share = { results: IngestResult[] } | { error: unknown };
+
+/**
+ * Small requests without an idempotency key are ingested as one batch with the requests of the
+ * same partner that arrived while its previous batch was being written (group commit): one read,
+ * one write and one commit serve them all, each request answered with its own items' results in
+ * its order. An item's outcome is what it would be alone: the batch decides its items in order,
+ * as concurrent requests would be in some order. A batch that fails is taken apart and each
+ * request ingested on its own, so one request's failure is never another's. One coalescer per
+ * database handle: per app, as the handle is.
+ */
+const coalescers = new WeakMap<Kysely<DB>, (partnerId: string, request: KeylessRequest) => Promise<Share>>();
+
+async function ingestCoalesced(db: Kysely<DB>, partnerId: string, request: KeylessRequest): Promise<IngestResult[]> {
+  let ingest = coalescers.get(db);
+  if (!ingest) {
+    ingest = coalesce<KeylessRequest, Share>(
+      async (partner, requests) => {
+        const alone = (r: KeylessRequest) => ingestKeyless(db, partner, r.items, r.settings);
+        if (requests.length === 1) return [{ results: await alone(requests[0]!) }];
+        let results: IngestResult[];
+        try {
+          results = await ingestKeyless(db, partner, requests.flatMap((r) => r.items), requests[0]!.settings);
+        } catch {
+          return Promise.all(requests.map((r) => alone(r).then((results): Share => ({ results }), (error: unknown): Share => ({ error }))));
+        }
+        let at = 0;
+        return requests.map((r) => ({ results: results.slice(at, (at += r.items.length)) }));
+      },
+      { weight: (r) => r.items.length, max: MAX_BATCH_SIZE },
+    );
+    coalescers.set(db, ingest);
+  }
+  const share = await ingest(partnerId, request);
+  if ('error' in share) throw share.error;
+  return share.results;
 }
 
 /** Transactions a caller may read: a partner its own (through any of its keys), a user its own, admins all. */

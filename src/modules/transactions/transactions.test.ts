@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { daysAgo, externalId, ingest, item, newShop, newShopper, type Shop } from '../../../test/cashback-fixtures.js';
+import { sql } from 'kysely';
+import { daysAgo, externalId, INGEST, ingest, item, newShop, newShopper, type Shop } from '../../../test/cashback-fixtures.js';
 import { dbId, randomCardNumber, startHarness, type Harness } from '../../../test/harness.js';
 import { expectLedgerMatches as expectLedgerMatchesFor } from '../../../test/ledger-checks.js';
 import { weekdayIn } from '../cashback/cashback.rules.js';
@@ -447,5 +448,55 @@ describe('database round trips', () => {
     const many = await statementsFor(200);
     expect(many).toBeLessThanOrEqual(one + 4);
     expect(many).toBeLessThanOrEqual(30);
+  });
+});
+
+describe('small requests of one partner sent at once', () => {
+  const written = (externalIds: string[]) =>
+    sql<{ xmin: string }>`select xmin::text as xmin from transactions where external_id = any(${externalIds})`.execute(h.db).then((r) => r.rows);
+
+  it('are written together, each answered with its own items in its order', async () => {
+    const shop = await newShop(h, { budget: 1_000_000 });
+    const shoppers = [await newShopper(h), await newShopper(h)];
+    const requests = Array.from({ length: 12 }, (_, i) => {
+      const count = 1 + (i % 3);
+      return Array.from({ length: count }, (_, j) => item(shop, shoppers[(i + j) % 2]!.card.number, { amount: 1000 * (i + 1) + j }));
+    });
+    const answers = await Promise.all(requests.map((items) => ingest(h, partner.key, items)));
+    answers.forEach((answer, i) => {
+      expect(answer.results!.map((r) => [r.externalId, r.outcome, r.cashback?.amount.amount])).toEqual(
+        requests[i]!.map((it) => [it.externalId, 'QUALIFIED', Math.floor(it.amount / 10)]),
+      );
+    });
+    const all = requests.flat();
+    expect(await budgetUsed(shop)).toBe(all.reduce((sum, it) => sum + Math.floor(it.amount / 10), 0));
+    const rows = await written(all.map((it) => it.externalId));
+    expect(rows).toHaveLength(all.length);
+    // Rows written by one statement share its transaction: fewer transactions than requests.
+    expect(new Set(rows.map((r) => r.xmin)).size).toBeLessThan(requests.length);
+    await expectLedgerMatchesFor(h.db, answers.flatMap((a) => a.results!.map((r) => dbId(r.cashback!.id))));
+  });
+
+  it('never fail for another request: a batch that fails is taken apart and each request ingested on its own', async () => {
+    const shop = await newShop(h, { budget: 1_000_000 });
+    const shopper = await newShopper(h);
+    const requests = Array.from({ length: 8 }, () => [item(shop, shopper.card.number, { amount: 2000 })]);
+    const poisoned = requests[requests.length - 1]![0]!.externalId;
+    // A fault of this one item only (a stand-in for whatever may break one request's write).
+    await sql`create function fail_poisoned_transaction() returns trigger language plpgsql as $$
+      begin if new.external_id = ${sql.lit(poisoned)} then raise exception 'poisoned item'; end if; return new; end $$`.execute(h.db);
+    await sql`create trigger fail_poisoned_transaction before insert on transactions for each row execute function fail_poisoned_transaction()`.execute(h.db);
+    try {
+      const answers = await Promise.all(requests.map((items) => h.gql(INGEST, { input: { transactions: items } }, partner.key)));
+      const last = answers.pop()!;
+      expect(last.errors?.[0]?.message).toBe('Unexpected error.');
+      for (const answer of answers) expect(answer.data.ingestTransactions.results[0].outcome).toBe('QUALIFIED');
+      const rows = await written(requests.flat().map((it) => it.externalId));
+      expect(rows).toHaveLength(requests.length - 1);
+      expect(await budgetUsed(shop)).toBe(200 * (requests.length - 1));
+    } finally {
+      await sql`drop trigger fail_poisoned_transaction on transactions`.execute(h.db);
+      await sql`drop function fail_poisoned_transaction()`.execute(h.db);
+    }
   });
 });
