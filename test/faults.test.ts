@@ -415,7 +415,7 @@ describe.runIf(onPostgres)('faults on real Postgres (PGlite has no server connec
       await waitFor('A’s sequencer waiting on the locked event', async () => {
         const rows = await adminQuery(
           scratch.url,
-          `select pid from pg_stat_activity where datname = $1 and wait_event_type = 'Lock' and query ilike '%set position%'`,
+          `select pid from pg_stat_activity where datname = $1 and wait_event_type = 'Lock' and query ilike '%sequence_events%'`,
           [scratch.name],
         );
         return rows.length > 0;

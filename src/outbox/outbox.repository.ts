@@ -28,23 +28,6 @@ export function eventsInsert(events: readonly NewEvent[]): RawBuilder<unknown> {
     order by n`;
 }
 
-/** Arbitrary constant naming the sequencer's advisory lock. */
-const SEQUENCER_LOCK = 7_215_004;
-
-/**
- * Gives committed, unsequenced events their positions, in id order, and returns the highest
- * position now assigned (0 when none). Only one sequencer runs at a time (an advisory lock held
- * for the transaction); a caller that does not get the lock returns null and lets the holder work.
- *
- * Positions are gap-free: each is the head plus the event's rank, computed inside the locked
- * transaction, so a sequencer that dies before commit (its process killed, its connection
- * terminated) leaves nothing taken. The `event_positions` sequence the first migration created
- * is no longer used for this: `nextval` is not transactional, and a rolled-back sequencer left
- * a hole of as many positions as it had taken. The previous holder of the lock committed before
- * releasing it, and each statement of this transaction reads what was committed before it
- * began, so the head read here is the latest. The update is a prepared statement: it runs after
- * every commit that wrote events, and planning it cost Postgres as much as running it.
- */
 /**
  * Gives every event committed before this call its position, waiting (briefly) for a sequencer
  * that holds the lock to finish first. A reader that starts "from now on" (a new
@@ -58,26 +41,24 @@ export async function sequenceCommitted(db: Kysely<DB>): Promise<void> {
   }
 }
 
+/**
+ * Gives committed, unsequenced events their positions, in id order, and returns the highest
+ * position now assigned (0 when none). Only one sequencer runs at a time (an advisory lock held
+ * for its transaction); a caller that does not get the lock returns null and lets the holder work.
+ *
+ * Positions are gap-free: each is the head plus the event's rank, computed under the lock in the
+ * same transaction, so a sequencer that dies before commit (its process killed, its connection
+ * terminated) leaves nothing taken. The `event_positions` sequence the first migration created
+ * is no longer used for this: `nextval` is not transactional, and a rolled-back sequencer left
+ * a hole of as many positions as it had taken. The work is one database function
+ * (`sequence_events`, migration 2026-12-02T1600), one round trip after every commit that wrote
+ * events: it reads the head with a snapshot taken after the lock was granted, so it sees what the
+ * previous holder committed before releasing it.
+ */
 export async function sequenceEvents(db: Kysely<DB>, limit = 5000): Promise<{ sequenced: number; head: number } | null> {
-  return db.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${SEQUENCER_LOCK}) as locked`.execute(trx);
-    if (!rows[0]?.locked) return null;
-    // The head comes with the update: the highest position it assigned, or (none) the highest
-    // before it, which this statement's snapshot, taken under the lock, holds.
-    const { rows: assigned } = await executePrepared(trx, sql<{ sequenced: number; head: string | number }>`
-      with assigned as (
-        update events e set position = s.position
-        from (
-          select id, (select coalesce(max(position), 0) from events) + row_number() over (order by id) as position
-          from (select id from events where position is null order by id limit ${limit}) pending
-        ) s
-        where e.id = s.id
-        returning e.position
-      )
-      select (select count(*) from assigned)::int as sequenced,
-        coalesce((select max(position) from assigned), (select coalesce(max(position), 0) from events))::bigint as head`);
-    return { sequenced: Number(assigned[0]!.sequenced), head: Number(assigned[0]!.head) };
-  });
+  const { rows } = await executePrepared(db, sql<{ sequenced: number; head: string | number }>`select sequenced, head from sequence_events(${limit}::integer)`);
+  const row = rows[0];
+  return row ? { sequenced: Number(row.sequenced), head: Number(row.head) } : null;
 }
 
 /** Tells every listening instance that the log has grown to `head` (Postgres NOTIFY on `channel`). */
