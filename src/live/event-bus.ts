@@ -9,7 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
 import type { Logger } from '../logger.js';
-import { fetchEventsAfter, headPosition, type SequencedEvent } from '../outbox/outbox.repository.js';
+import { fetchEventsAfter, headPosition, type EventFilter, type SequencedEvent } from '../outbox/outbox.repository.js';
 
 export class SlowConsumerError extends Error {
   constructor(readonly limit: number) {
@@ -31,8 +31,24 @@ interface Listener {
   push(event: SequencedEvent): void;
 }
 
+/**
+ * Listeners are kept by route, the topic and the user or merchant they follow (or any), so an
+ * event is offered only to those of its own topic and user or merchant and to those that follow
+ * more broadly: with thousands of users each on their own confirmation stream, asking every
+ * listener about every event was most of the instance's work.
+ */
+const routeOf = (topic: string | undefined, who: string) => `${topic ?? '*'} ${who}`;
+const followedBy = (filter: EventFilter) => (filter.userId ? `u:${filter.userId}` : filter.merchantId ? `m:${filter.merchantId}` : '*');
+
+const allows = (filter: EventFilter, event: SequencedEvent) =>
+  (!filter.topic || event.topic === filter.topic) &&
+  (!filter.userId || event.user_id === filter.userId) &&
+  (!filter.merchantId || event.merchant_id === filter.merchantId);
+
 export class EventBus {
   private readonly listeners = new Set<Listener>();
+  /** The same listeners by route (see `routeOf`). */
+  private readonly routes = new Map<string, Set<Listener>>();
   private delivered = 0;
   private pumping: Promise<void> | null = null;
   private again = false;
@@ -114,28 +130,38 @@ export class EventBus {
    * served nor stalls the instance's HTTP requests while it lasts.
    */
   private async deliver(event: SequencedEvent): Promise<void> {
-    const targets = [...this.listeners].filter((listener) => listener.accepts(event));
+    const targets: Listener[] = [];
+    const followers = ['*', ...(event.user_id ? [`u:${event.user_id}`] : []), ...(event.merchant_id ? [`m:${event.merchant_id}`] : [])];
+    for (const topic of [event.topic, undefined]) {
+      for (const who of followers) {
+        for (const listener of this.routes.get(routeOf(topic, who)) ?? []) if (listener.accepts(event)) targets.push(listener);
+      }
+    }
     for (let from = 0; from < targets.length; from += FANOUT_SLICE) {
       if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       for (const listener of targets.slice(from, from + FANOUT_SLICE)) listener.push(event);
     }
   }
 
-  /** A live queue of the events `accepts` lets through, from now on. */
-  subscribe(accepts: (event: SequencedEvent) => boolean): EventQueue {
+  /** A live queue, from now on, of the events `filter` allows and `accepts` (if given) lets through. */
+  subscribe(filter: EventFilter, accepts?: (event: SequencedEvent) => boolean): EventQueue {
     const buffer: SequencedEvent[] = [];
     const waiting: ((result: IteratorResult<SequencedEvent>) => void)[] = [];
     let failure: Error | null = null;
     let closed = false;
     const limit = this.queueLimit;
 
+    const route = routeOf(filter.topic, followedBy(filter));
     const finish = () => {
       closed = true;
       this.listeners.delete(listener);
+      const peers = this.routes.get(route);
+      peers?.delete(listener);
+      if (peers?.size === 0) this.routes.delete(route);
       for (const resolve of waiting.splice(0)) resolve({ value: undefined, done: true });
     };
     const listener: Listener = {
-      accepts,
+      accepts: accepts ? (event) => allows(filter, event) && accepts(event) : (event) => allows(filter, event),
       push: (event) => {
         if (closed) return;
         const resolve = waiting.shift();
@@ -149,6 +175,9 @@ export class EventBus {
         buffer.push(event);
       },
     };
+    let peers = this.routes.get(route);
+    if (!peers) this.routes.set(route, (peers = new Set()));
+    peers.add(listener);
     this.listeners.add(listener);
 
     const queue: EventQueue = {

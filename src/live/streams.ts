@@ -84,12 +84,7 @@ async function* followEvents<T>(ctx: Context, options: StreamOptions<T>, live: {
   const { filter } = options;
   let last = options.after ? positionOf(options.after) : -1;
   await relay.bus.start();
-  const queue = relay.bus.subscribe(
-    (e) =>
-      e.topic === filter.topic &&
-      (!filter.userId || e.user_id === filter.userId) &&
-      (!filter.merchantId || e.merchant_id === filter.merchantId),
-  );
+  const queue = relay.bus.subscribe(filter);
   live.queue = queue;
   if (live.left) queue.close();
   relay.streams.open++;

@@ -268,7 +268,7 @@ describe('resources', () => {
 
     // The bus's own queues, closed with and without a pending read.
     for (let i = 0; i < 1000; i++) {
-      const queue = bus.subscribe(() => true);
+      const queue = bus.subscribe({});
       if (i % 2 === 0) void queue.next();
       queue.close();
     }
@@ -278,9 +278,60 @@ describe('resources', () => {
   it('drops a consumer that falls more than its buffer behind, with a reason', async () => {
     const bus = new EventBus(h.db, h.app.events!.bus['logger'], 3);
     await bus.start();
-    const queue = bus.subscribe(() => true);
+    const queue = bus.subscribe({});
     for (let i = 1; i <= 4; i++) (bus as any).listeners.forEach((l: any) => l.push({ position: bus.position + i }));
     await expect(queue.next()).rejects.toBeInstanceOf(SlowConsumerError);
+    expect(bus.listenerCount).toBe(0);
+  });
+});
+
+describe('the bus routes each event to its followers only', () => {
+  it('offers an event to listeners of its topic and its user or merchant, and to broader ones; never to another user or merchant', async () => {
+    const bus = new EventBus(h.db, h.app.events!.bus['logger']);
+    await bus.start();
+    const [alice, bob, shop, other] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const queues = {
+      alice: bus.subscribe({ topic: 'CASHBACK', userId: alice }),
+      bob: bus.subscribe({ topic: 'CASHBACK', userId: bob }),
+      aliceAtShop: bus.subscribe({ topic: 'CASHBACK', userId: alice, merchantId: shop }),
+      shopOffers: bus.subscribe({ topic: 'OFFER', merchantId: shop }),
+      allCashback: bus.subscribe({ topic: 'CASHBACK' }),
+      everything: bus.subscribe({}),
+      onlyPublished: bus.subscribe({}, (e) => e.type === 'PUBLISHED'),
+    };
+    let position = bus.position;
+    const event = (topic: string, type: string, who: { user_id?: string; merchant_id?: string }) =>
+      ({ id: randomUUID(), topic, type, subject_type: 'X', subject_id: randomUUID(), user_id: null, merchant_id: null, data: {}, created_at: new Date(), position: ++position, ...who }) as never;
+    const sent = [
+      event('CASHBACK', 'PENDING', { user_id: alice, merchant_id: shop }),
+      event('CASHBACK', 'PENDING', { user_id: bob, merchant_id: other }),
+      event('CASHBACK', 'CONFIRMED', { user_id: alice, merchant_id: other }),
+      event('OFFER', 'PUBLISHED', { merchant_id: shop }),
+      event('OFFER', 'PUBLISHED', { merchant_id: other }),
+    ];
+    for (const e of sent) await (bus as unknown as { deliver(e: unknown): Promise<void> }).deliver(e);
+    /** What a queue holds now (a delivered event is buffered at once), then closes it. */
+    const drain = async (queue: ReturnType<EventBus['subscribe']>) => {
+      const got: string[] = [];
+      for (;;) {
+        const next = await Promise.race([queue.next(), Promise.resolve('empty' as const)]);
+        if (next === 'empty' || next.done) break;
+        got.push(`${next.value.topic} ${next.value.type} ${next.value.user_id === alice ? 'alice' : next.value.user_id === bob ? 'bob' : '-'} ${next.value.merchant_id === shop ? 'shop' : 'other'}`);
+      }
+      queue.close();
+      return got;
+    };
+    const received: Record<string, string[]> = {};
+    for (const [name, queue] of Object.entries(queues)) received[name] = await drain(queue);
+    expect(received).toEqual({
+      alice: ['CASHBACK PENDING alice shop', 'CASHBACK CONFIRMED alice other'],
+      bob: ['CASHBACK PENDING bob other'],
+      aliceAtShop: ['CASHBACK PENDING alice shop'],
+      shopOffers: ['OFFER PUBLISHED - shop'],
+      allCashback: ['CASHBACK PENDING alice shop', 'CASHBACK PENDING bob other', 'CASHBACK CONFIRMED alice other'],
+      everything: ['CASHBACK PENDING alice shop', 'CASHBACK PENDING bob other', 'CASHBACK CONFIRMED alice other', 'OFFER PUBLISHED - shop', 'OFFER PUBLISHED - other'],
+      onlyPublished: ['OFFER PUBLISHED - shop', 'OFFER PUBLISHED - other'],
+    });
     expect(bus.listenerCount).toBe(0);
   });
 });

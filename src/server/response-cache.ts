@@ -229,7 +229,7 @@ export function createPublicResponseCache(options: {
 
   // The bus hands every event to `accepts` of each listener as it is delivered: this listener
   // only looks (it never queues anything, so it can never fall behind).
-  const tap = relay.bus.subscribe((event) => {
+  const tap = relay.bus.subscribe({}, (event) => {
     if (!IGNORED_TOPICS.has(event.topic)) invalidate(`${event.topic} ${event.type}`, event.topic);
     return false;
   });
