@@ -5,6 +5,7 @@
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Channel, DB, MerchantRow, NewOffer, OfferKind, OfferRow, OfferUpdate } from '../../../db/types.js';
 import { merchantVisible, PUBLIC_VISIBILITY, type Visibility } from '../../lib/authorization.js';
+import { statementsByShape } from '../../lib/statements.js';
 import { OFFER_TOPIC } from './offers.topics.js';
 
 export type OfferOrder = 'NEWEST' | 'ENDING_SOON' | 'BEST_REWARD';
@@ -20,10 +21,13 @@ export interface OfferFilter {
 
 /** Keyset of each order: the sort columns, their direction, and how a row yields its cursor values. */
 export const OFFER_ORDERS = {
-  NEWEST: { column: 'created_at', direction: 'desc', key: (o: OfferRow) => o.created_at.toISOString() },
-  ENDING_SOON: { column: 'ends_at', direction: 'asc', key: (o: OfferRow) => o.ends_at.toISOString() },
-  BEST_REWARD: { column: 'reward_rank', direction: 'desc', key: (o: OfferRow) => o.reward_rank },
-} as const satisfies Record<OfferOrder, { column: keyof OfferRow; direction: 'asc' | 'desc'; key: (o: OfferRow) => string | number }>;
+  NEWEST: { column: 'created_at', type: 'timestamptz', direction: 'desc', key: (o: OfferRow) => o.created_at.toISOString() },
+  ENDING_SOON: { column: 'ends_at', type: 'timestamptz', direction: 'asc', key: (o: OfferRow) => o.ends_at.toISOString() },
+  BEST_REWARD: { column: 'reward_rank', type: 'integer', direction: 'desc', key: (o: OfferRow) => o.reward_rank },
+} as const satisfies Record<
+  OfferOrder,
+  { column: keyof OfferRow; type: 'timestamptz' | 'integer'; direction: 'asc' | 'desc'; key: (o: OfferRow) => string | number }
+>;
 
 type OfferQuery = SelectQueryBuilder<DB, 'offers' | 'merchants', OfferRow>;
 
@@ -45,13 +49,12 @@ function orderAndPage(
   order: OfferOrder,
   page: { limit: number; after: readonly [string | number, string] | null },
 ): OfferQuery {
-  const { column, direction } = OFFER_ORDERS[order];
+  const { column, type, direction } = OFFER_ORDERS[order];
   const col = sql.ref(`offers.${column}`);
   if (page.after) {
     const [value, id] = page.after;
     const op = sql.raw(direction === 'desc' ? '<' : '>');
-    const typed = typeof value === 'number' ? sql`${value}::integer` : sql`${value}::timestamptz`;
-    query = query.where(sql<boolean>`(${col}, offers.id) ${op} (${typed}, ${id}::uuid)`);
+    query = query.where(sql<boolean>`(${col}, offers.id) ${op} (${value}::${sql.raw(type)}, ${id}::uuid)`);
   }
   return query.orderBy(col, direction).orderBy('offers.id', direction).limit(page.limit);
 }
@@ -71,6 +74,54 @@ export interface FeedColumns {
   merchant: readonly (keyof MerchantRow)[] | 'all';
 }
 
+/** What the SQL of a feed page depends on, beside which filters are given. */
+interface FeedShape {
+  order: OfferOrder;
+  /** The offer's columns, or null for every one. */
+  offer: readonly (keyof OfferRow)[] | null;
+  merchant: readonly (keyof MerchantRow)[];
+}
+
+interface FeedValues extends Record<string, unknown> {
+  now: Date;
+  limit: number;
+  merchantId: string | null;
+  kind: OfferKind | null;
+  channel: Channel | null;
+  country: string | null;
+  liveAt: Date | null;
+  /** A LIKE pattern. */
+  search: string | null;
+  afterValue: string | number | null;
+  afterId: string | null;
+}
+
+/** Feed statements, compiled once per shape (a shape is a set of columns, an order and the filters given). */
+const publicFeedPage = statementsByShape<FeedValues, FeedShape, Record<string, unknown>>({
+  maxShapes: 500,
+  build: (db, shape, v) => {
+    let query = db
+      .selectFrom('offers')
+      .innerJoin('merchants', 'merchants.id', 'offers.merchant_id')
+      .where(sql<boolean>`merchants.status = 'APPROVED' and offers.state = 'PUBLISHED'`)
+      .where('offers.ends_at', '>', v.now)
+      .where(sql<boolean>`coalesce(offers.budget_remaining, offers.quantity_remaining) > 0`);
+    if (v.merchantId) query = query.where('offers.merchant_id', '=', v.merchantId);
+    if (v.kind) query = query.where('offers.kind', '=', v.kind);
+    if (v.channel) query = query.where(sql<boolean>`${v.channel} = any(offers.channels)`);
+    if (v.country) query = query.where(sql<boolean>`${v.country} = any(offers.countries)`);
+    if (v.liveAt) query = query.where('offers.starts_at', '<=', v.liveAt).where('offers.ends_at', '>', v.liveAt);
+    if (v.search) {
+      const pattern = v.search;
+      query = query.where((eb) => eb.or([eb('offers.title', 'ilike', pattern), eb('offers.description', 'ilike', pattern), eb('merchants.name', 'ilike', pattern)]));
+    }
+    const selected = (shape.offer ? query.select(shape.offer.map((c) => sql.ref(`offers.${c}`).as(c))) : query.selectAll('offers')) as unknown as OfferQuery;
+    return orderAndPage(selected, shape.order, { limit: v.limit!, after: v.afterValue === null ? null : [v.afterValue, v.afterId!] }).$if(shape.merchant.length > 0, (q) =>
+      q.select(shape.merchant.map((column) => sql.ref(`merchants.${column}`).as(`${MERCHANT_PREFIX}${column}`))),
+    );
+  },
+});
+
 /**
  * A page of the public feed, each offer with its merchant from the same join: one statement per
  * page. Only the given columns are read, so a row holds what the page's fields need and nothing
@@ -87,47 +138,30 @@ export async function listPublicOffers(
     columns: FeedColumns;
   },
 ): Promise<OfferWithMerchant[]> {
-  const { filter, now, columns } = options;
+  const { filter, order, columns } = options;
   // The id and the sort column make the cursor.
-  const offerColumns = columns.offer === 'all' ? null : new Set<keyof OfferRow>([...columns.offer, 'id', OFFER_ORDERS[options.order].column]);
-  const merchantColumns = columns.merchant === 'all' ? MERCHANT_COLUMNS : columns.merchant;
-  let query = db
-    .selectFrom('offers')
-    .innerJoin('merchants', 'merchants.id', 'offers.merchant_id')
-    .where('merchants.status', '=', 'APPROVED')
-    .where('offers.state', '=', 'PUBLISHED')
-    .where('offers.ends_at', '>', now)
-    .where(sql<boolean>`coalesce(offers.budget_remaining, offers.quantity_remaining) > 0`);
-  if (filter.merchantId) query = query.where('offers.merchant_id', '=', filter.merchantId);
-  if (filter.kind) query = query.where('offers.kind', '=', filter.kind);
-  if (filter.channel) query = query.where(sql<boolean>`${filter.channel} = any(offers.channels)`);
-  if (filter.country) query = query.where(sql<boolean>`${filter.country} = any(offers.countries)`);
-  if (filter.liveAt) {
-    query = query.where('offers.starts_at', '<=', filter.liveAt).where('offers.ends_at', '>', filter.liveAt);
-  }
-  if (filter.search) {
-    const pattern = `%${escapeLike(filter.search)}%`;
-    query = query.where((eb) =>
-      eb.or([
-        eb('offers.title', 'ilike', pattern),
-        eb('offers.description', 'ilike', pattern),
-        eb('merchants.name', 'ilike', pattern),
-      ]),
-    );
-  }
-  const selected = (offerColumns ? query.select([...offerColumns].map((c) => sql.ref(`offers.${c}`).as(c))) : query.selectAll('offers')) as unknown as OfferQuery;
-  const rows = (await orderAndPage(selected, options.order, options)
-    .$if(merchantColumns.length > 0, (q) => q.select(merchantColumns.map((column) => sql.ref(`merchants.${column}`).as(`${MERCHANT_PREFIX}${column}`))))
-    .execute()) as unknown as Record<string, unknown>[];
-  const withMerchant = merchantColumns.length > 0;
+  const offer = columns.offer === 'all' ? null : [...new Set<keyof OfferRow>([...columns.offer, 'id', OFFER_ORDERS[order].column])];
+  const merchant = columns.merchant === 'all' ? MERCHANT_COLUMNS : columns.merchant;
+  const rows = await publicFeedPage(db, { order, offer, merchant }, `${order}|${offer?.join(',') ?? '*'}|${merchant.join(',')}`, {
+    now: options.now,
+    limit: options.limit,
+    merchantId: filter.merchantId ?? null,
+    kind: filter.kind ?? null,
+    channel: filter.channel ?? null,
+    country: filter.country ?? null,
+    liveAt: filter.liveAt ?? null,
+    search: filter.search ? `%${escapeLike(filter.search)}%` : null,
+    afterValue: options.after?.[0] ?? null,
+    afterId: options.after?.[1] ?? null,
+  });
+  if (merchant.length === 0) return rows.map((row) => ({ offer: row as unknown as OfferRow, merchant: null }));
+  // The offer is the row itself, its merchant's columns riding along under their prefix where no
+  // offer field reads them: copying fifty rows into new objects cost more than the driver's parse.
+  const aliases = merchant.map((column) => `${MERCHANT_PREFIX}${column}`);
   return rows.map((row) => {
-    const offer: Record<string, unknown> = {};
-    const merchant: Record<string, unknown> = {};
-    for (const key in row) {
-      if (key.startsWith(MERCHANT_PREFIX)) merchant[key.slice(MERCHANT_PREFIX.length)] = row[key];
-      else offer[key] = row[key];
-    }
-    return { offer: offer as unknown as OfferRow, merchant: withMerchant ? (merchant as unknown as MerchantRow) : null };
+    const merchantRow: Record<string, unknown> = {};
+    for (let i = 0; i < aliases.length; i++) merchantRow[merchant[i]!] = row[aliases[i]!];
+    return { offer: row as unknown as OfferRow, merchant: merchantRow as unknown as MerchantRow };
   });
 }
 
