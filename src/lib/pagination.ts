@@ -47,18 +47,28 @@ export interface Page<T> {
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 
+/** An edge whose cursor is made when read; its getter is shared (an object literal's was defined per edge). */
+class Edge<T> {
+  readonly #cursorOf: (row: T) => string;
+
+  constructor(
+    readonly node: T,
+    cursorOf: (row: T) => string,
+  ) {
+    this.#cursorOf = cursorOf;
+  }
+
+  get cursor(): string {
+    return this.#cursorOf(this.node);
+  }
+}
+
 /**
  * Shapes `first + 1` fetched rows into a relay page. Cursors are made when read: a page whose
  * query asks for none (a feed showing its first page) does not encode one per row.
  */
 export function toPage<T>(rows: T[], first: number, after: string | null | undefined, cursorOf: (row: T) => string): Page<T> {
-  const nodes = rows.slice(0, first);
-  const edges = nodes.map((node) => ({
-    node,
-    get cursor() {
-      return cursorOf(node);
-    },
-  }));
+  const edges = rows.slice(0, first).map((node) => new Edge(node, cursorOf));
   return {
     edges,
     pageInfo: {

@@ -268,6 +268,17 @@ const limitStates = new WeakMap<Request, LimitState>();
 
 export function useOperationLimits(options: { production: boolean; maxCost: number; rateLimits: RateLimits }): Plugin<Context> {
   const { production, maxCost, rateLimits } = options;
+  /** An operation without variables costs the same every time: worked out once per document (yoga keeps parsed documents). */
+  const fixedCosts = new WeakMap<OperationDefinitionNode, number>();
+  const costOf = (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>) => {
+    if (operation.variableDefinitions?.length) return operationCost(schema, document, operation, variables);
+    let cost = fixedCosts.get(operation);
+    if (cost === undefined) {
+      cost = operationCost(schema, document, operation);
+      fixedCosts.set(operation, cost);
+    }
+    return cost;
+  };
   /** Checks the variables and the cost, charges the caller; an error result when refused. */
   const admit = async (args: {
     schema: GraphQLSchema;
@@ -280,7 +291,7 @@ export function useOperationLimits(options: { production: boolean; maxCost: numb
     const limit = maxCost;
     if (problem) return { refused: { errors: [limitError(problem, 'OPERATION_LIMIT')] }, cost: { requested: 0, limit } };
     const operation = getOperationAST(args.document, args.operationName ?? undefined);
-    const requested = operation ? operationCost(args.schema, args.document, operation, args.variableValues ?? {}) : 0;
+    const requested = operation ? costOf(args.schema, args.document, operation, args.variableValues ?? {}) : 0;
     const cost = { requested, limit };
     if (requested > limit) {
       return {

@@ -30,14 +30,16 @@ export const CHANGEABLE_WHEN_PUBLISHED = ['title', 'description', 'endsAt', 'bud
 export function rewardSummary(
   offer: Pick<OfferRow, 'kind' | 'currency' | 'reward_type' | 'reward_basis_points' | 'reward_amount' | 'max_reward' | 'min_spend' | 'price'>,
 ): string {
-  const money = (amount: number) => formatMoney({ amount, currency: offer.currency });
-  if (offer.kind === 'PURCHASE') return `Buy for ${money(offer.price ?? 0)}`;
+  // No helper closure: built with keepNames, each closure made per call is also named by a call
+  // (`__name`), which cost more than the formatting in the feed's profile.
+  const { currency } = offer;
+  if (offer.kind === 'PURCHASE') return `Buy for ${formatMoney({ amount: offer.price ?? 0, currency })}`;
   const base =
     offer.reward_type === 'PERCENT'
       ? `${(offer.reward_basis_points ?? 0) / 100}% cashback`
-      : `${money(offer.reward_amount ?? 0)} cashback`;
-  const cap = offer.max_reward ? ` up to ${money(offer.max_reward)}` : '';
-  const min = offer.min_spend ? ` on ${money(offer.min_spend)} or more` : '';
+      : `${formatMoney({ amount: offer.reward_amount ?? 0, currency })} cashback`;
+  const cap = offer.max_reward ? ` up to ${formatMoney({ amount: offer.max_reward, currency })}` : '';
+  const min = offer.min_spend ? ` on ${formatMoney({ amount: offer.min_spend, currency })} or more` : '';
   return base + cap + min;
 }
 

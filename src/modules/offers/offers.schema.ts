@@ -2,7 +2,7 @@
  * Offer types, the public catalogue queries and the merchant mutations of an offer's life.
  */
 import { z } from 'zod';
-import type { GraphQLResolveInfo } from 'graphql';
+import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 import type { MerchantRow, OfferRow } from '../../../db/types.js';
 import { idOfType } from '../../lib/ids.js';
 import { money } from '../../lib/money.js';
@@ -210,14 +210,24 @@ const OFFER_FIELD_COLUMNS: Readonly<Record<string, readonly (keyof OfferRow)[]>>
 const FEED_MERCHANT = Symbol('merchant read with the offer');
 type FeedRow = OfferRow & { [FEED_MERCHANT]?: MerchantRow };
 
-/** The columns a feed page reads, from what the operation selects below `edges { node }`. */
+/**
+ * The columns a feed page reads, from what the operation selects below `edges { node }`: worked out
+ * once per field of a document. Kept only for a field selected once (a field selected twice under
+ * one name can be merged differently as its `@include`s vary).
+ */
 function feedColumns(info: GraphQLResolveInfo): FeedColumns {
+  const single = info.fieldNodes.length === 1 ? info.fieldNodes[0] : undefined;
+  const known = single && feedColumnsOfField.get(single);
+  if (known) return known;
   const node = Selection.of(info, 'edges', 'node');
-  return {
+  const columns: FeedColumns = {
     offer: columnsOf(node, OFFER_FIELD_COLUMNS, []) ?? 'all',
     merchant: node.has('merchant') ? (merchantColumnsOf(node.below('merchant')) ?? 'all') : [],
   };
+  if (single) feedColumnsOfField.set(single, columns);
+  return columns;
 }
+const feedColumnsOfField = new WeakMap<FieldNode, FeedColumns>();
 
 const OfferFilterRef = builder.inputType('OfferFilter', {
   description: 'Narrows the offer list; every given condition must hold.',
