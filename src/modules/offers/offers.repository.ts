@@ -63,11 +63,6 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-export interface OfferWithMerchant {
-  offer: OfferRow;
-  merchant: MerchantRow | null;
-}
-
 /** Which columns a page reads, of the offer and of its merchant (none when the list is empty). */
 export interface FeedColumns {
   offer: readonly (keyof OfferRow)[] | 'all';
@@ -123,9 +118,10 @@ const publicFeedPage = statementsByShape<FeedValues, FeedShape, Record<string, u
 });
 
 /**
- * A page of the public feed, each offer with its merchant from the same join: one statement per
- * page. Only the given columns are read, so a row holds what the page's fields need and nothing
- * else: Postgres sends, and the driver parses, a handful of columns instead of every one.
+ * A page of the public feed, each offer with its merchant's columns from the same join (read them
+ * with `merchantReadWith`): one statement per page. Only the given columns are read, so a row holds
+ * what the page's fields need and nothing else: Postgres sends, and the driver parses, a handful of
+ * columns instead of every one.
  */
 export async function listPublicOffers(
   db: Kysely<DB>,
@@ -137,7 +133,7 @@ export async function listPublicOffers(
     after: readonly [string | number, string] | null;
     columns: FeedColumns;
   },
-): Promise<OfferWithMerchant[]> {
+): Promise<OfferRow[]> {
   const { filter, order, columns } = options;
   // The id and the sort column make the cursor.
   const offer = columns.offer === 'all' ? null : [...new Set<keyof OfferRow>([...columns.offer, 'id', OFFER_ORDERS[order].column])];
@@ -154,15 +150,20 @@ export async function listPublicOffers(
     afterValue: options.after?.[0] ?? null,
     afterId: options.after?.[1] ?? null,
   });
-  if (merchant.length === 0) return rows.map((row) => ({ offer: row as unknown as OfferRow, merchant: null }));
-  // The offer is the row itself, its merchant's columns riding along under their prefix where no
-  // offer field reads them: copying fifty rows into new objects cost more than the driver's parse.
-  const aliases = merchant.map((column) => `${MERCHANT_PREFIX}${column}`);
-  return rows.map((row) => {
-    const merchantRow: Record<string, unknown> = {};
-    for (let i = 0; i < aliases.length; i++) merchantRow[merchant[i]!] = row[aliases[i]!];
-    return { offer: row as unknown as OfferRow, merchant: merchantRow as unknown as MerchantRow };
-  });
+  return rows as unknown as OfferRow[];
+}
+
+/**
+ * The merchant a feed row was read with (`merchantReadWith`), holding the columns its page asked
+ * for; undefined for any other row. Built when the field is resolved: setting a property on the
+ * driver's rows, or copying them into new objects, cost more than the whole parse of the page.
+ */
+export function merchantReadWith(offer: OfferRow): MerchantRow | undefined {
+  const row = offer as unknown as Record<string, unknown>;
+  if (!(MERCHANT_ID_ALIAS in row)) return undefined;
+  const merchant: Record<string, unknown> = {};
+  for (const [column, alias] of MERCHANT_ALIASES) if (alias in row) merchant[column] = row[alias];
+  return merchant as unknown as MerchantRow;
 }
 
 /**
@@ -175,6 +176,8 @@ const MERCHANT_COLUMNS = ['id', 'name', 'country', 'category', 'social_handle', 
 const everyMerchantColumn: Exclude<keyof MerchantRow, (typeof MERCHANT_COLUMNS)[number]> extends never ? true : never = true;
 void everyMerchantColumn;
 const MERCHANT_PREFIX = 'merchant__';
+const MERCHANT_ALIASES = MERCHANT_COLUMNS.map((column) => [column, `${MERCHANT_PREFIX}${column}`] as const);
+const MERCHANT_ID_ALIAS = `${MERCHANT_PREFIX}id`;
 
 /** A merchant's offers the caller may see, newest first. */
 export async function listMerchantOffers(

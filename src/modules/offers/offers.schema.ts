@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import type { FieldNode, GraphQLResolveInfo } from 'graphql';
-import type { MerchantRow, OfferRow } from '../../../db/types.js';
+import type { OfferRow } from '../../../db/types.js';
 import { idOfType } from '../../lib/ids.js';
 import { money } from '../../lib/money.js';
 import { builder } from '../../schema/builder.js';
@@ -24,6 +24,7 @@ import {
   createOffer,
   dayName,
   listOffers,
+  merchantReadWith,
   pauseOffer,
   publishOffer,
   resumeOffer,
@@ -97,8 +98,9 @@ OfferRef.implement({
       merchant: t.field({
         type: MerchantRef,
         description: 'The merchant that offers it.',
-        // The feed reads an offer's merchant with it; other rows load it by id.
-        resolve: (o) => (o as FeedRow)[FEED_MERCHANT] ?? o.merchant_id,
+        // The feed reads an offer's merchant with it (public offers belong to approved merchants,
+        // whom every caller may see); other rows load it by id.
+        resolve: (o) => merchantReadWith(o) ?? o.merchant_id,
       }),
       kind: t.expose('kind', { type: OfferKindRef, description: 'Cashback or purchase.' }),
       status: t.field({
@@ -203,14 +205,6 @@ const OFFER_FIELD_COLUMNS: Readonly<Record<string, readonly (keyof OfferRow)[]>>
 };
 
 /**
- * The merchant a feed row was read with, holding the columns the page's merchant fields read. A
- * property of the row rather than a WeakMap entry: fifty WeakMap entries per request kept its
- * table growing between collections (4% of a feed request).
- */
-const FEED_MERCHANT = Symbol('merchant read with the offer');
-type FeedRow = OfferRow & { [FEED_MERCHANT]?: MerchantRow };
-
-/**
  * The columns a feed page reads, from what the operation selects below `edges { node }`: worked out
  * once per field of a document. Kept only for a field selected once (a field selected twice under
  * one name can be merged differently as its `@include`s vary).
@@ -254,12 +248,7 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: OfferFilterRef, required: false, description: 'Conditions the offers must meet.' }),
       orderBy: t.arg({ type: OfferOrderRef, required: false, defaultValue: 'NEWEST', description: 'Sort order (default NEWEST).' }),
     },
-    resolve: async (_root, args, ctx, info) => {
-      const { merchantOf, ...page } = await listOffers(ctx, args, feedColumns(info));
-      // Public offers belong to approved merchants, whom every caller may see.
-      for (const [offer, merchant] of merchantOf) (offer as FeedRow)[FEED_MERCHANT] = merchant;
-      return page;
-    },
+    resolve: (_root, args, ctx, info) => listOffers(ctx, args, feedColumns(info)),
   }),
   offer: t.field({
     type: OfferRef,

@@ -3,7 +3,7 @@
  * catalogue. Each command runs in one transaction that locks the offer row it changes.
  */
 import { z } from 'zod';
-import type { DB, MerchantRow, NewOffer, OfferRow, OfferUpdate } from '../../../db/types.js';
+import type { DB, NewOffer, OfferRow, OfferUpdate } from '../../../db/types.js';
 import type { Kysely, Transaction } from 'kysely';
 import type { Context } from '../../context.js';
 import { insertEvents } from '../../outbox/outbox.repository.js';
@@ -369,21 +369,21 @@ export interface OfferFilterInput extends Omit<OfferFilter, 'merchantId'> {
 }
 
 /**
- * The public feed, reading the given columns: each row holds those (with its id and sort key) and
- * `merchantOf` gives the merchant read with it, holding the merchant columns asked for.
+ * The public feed, reading the given columns: each row holds those (with its id and sort key), and
+ * `merchantReadWith` gives the merchant read with it, holding the merchant columns asked for.
  */
 export async function listOffers(
   ctx: Context,
   args: { first: number; after?: string | null; filter?: OfferFilterInput | null; orderBy?: OfferOrder | null },
   columns: FeedColumns = { offer: 'all', merchant: 'all' },
-): Promise<Page<OfferRow> & { merchantOf: ReadonlyMap<OfferRow, MerchantRow> }> {
+): Promise<Page<OfferRow>> {
   const order = args.orderBy ?? 'NEWEST';
   const { merchantId, ...filter } = args.filter ?? {};
   let merchant: string | null = null;
   if (merchantId) {
     const decoded = decodeGlobalId(merchantId);
     // An id that names no merchant matches no offer.
-    if (!decoded || decoded.typename !== 'Merchant') return { ...toPage([], args.first, args.after, () => ''), merchantOf: new Map() };
+    if (!decoded || decoded.typename !== 'Merchant') return toPage([], args.first, args.after, () => '');
     merchant = decoded.id;
   }
   const after = args.after
@@ -397,15 +397,7 @@ export async function listOffers(
     after,
     columns,
   });
-  const page = toPage(
-    rows.map((r) => r.offer),
-    args.first,
-    args.after,
-    offerCursor(order),
-  );
-  const merchantOf = new Map<OfferRow, MerchantRow>();
-  for (const { offer, merchant } of rows) if (merchant) merchantOf.set(offer, merchant);
-  return { ...page, merchantOf };
+  return toPage(rows, args.first, args.after, offerCursor(order));
 }
 
 export async function listOffersOfMerchant(
@@ -447,4 +439,4 @@ export const sellHeldOfferUnit = async (trx: Transaction<DB>, offerId: string): 
 /** A sold unit came back (an order refunded before it was fulfilled). */
 export const restockOfferUnit = async (trx: Transaction<DB>, offerId: string): Promise<void> => void (await moveOfferStock(trx, offerId, 'RESTOCK'));
 
-export { findPublishedOffersByHashtags, nextOfferTransition, type FeedColumns } from './offers.repository.js';
+export { findPublishedOffersByHashtags, merchantReadWith, nextOfferTransition, type FeedColumns } from './offers.repository.js';
