@@ -104,6 +104,28 @@ describe('the feed reads only the columns it needs', () => {
     expect(viaFeed).toEqual(viaNodes);
     expect(viaFeed[0]).toMatchObject({ rewardSummary: expect.any(String), merchant: { name: expect.any(String), country: 'US' } });
   });
+
+  type CursorPage = { edges: { cursor?: string; node: { id: string } }[]; pageInfo: { endCursor?: string } };
+  it("reads each order's sort column when the page asks for cursors, through edges or pageInfo", async () => {
+    const ids = (page: { edges: { node: { id: string } }[] }) => page.edges.map((e) => e.node.id);
+    for (const order of ['NEWEST', 'ENDING_SOON', 'BEST_REWARD']) {
+      const whole = await h.gql(`query($m: ID!, $o: OfferOrder) { offers(first: 10, orderBy: $o, filter: { merchantId: $m }) { edges { node { id } } } }`, { m: merchant.id, o: order });
+      const expected = ids(whole.data.offers);
+      expect(expected).toHaveLength(3);
+      for (const selection of ['edges { cursor node { id } } pageInfo { hasNextPage }', 'edges { node { id } } pageInfo { hasNextPage endCursor }']) {
+        const seen: string[] = [];
+        let after: string | null = null;
+        for (let i = 0; i < 3; i++) {
+          const res: { data?: { offers: CursorPage } | null; errors?: unknown } = await h.gql(`query($m: ID!, $o: OfferOrder, $a: String) { offers(first: 1, after: $a, orderBy: $o, filter: { merchantId: $m }) { ${selection} } }`, { m: merchant.id, o: order, a: after });
+          expect(res.errors, `${order}: ${selection}`).toBeUndefined();
+          const page: CursorPage = res.data!.offers;
+          seen.push(...ids(page));
+          after = page.pageInfo.endCursor ?? page.edges.at(-1)?.cursor ?? null;
+        }
+        expect({ order, selection, seen }).toEqual({ order, selection, seen: expected });
+      }
+    }
+  });
 });
 
 describe('Selection and columnsOf', () => {

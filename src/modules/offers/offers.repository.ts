@@ -67,6 +67,8 @@ function escapeLike(text: string): string {
 export interface FeedColumns {
   offer: readonly (keyof OfferRow)[] | 'all';
   merchant: readonly (keyof MerchantRow)[] | 'all';
+  /** Whether the page's cursors are read, which takes each row's sort column. */
+  cursors: boolean;
 }
 
 /** What the SQL of a feed page depends on, beside which filters are given. */
@@ -135,8 +137,9 @@ export async function listPublicOffers(
   },
 ): Promise<OfferRow[]> {
   const { filter, order, columns } = options;
-  // The id and the sort column make the cursor.
-  const offer = columns.offer === 'all' ? null : [...new Set<keyof OfferRow>([...columns.offer, 'id', OFFER_ORDERS[order].column])];
+  // The id and the sort column make a cursor.
+  const offer =
+    columns.offer === 'all' ? null : [...new Set<keyof OfferRow>([...columns.offer, 'id', ...(columns.cursors ? [OFFER_ORDERS[order].column] : [])])];
   const merchant = columns.merchant === 'all' ? MERCHANT_COLUMNS : columns.merchant;
   const rows = await publicFeedPage(db, { order, offer, merchant }, `${order}|${offer?.join(',') ?? '*'}|${merchant.join(',')}`, {
     now: options.now,

@@ -205,7 +205,8 @@ const OFFER_FIELD_COLUMNS: Readonly<Record<string, readonly (keyof OfferRow)[]>>
 };
 
 /**
- * The columns a feed page reads, from what the operation selects below `edges { node }`: worked out
+ * The columns a feed page reads, from what the operation selects below `edges { node }` and whether
+ * it reads cursors (`edges { cursor }`, `pageInfo { startCursor endCursor }`): worked out
  * once per field of a document. Kept only for a field selected once (a field selected twice under
  * one name can be merged differently as its `@include`s vary).
  */
@@ -213,10 +214,14 @@ function feedColumns(info: GraphQLResolveInfo): FeedColumns {
   const single = info.fieldNodes.length === 1 ? info.fieldNodes[0] : undefined;
   const known = single && feedColumnsOfField.get(single);
   if (known) return known;
-  const node = Selection.of(info, 'edges', 'node');
+  const page = Selection.of(info);
+  const edges = page.below('edges');
+  const node = edges.below('node');
+  const pageInfo = page.below('pageInfo');
   const columns: FeedColumns = {
     offer: columnsOf(node, OFFER_FIELD_COLUMNS, []) ?? 'all',
     merchant: node.has('merchant') ? (merchantColumnsOf(node.below('merchant')) ?? 'all') : [],
+    cursors: edges.has('cursor') || pageInfo.has('startCursor') || pageInfo.has('endCursor'),
   };
   if (single) feedColumnsOfField.set(single, columns);
   return columns;

@@ -375,7 +375,7 @@ export interface OfferFilterInput extends Omit<OfferFilter, 'merchantId'> {
 export async function listOffers(
   ctx: Context,
   args: { first: number; after?: string | null; filter?: OfferFilterInput | null; orderBy?: OfferOrder | null },
-  columns: FeedColumns = { offer: 'all', merchant: 'all' },
+  columns: FeedColumns = { offer: 'all', merchant: 'all', cursors: true },
 ): Promise<Page<OfferRow>> {
   const order = args.orderBy ?? 'NEWEST';
   const { merchantId, ...filter } = args.filter ?? {};
