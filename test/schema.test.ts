@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { isEnumType, isInputObjectType, isInterfaceType, isObjectType, isScalarType } from 'graphql';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isoString } from '../src/schema/common.js';
 import { printSchemaSdl, schema } from '../src/schema/index.js';
 
 describe('schema', () => {
@@ -39,5 +41,17 @@ describe('schema', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+});
+
+describe('DateTime', () => {
+  it('serializes every instant exactly as Date.prototype.toISOString does', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date(Date.UTC(-5000, 0, 1)), max: new Date(Date.UTC(15000, 0, 1)), noInvalidDate: true }), (date) => {
+        expect(isoString(date)).toBe(date.toISOString());
+      }),
+      { numRuns: 5000 },
+    );
+    expect(() => isoString(new Date(Number.NaN))).toThrow(RangeError);
   });
 });

@@ -19,9 +19,23 @@ function parseDateTime(value: unknown): Date {
   throw new GraphQLError('DateTime must be an ISO-8601 date and time with an offset, e.g. 2026-12-01T09:00:00Z.');
 }
 
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/**
+ * `date.toISOString()`, written out in JavaScript for years 1000 to 9999: the builtin cost twice as
+ * much, and a feed page serializes fifty or more of them. Any other year (and an invalid date) goes
+ * to the builtin.
+ */
+export function isoString(date: Date): string {
+  const year = date.getUTCFullYear();
+  if (!(year >= 1000 && year <= 9999)) return date.toISOString();
+  const ms = date.getUTCMilliseconds();
+  return `${year}-${pad2(date.getUTCMonth() + 1)}-${pad2(date.getUTCDate())}T${pad2(date.getUTCHours())}:${pad2(date.getUTCMinutes())}:${pad2(date.getUTCSeconds())}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+}
+
 builder.scalarType('DateTime', {
   description: 'An instant as an ISO-8601 string with offset; always returned in UTC, e.g. 2026-12-01T09:00:00.000Z.',
-  serialize: (value) => (value instanceof Date ? value : new Date(value as string)).toISOString(),
+  serialize: (value) => isoString(value instanceof Date ? value : new Date(value as string)),
   parseValue: parseDateTime,
   parseLiteral: (ast) => {
     if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be a string.');
