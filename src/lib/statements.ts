@@ -63,7 +63,6 @@ export async function writeSteps(db: Kysely<DB>, steps: readonly WriteStep[]): P
   await executePrepared(db, sql`with ${ctes} select ${select}`);
 }
 
-
 /** Stands in for one value while a shape's statement is compiled; found again among its parameters. */
 class Slot {
   constructor(readonly key: string) {}
@@ -75,13 +74,14 @@ class Slot {
  * that text with its own values. Building and compiling the public feed's query on every request
  * cost about as much CPU as parsing the rows it returned.
  *
- * `build` receives, for each value of `values` that is given, a stand-in, and null for each that
- * is not; whether a value is given is part of the shape, beside `shape` (everything else `build`
- * decides on). Every stand-in must reach the statement as a parameter, as Kysely passes values:
- * not through `sql.raw`, `sql.ref` or a computation (a stand-in that does not come back as a
- * parameter fails at compile time). At most `maxShapes` shapes are kept (the oldest goes first):
- * shapes follow the columns an operation asks for, which clients choose. A text serves every
- * database of the process: Postgres and the embedded one compile alike.
+ * `build` receives `shape` (everything else it decides on, named by `shapeKey`: two shapes with one
+ * key must build one text) and, for each value of `values` that is given, a stand-in, null for each
+ * that is not; which values are given is part of the shape too. Every stand-in must reach the
+ * statement as a parameter, as Kysely passes values: not through `sql.raw`, `sql.ref` or a
+ * computation (a statement with a parameter that is not a stand-in fails when its shape is first
+ * compiled, so no value can be frozen into a text). At most `maxShapes` shapes are kept, the oldest
+ * going first: shapes follow the columns an operation asks for, which clients choose. A text serves
+ * every database of the process: Postgres and the embedded one compile alike.
  */
 export function statementsByShape<V extends Record<string, unknown>, S, R>(options: {
   build: (db: Kysely<DB>, shape: S, values: { [K in keyof V]: V[K] | null }) => Compilable<R>;
