@@ -1,7 +1,8 @@
 import fs from 'node:fs';
-import { isEnumType, isInputObjectType, isInterfaceType, isObjectType, isScalarType } from 'graphql';
+import { isEnumType, isInputObjectType, isInterfaceType, isObjectType, isScalarType, type GraphQLObjectType } from 'graphql';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encodeGlobalId } from '../src/lib/ids.js';
 import { isoString } from '../src/schema/common.js';
 import { printSchemaSdl, schema } from '../src/schema/index.js';
 
@@ -41,6 +42,16 @@ describe('schema', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+  it('resolves every node id at once (no promise) to the global id of its type and row', () => {
+    const node = schema.getType('Node');
+    const nodeTypes = Object.values(schema.getTypeMap()).filter((t) => isObjectType(t) && t.getInterfaces().some((i) => i === node));
+    expect(nodeTypes.length).toBeGreaterThan(10);
+    const row = { id: '4f6c1a2e-8b1d-4c3e-9f00-123456789abc' };
+    for (const type of nodeTypes) {
+      const id = (type as GraphQLObjectType).getFields().id!.resolve!(row, {}, {}, {} as never);
+      expect(id, type.name).toBe(encodeGlobalId(type.name, row.id));
+    }
   });
 });
 
