@@ -43,6 +43,19 @@ describe('schema', () => {
     }
     expect(missing).toEqual([]);
   });
+  it('reads connection cursors through a resolver, never inline (a failing cursor getter is an error, not a request that never answers)', () => {
+    const unresolved: string[] = [];
+    let edges = 0;
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type)) continue;
+      const names = type.name === 'PageInfo' ? ['startCursor', 'endCursor'] : type.name.endsWith('Edge') ? ['cursor'] : [];
+      if (type.name.endsWith('Edge')) edges++;
+      for (const name of names) if (!type.getFields()[name]?.resolve) unresolved.push(`${type.name}.${name}`);
+    }
+    expect(edges).toBeGreaterThan(5);
+    expect(unresolved).toEqual([]);
+  });
+
   it('resolves every node id at once (no promise) to the global id of its type and row', () => {
     const node = schema.getType('Node');
     const nodeTypes = Object.values(schema.getTypeMap()).filter((t) => isObjectType(t) && t.getInterfaces().some((i) => i === node));

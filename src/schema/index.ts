@@ -5,6 +5,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import { guardMutationsAgainstCardNumbers } from './card-number-guard.js';
+import { resolveConnectionCursors } from './connection-cursors.js';
 import { resolveNodeIdsSynchronously } from './node-ref.js';
 import { COMMON_ERROR_CODES } from '../lib/errors.js';
 import { MODULES } from '../modules/index.js';
@@ -20,7 +21,7 @@ ErrorCodeEnum.define(
 );
 PartnerScopeEnum.define(Object.fromEntries(MODULES.flatMap((m) => Object.entries(m.partnerScopes ?? {}))) as never);
 
-export const schema: GraphQLSchema = resolveNodeIdsSynchronously(guardMutationsAgainstCardNumbers(builder.toSchema()));
+export const schema: GraphQLSchema = resolveConnectionCursors(resolveNodeIdsSynchronously(guardMutationsAgainstCardNumbers(builder.toSchema())));
 
 /** The SDL committed as schema/schema.graphql, sorted so diffs stay readable. */
 export function printSchemaSdl(): string {
