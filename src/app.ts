@@ -141,6 +141,7 @@ export function createApp(options: { config: Config; database: Database; logger:
   // Read when /metrics is scraped; the sockets and jobs they name are created below.
   const metrics = createMetrics({
     token: config.metricsToken,
+    graphqlPath: GRAPHQL_PATH,
     sources: () => ({
       statementCount: () => database.statementCount(),
       poolStats: database.poolStats,

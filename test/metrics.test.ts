@@ -67,6 +67,17 @@ describe('/metrics', () => {
     }
   });
 
+  it('labels HTTP durations by the GraphQL path, never by the URL a client chose (no series per query string or Host)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const query = encodeURIComponent(`query MetricsGet${i} { eventCursor }`);
+      const res = await fetch(`http://${base}/graphql?query=${query}&n=${i}`, { headers: { host: `h${i}.example` } });
+      expect(res.status).toBe(200);
+    }
+    const urls = new Set([...(await scrape()).matchAll(/^graphql_yoga_http_duration_count\{[^}]*url="([^"]*)"/gm)].map((m) => m[1]));
+    expect([...urls].filter((url) => url !== '/graphql' && url !== 'other')).toEqual([]);
+    expect(urls.has('/graphql')).toBe(true);
+  });
+
   it('counts an operation by name and outcome, its errors by code, and the SQL it sent', async () => {
     const before = await scrape();
     const ok = 'hashback_graphql_operations_total{operation="MetricsFeed",type="query",outcome="ok"}';

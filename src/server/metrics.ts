@@ -55,6 +55,17 @@ const operationLabels = (params: { operationName?: string; operationType?: strin
   operationType: params.operationType!,
 });
 
+/**
+ * The `url` label of the HTTP series: the GraphQL path, or "other". The library labelled with the
+ * whole URL, query string and Host included, so anyone could add series without end (a GET with a
+ * new query string, or a new Host header, made one), each holding its buckets in memory for good.
+ */
+function pathLabel(url: string, graphqlPath: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  const end = url.indexOf('?', start);
+  return start >= 0 && url.slice(start, end < 0 ? undefined : end) === graphqlPath ? graphqlPath : 'other';
+}
+
 /** An error's code as clients see it: `extensions.code`, or UNEXPECTED for a masked failure. */
 function codeOf(error: { extensions?: Record<string, unknown>; originalError?: unknown }): string {
   const code = error.extensions?.code;
@@ -83,7 +94,7 @@ export interface Metrics {
   plugin: Plugin;
 }
 
-export function createMetrics(options: { token: string | undefined; sources: () => MetricsSources }): Metrics {
+export function createMetrics(options: { token: string | undefined; sources: () => MetricsSources; graphqlPath: string }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hashback_' });
   const sources = options.sources;
@@ -233,7 +244,7 @@ export function createMetrics(options: { token: string | undefined; sources: () 
                 statusCode: response.status,
                 operationType: params.operationType || 'unknown',
                 operationName: params.operationName || 'Anonymous',
-                url: request.url,
+                url: pathLabel(request.url, options.graphqlPath),
               }),
               phases: ['request'],
             }),
