@@ -122,4 +122,16 @@ describe('/metrics', () => {
     expect(rejected.length, text).toBeGreaterThan(0);
     expect(rejected.map((line) => Number(line.split(' ')[1])).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
   });
+  it('takes at most 500 operation names as labels; later names count as "other" (a client cannot add series without end)', async () => {
+    for (let i = 0; i < 520; i++) await h.gql(`query MetricsFlood${i} { eventCursor }`);
+    await h.gql('query MetricsFeed { eventCursor }');
+    const text = await scrape();
+    const names = new Set([...text.matchAll(/^hashback_graphql_operations_total\{operation="([^"]*)"/gm)].map((m) => m[1]));
+    expect(names.size).toBeLessThanOrEqual(501);
+    expect(names.has('other')).toBe(true);
+    expect(names.has('MetricsFeed')).toBe(true);
+    const envelopNames = new Set([...text.matchAll(/^graphql_envelop_request\{[^}]*operationName="([^"]*)"/gm)].map((m) => m[1]));
+    expect(envelopNames.size).toBeLessThanOrEqual(501);
+    expect(envelopNames.has('other')).toBe(true);
+  });
 });

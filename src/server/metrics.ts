@@ -48,12 +48,26 @@ const operationOf = (document: DocumentNode, operationName: string | null | unde
   return { name: operation?.name?.value ?? 'anonymous', type: operation?.operation ?? 'unknown' };
 };
 
-/** Labels of the GraphQL series of yoga's Prometheus plugin: the operation's name and type, as the plugin fills them. */
+/** Labels of the GraphQL series of yoga's Prometheus plugin: the operation's name and type. */
 const OPERATION_LABELS = ['operationType', 'operationName'] as const;
-const operationLabels = (params: { operationName?: string; operationType?: string }) => ({
-  operationName: params.operationName!,
-  operationType: params.operationType!,
-});
+
+/** How many operation names become label values; later ones count as "other". */
+const MAX_OPERATION_NAMES = 500;
+
+/**
+ * Operation names are the client's to choose, and every new label value is a series kept for good:
+ * the first MAX_OPERATION_NAMES names seen are labels, any later one is "other", so no client can
+ * grow the registry without end.
+ */
+function boundedNames(): (name: string) => string {
+  const seen = new Set<string>();
+  return (name) => {
+    if (seen.has(name)) return name;
+    if (seen.size >= MAX_OPERATION_NAMES) return 'other';
+    seen.add(name);
+    return name;
+  };
+}
 
 /**
  * The `url` label of the HTTP series: the GraphQL path, or "other". The library labelled with the
@@ -96,6 +110,11 @@ export interface Metrics {
 
 export function createMetrics(options: { token: string | undefined; sources: () => MetricsSources; graphqlPath: string }): Metrics {
   const registry = new Registry();
+  const nameLabel = boundedNames();
+  const operationLabels = (params: { operationName?: string; operationType?: string }) => ({
+    operationName: nameLabel(params.operationName ?? 'Anonymous'),
+    operationType: params.operationType!,
+  });
   collectDefaultMetrics({ register: registry, prefix: 'hashback_' });
   const sources = options.sources;
 
@@ -113,11 +132,11 @@ export function createMetrics(options: { token: string | undefined; sources: () 
   });
   const countResult = (operation: OperationInfo, result: ExecutionResult | AsyncIterable<unknown>) => {
     if (Symbol.asyncIterator in result) {
-      operations.inc({ operation: operation.name, type: operation.type, outcome: 'ok' });
+      operations.inc({ operation: nameLabel(operation.name), type: operation.type, outcome: 'ok' });
       return;
     }
     const list = result.errors ?? [];
-    operations.inc({ operation: operation.name, type: operation.type, outcome: list.length > 0 ? 'error' : 'ok' });
+    operations.inc({ operation: nameLabel(operation.name), type: operation.type, outcome: list.length > 0 ? 'error' : 'ok' });
     for (const error of list) errors.inc({ code: codeOf(error as GraphQLError) });
   };
 
@@ -243,7 +262,7 @@ export function createMetrics(options: { token: string | undefined; sources: () 
                 method: request.method,
                 statusCode: response.status,
                 operationType: params.operationType || 'unknown',
-                operationName: params.operationName || 'Anonymous',
+                operationName: nameLabel(params.operationName || 'Anonymous'),
                 url: pathLabel(request.url, options.graphqlPath),
               }),
               phases: ['request'],
