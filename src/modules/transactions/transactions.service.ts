@@ -3,6 +3,8 @@
  * Each item is checked on its own (a malformed one is REJECTED and spoils nothing), its card
  * number is reduced to the keyed fingerprint at once, and the batch runs in one retrying
  * database transaction, idempotent per partner and external id and, with a key, per request.
+ * Small requests without a key are written together with their partner's others that arrive
+ * meanwhile (`ingestCoalesced`).
  */
 import type { Kysely } from 'kysely';
 import type { CardNetwork, DB, TransactionRow, TransactionType } from '../../../db/types.js';
@@ -152,9 +154,11 @@ type Share = { results: IngestResult[] } | { error: unknown };
  * Small requests without an idempotency key are ingested as one batch with the requests of the
  * same partner that arrived while its previous batch was being written (group commit): one read,
  * one write and one commit serve them all, each request answered with its own items' results in
- * its order. An item's outcome is what it would be alone: the batch decides its items in order,
- * as concurrent requests would be in some order. A batch that fails is taken apart and each
- * request ingested on its own, so one request's failure is never another's. One coalescer per
+ * its order. An item's outcome is the one it would get were the requests sent one after another:
+ * the batch decides its items in order, as concurrent requests are decided in some order. A batch
+ * that fails is taken apart and each request ingested on its own, so one request's failure is
+ * never another's (a batch that failed after its commit would answer DUPLICATE then, never apply
+ * an item twice: transactions are unique per partner and external id). One coalescer per
  * database handle: per app, as the handle is.
  */
 const coalescers = new WeakMap<Kysely<DB>, (partnerId: string, request: KeylessRequest) => Promise<Share>>();
