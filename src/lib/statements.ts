@@ -1,8 +1,8 @@
 /**
  * Statements the large writes and reads of ingest are built from: a named prepared statement on a
  * Postgres server, and several data-modifying statements run as the steps of one; and statements
- * compiled (and prepared) once per shape (the public feed). Database plumbing that any module's repository may
- * use; no table of its own.
+ * compiled (and prepared) once per shape (the public feed). Database plumbing that any module's
+ * repository may use; no table of its own.
  */
 import { createHash } from 'node:crypto';
 import { sql, type Compilable, type CompiledQuery, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
@@ -119,10 +119,7 @@ export function statementsByShape<V extends Record<string, unknown>, S, R>(optio
         return parameter.key as keyof V & string;
       });
       if (compiled.size >= options.maxShapes) compiled.delete(compiled.keys().next().value!);
-      // The first MAX_PREPARED_SHAPES texts are prepared on each connection that runs them; later
-      // ones (shapes follow the columns clients ask for) run unprepared, so that no client can make
-      // the server hold ever more prepared statements.
-      // A text that selects `*` is never prepared (see executePrepared).
+      // A text that selects `*` is never prepared (see executePrepared), nor one past the first MAX_PREPARED_SHAPES.
       const name = SELECTS_STAR.test(statement.sql) ? null : preparedName(statement.sql);
       if (name && prepared.size < MAX_PREPARED_SHAPES) prepared.add(name);
       entry = { statement, slots, name: name && prepared.has(name) ? name : null };
