@@ -21,18 +21,31 @@ export type KnownTransaction = Pick<
   'id' | 'external_id' | 'type' | 'outcome' | 'reason' | 'cashback_id' | 'card_id' | 'user_id' | 'location_id'
 > & { cashback_offer_id: string | null };
 
-/** The partner's transactions with these external ids, with the offer of their cashback (a relation, in parentheses). */
+/**
+ * The partner's transactions with these external ids, with the offer of their cashback (a relation,
+ * in parentheses). Each id is looked up on its own through the (partner, external id) key: the
+ * statement is prepared, and its generic plan, made from the statistics of the moment, could
+ * otherwise read all of the partner's transactions and filter them by id (it did on a table not
+ * yet analysed: a read that grows with the partner's history). The lateral subquery with its
+ * LIMIT cannot be merged into a join, so every plan probes the key once per id.
+ */
 function namedTransactions(partnerId: string, externalIds: readonly string[]) {
   return sql`(select t.id, t.external_id, t.type, t.outcome, t.reason, t.cashback_id, t.card_id, t.user_id, t.location_id, c.offer_id as cashback_offer_id
-    from transactions t left join cashbacks c on c.id = t.cashback_id
-    where t.partner_id = ${partnerId} and t.external_id = any(${externalIds}::text[]))`;
+    from (select distinct unnest(${externalIds}::text[])) as wanted_id(external_id)
+    cross join lateral (
+      select t.id, t.external_id, t.type, t.outcome, t.reason, t.cashback_id, t.card_id, t.user_id, t.location_id from transactions t
+      where t.partner_id = ${partnerId} and t.external_id = wanted_id.external_id limit 1
+    ) t
+    left join cashbacks c on c.id = t.cashback_id)`;
 }
 
 /**
  * What a batch reads under its offer locks, as fields of a `json_build_object` (see UnderLocksJson),
  * over sets a statement gives as subqueries: `named`, the partner's transactions the batch names
  * (a relation like namedTransactions); the ids of its users; the ids of its offers. One text for
- * both statements that read it (readAndLockBatch, readUnderLocks).
+ * both statements that read it (readAndLockBatch, readUnderLocks). Rewards held are counted only on
+ * offers with a per-user limit, the only ones that consult them: a count reads the user's cashback
+ * history.
  */
 function underLocksFields(sets: { named: RawBuilder<unknown>; userIds: RawBuilder<unknown>; offerIds: RawBuilder<unknown> }) {
   const { named, userIds, offerIds } = sets;
@@ -43,7 +56,8 @@ function underLocksFields(sets: { named: RawBuilder<unknown>; userIds: RawBuilde
           from activations a where a.user_id in ${userIds} and a.offer_id in ${offerIds}),
         'held', (select coalesce(json_agg(h), '[]') from (
           select c.user_id, c.offer_id, count(*)::int as held from cashbacks c
-          where c.user_id in ${userIds} and c.offer_id in ${offerIds} and c.status != 'REVERSED'
+          where c.user_id in ${userIds} and c.status != 'REVERSED'
+            and c.offer_id in (select o.id from offers o where o.id in ${offerIds} and o.per_user_limit is not null)
           group by c.user_id, c.offer_id) h),
         'users', (select coalesce(json_agg(json_build_object('id', u.id, 'email', u.email, 'display_name', u.display_name)), '[]')
           from users u where u.id in ${userIds}),
@@ -68,6 +82,7 @@ function offerFromJson(json: Record<string, unknown>): OfferRow {
 export interface UnderLocks {
   transactions: KnownTransaction[];
   activatedAt: Map<string, Date>;
+  /** Rewards (cashback not reversed) each user holds on each offer that has a per-user limit, by `user:offer`. */
   held: Map<string, number>;
   merchantOfLocation: Map<string, string>;
   names: EmailNames;
@@ -211,8 +226,9 @@ export interface EmailNames {
 /**
  * What the batch reads under its offer locks, in one statement (so what committed before the
  * locks were granted is seen): the partner's transactions it names, again; when each (user,
- * offer) pair was activated; the rewards (cashback not reversed) each user holds on each offer;
- * the merchant of each location those transactions matched; and the names its e-mails need.
+ * offer) pair was activated; the rewards (cashback not reversed) each user holds on each offer
+ * with a per-user limit; the merchant of each location those transactions matched; and the names
+ * its e-mails need.
  */
 export async function readUnderLocks(
   trx: Transaction<DB>,
