@@ -35,7 +35,7 @@ interface Bench {
 
 const BENCHES: Bench[] = [
   { name: 'offers', file: 'offer-feed.ts', knobs: { REQUESTS: '1000', WARMUP: '100' } },
-  { name: 'ingest', file: 'ingest.ts', knobs: { TOTAL: '5000', SINGLE: '500', USERS: '20', WARMUP_BATCHES: '1', WARMUP_SINGLE: '50' } },
+  { name: 'ingest', file: 'ingest.ts', knobs: { TOTAL: '5000', SINGLE: '500', USERS: '20', WARMUP_BATCHES: '1', WARMUP_SINGLE: '1500' } },
   { name: 'webhooks', file: 'webhooks.ts', knobs: { DELIVERIES: '1000', PACED_EVENTS: '50' } },
   { name: 'fanout', file: 'fanout.ts', knobs: { SUBSCRIBERS: '2000', ROUNDS: '2', USERS: '20', SECONDS: '5' } },
   { name: 'posts', file: 'posts.ts', knobs: { BATCHES: '4', CONFIRMS: '80', WARMUP_BATCHES: '1' } },

@@ -21,7 +21,8 @@
  * Knobs: TOTAL (20000 items in batches), SINGLE (2000 one-item requests), CLIENTS (8, for the
  * one-item requests and the one-row baseline), BATCH_CLIENTS (1: a partner's ordered feed; batches
  * span every offer, so concurrent ones queue on the offer locks by design), USERS (50), SHOPS
- * (max(8, CLIENTS)), TX_TYPE (CLEARING or AUTH), WARMUP_BATCHES (2), WARMUP_SINGLE (100),
+ * (max(8, CLIENTS)), TX_TYPE (CLEARING or AUTH), WARMUP_BATCHES (2), WARMUP_SINGLE (2000: the one-item
+ * path runs a fifth slower in its first few thousand requests, while V8 is still optimising it),
  * PROFILE (a folder: a CPU profile of this thread per measured hashback phase, `<phase>.cpuprofile`).
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
@@ -49,7 +50,7 @@ const BATCH_CLIENTS = positiveInt('BATCH_CLIENTS', 1);
 const USERS = positiveInt('USERS', 50);
 const SHOPS = positiveInt('SHOPS', Math.max(8, CLIENTS));
 const WARMUP_BATCHES = positiveInt('WARMUP_BATCHES', 2, 0);
-const WARMUP_SINGLE = positiveInt('WARMUP_SINGLE', 100, 0);
+const WARMUP_SINGLE = positiveInt('WARMUP_SINGLE', 2_000, 0);
 const TX_TYPE = process.env.TX_TYPE || 'CLEARING';
 const PROFILE_DIR = process.env.PROFILE || undefined;
 if (TX_TYPE !== 'CLEARING' && TX_TYPE !== 'AUTH') {
@@ -380,6 +381,17 @@ function summary(results: Measurement[], info: { database: string; baselineVia: 
   const notes: string[] = [];
   if (batch && single) notes.push(`batching: 500 per request is ${(batch.txPerSec / single.txPerSec).toFixed(1)}x one per request`);
   if (single && singleBaseline) notes.push(`one per request reaches ${(single.txPerSec / singleBaseline.txPerSec).toFixed(2)}x of one-row INSERTs with the same clients`);
+  // A request's statements run one after another on one connection, so Postgres's own CPU per
+  // request bounds what one partner sending one request at a time can reach, however little the
+  // server spends.
+  if (batch && !Number.isNaN(batch.postgresCpuMsPerRequest) && BATCH_CLIENTS === 1) {
+    const ceiling = (BATCH_SIZE * 1000) / batch.postgresCpuMsPerRequest;
+    notes.push(`Postgres alone spends ${batch.postgresCpuMsPerRequest.toFixed(0)} ms of CPU on a ${BATCH_SIZE}-item request: one request at a time, that caps the batch path at ${int(ceiling)} tx/s were the server free`);
+  }
+  if (single && !Number.isNaN(single.postgresCpuMsPerRequest)) {
+    const ceiling = (os.cpus().length * 1000) / (single.cpuMsPerRequest + single.postgresCpuMsPerRequest);
+    notes.push(`one per request costs ${(single.cpuMsPerRequest + single.postgresCpuMsPerRequest).toFixed(1)} ms of CPU (node + Postgres): ${os.cpus().length} CPUs fully busy would serve ${int(ceiling)} tx/s`);
+  }
   const rss = process.memoryUsage().rss / (1024 * 1024);
   return [
     '',
