@@ -50,6 +50,10 @@ export class EventBus {
   /** The same listeners by route (see `routeOf`). */
   private readonly routes = new Map<string, Set<Listener>>();
   private delivered = 0;
+  /** The highest log head any caller of `pump` reported. */
+  private known = 0;
+  /** What the reading in progress will reach at least: `known` when it started. */
+  private reading = 0;
   private pumping: Promise<void> | null = null;
   private again = false;
   private started = false;
@@ -89,22 +93,31 @@ export class EventBus {
     return this.listeners.size;
   }
 
-  /** Reads and delivers everything after the last delivered position; coalesces concurrent calls. */
-  pump(): Promise<void> {
+  /**
+   * Reads and delivers everything after the last delivered position; coalesces concurrent calls.
+   * `head`, when the caller knows it (the sequencer's answer, a signal's payload), is the log's
+   * last position: a bus that delivered up to it already has nothing to read, and neither does
+   * one whose reading in progress started after it was known (an instance hearing its own signal).
+   */
+  pump(head?: number): Promise<void> {
+    if (head !== undefined) this.known = Math.max(this.known, head);
+    if (this.started && head !== undefined && head <= this.delivered) return this.pumping ?? Promise.resolve();
     if (!this.started) {
       return this.start().then(
-        () => this.pump(),
+        () => this.pump(head),
         (error: unknown) => this.logger.warn({ err: error }, 'event bus could not start yet; retrying on the next signal'),
       );
     }
     if (this.pumping) {
-      this.again = true;
+      if (head === undefined || head > this.reading) this.again = true;
       return this.pumping;
     }
     this.pumping = (async () => {
       try {
         do {
           this.again = false;
+          // Every head known now was committed before the reads below begin: they reach it.
+          this.reading = this.known;
           for (;;) {
             const events = await fetchEventsAfter(this.db, this.delivered, 1000);
             for (const event of events) {

@@ -37,13 +37,19 @@ export interface EventRelay {
   close(): Promise<void>;
 }
 
+/** The head a signal carries (NOTIFY's payload, a Redis message), or undefined when it carries none. */
+const headOf = (payload: string | undefined): number | undefined => {
+  const head = payload ? Number(payload) : Number.NaN;
+  return Number.isSafeInteger(head) && head >= 0 ? head : undefined;
+};
+
 interface Signal {
   publish(head: number): Promise<void>;
   close(): Promise<void>;
 }
 
 /** A dedicated LISTEN connection: heartbeat, reconnect with backoff, re-LISTEN and backfill. */
-function listenOnPostgres(url: string, onSignal: () => void, logger: Logger, database: Database): Signal {
+function listenOnPostgres(url: string, onSignal: (head?: number) => void, logger: Logger, database: Database): Signal {
   let client: pg.Client | null = null;
   let closed = false;
   let retry = 0;
@@ -73,7 +79,7 @@ function listenOnPostgres(url: string, onSignal: () => void, logger: Logger, dat
     // error event has a listener, so none can end the process.
     next.on('error', (error) => drop(next, error));
     next.on('end', () => drop(next, new Error('connection ended')));
-    next.on('notification', () => onSignal());
+    next.on('notification', (message) => onSignal(headOf(message.payload)));
     try {
       await next.connect();
       await next.query(`LISTEN ${EVENTS_CHANNEL}`);
@@ -107,12 +113,12 @@ function listenOnPostgres(url: string, onSignal: () => void, logger: Logger, dat
   };
 }
 
-function listenOnRedis(url: string, onSignal: () => void, logger: Logger): Signal {
+function listenOnRedis(url: string, onSignal: (head?: number) => void, logger: Logger): Signal {
   const options = { maxRetriesPerRequest: 3, lazyConnect: false, retryStrategy: (times: number) => backoffMs(times, { baseMs: 200, capMs: 5000, jitter: 0.2 }) };
   const publisher = new Redis(url, options);
   const subscriber = new Redis(url, options);
   for (const connection of [publisher, subscriber]) connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  subscriber.on('message', () => onSignal());
+  subscriber.on('message', (_channel: string, message: string) => onSignal(headOf(message)));
   // ioredis re-subscribes after a reconnect; every "ready" also backfills from the log.
   subscriber.on('ready', () => onSignal());
   void subscriber.subscribe(EVENTS_CHANNEL).catch((error: unknown) => logger.warn({ err: error }, 'redis subscribe failed'));
@@ -136,7 +142,7 @@ export function startEventRelay(options: { config: Config; database: Database; l
   // If the database does not answer now, the bus starts on a later pump (see EventBus.start).
   void bus.start().catch((error: unknown) => logger.warn({ err: error }, 'event bus could not start yet; retrying'));
   const transport: RelayTransport = config.redisUrl ? 'redis' : database.kind === 'postgres' && config.databaseUrl ? 'postgres' : 'in-process';
-  const onSignal = () => void bus.pump();
+  const onSignal = (head?: number) => void bus.pump(head);
   const signal: Signal | null =
     transport === 'redis'
       ? listenOnRedis(config.redisUrl!, onSignal, logger)
@@ -155,13 +161,15 @@ export function startEventRelay(options: { config: Config; database: Database; l
     running = (async () => {
       do {
         rerun = false;
+        let head: number | undefined;
         try {
           const result = await sequenceEvents(database.db);
           if (result && result.sequenced > 0) await signal?.publish(result.head);
+          head = result?.head;
         } catch (error) {
           if (!closed) logger.warn({ err: error }, 'event sequencing failed; retrying');
         }
-        await bus.pump();
+        await bus.pump(head);
       } while (rerun && !closed);
     })().finally(() => {
       running = null;

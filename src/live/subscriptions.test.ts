@@ -285,6 +285,37 @@ describe('resources', () => {
   });
 });
 
+describe('the bus reads the log only when there is something to read', () => {
+  it('reads nothing for a signal whose head it delivered already (an instance hearing its own NOTIFY), and reads for a later head or an unknown one', async () => {
+    let reads = 0;
+    const counted = h.db.withPlugin({
+      transformQuery: (args) => {
+        reads++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const bus = new EventBus(counted, h.app.events!.bus['logger']);
+    await bus.start();
+    reads = 0;
+    await bus.pump(bus.position);
+    await bus.pump(Math.max(0, bus.position - 1));
+    expect(reads).toBe(0);
+    await bus.pump(bus.position + 1);
+    expect(reads).toBe(1);
+    await bus.pump();
+    expect(reads).toBe(2);
+    // A signal for the head a reading in progress started after: that reading covers it.
+    const head = bus.position + 1;
+    const reading = bus.pump(head);
+    await Promise.all([reading, bus.pump(head)]);
+    expect(reads).toBe(3);
+    // One for a later head, or for none, reads again once the reading in progress is done.
+    await Promise.all([bus.pump(head + 1), bus.pump(head + 2)]);
+    expect(reads).toBe(5);
+  });
+});
+
 describe('the bus routes each event to its followers only', () => {
   it('offers an event to listeners of its topic and its user or merchant, and to broader ones; never to another user or merchant', async () => {
     const bus = new EventBus(h.db, h.app.events!.bus['logger']);
