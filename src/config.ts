@@ -9,11 +9,12 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** Payment gateways this build can charge through (src/modules/payments); `sandbox` decides by test card numbers. */
 const PAYMENT_GATEWAYS = ['sandbox'] as const;
 
+/** True or false; empty is unset, as for every other variable (`.env.example` leaves some empty). */
 const flag = (fallback: boolean) =>
   z
-    .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+    .enum(['true', 'false', '1', '0', ''], { message: 'must be true or false' })
     .optional()
-    .transform((v) => (v === undefined ? fallback : v === 'true' || v === '1'));
+    .transform((v) => (v === undefined || v === '' ? fallback : v === 'true' || v === '1'));
 
 const integer = (fallback: number, min: number, max: number) =>
   z
@@ -286,8 +287,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: c.DATABASE_POOL_SIZE,
     dataDir: path.resolve(c.DATA_DIR),
     logLevel: c.LOG_LEVEL,
-    graphiql: env.GRAPHIQL === undefined ? !production : c.GRAPHIQL,
-    demoPage: env.DEMO_PAGE === undefined ? !production : c.DEMO_PAGE,
+    graphiql: env.GRAPHIQL ? c.GRAPHIQL : !production,
+    demoPage: env.DEMO_PAGE ? c.DEMO_PAGE : !production,
     demoPartnerKey: c.DEMO_PARTNER_KEY,
     seedOnFirstStart: c.SEED_ON_FIRST_START,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,

@@ -44,6 +44,13 @@ describe('configuration', () => {
     expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' }).graphiql).toBe(true);
   });
 
+  it('reads an empty variable as unset, flags included (a copied .env.example leaves GraphiQL and the demo page off in production)', () => {
+    const production = loadConfig({ NODE_ENV: 'production', GRAPHIQL: '', DEMO_PAGE: '', JOBS: '', LIVE_EVENTS: '' });
+    expect(production).toMatchObject({ graphiql: false, demoPage: false });
+    expect(production).toEqual(loadConfig({ NODE_ENV: 'production' }));
+    expect(loadConfig({ GRAPHIQL: '', DEMO_PAGE: '' })).toMatchObject({ graphiql: true, demoPage: true });
+  });
+
   it('names every bad variable with its value and what is expected', () => {
     let error: unknown;
     try {

@@ -21,7 +21,6 @@ describe('.env.example', () => {
 
   it('gives the defaults: loading it yields the configuration of an empty environment', () => {
     const env = Object.fromEntries(entries.filter(([, value]) => value !== ''));
-    // GRAPHIQL and DEMO_PAGE default by NODE_ENV; given explicitly they keep the development values.
     expect(loadConfig(env)).toEqual(loadConfig({}));
   });
 });
