@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in scripts/bench/, one after another, each as its own process
- * with short knobs (the whole run in about five minutes on a quiet 2-core machine), then one table
+ * with short knobs (the whole run in two to five minutes on a 2-core machine), then one table
  * of the headline figures beside their baselines.
  *
  * Each benchmark runs as `node --import tsx scripts/bench/<file>` (with this process's young-generation
