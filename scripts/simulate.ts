@@ -35,7 +35,17 @@ import WebSocket from 'ws';
 import { formatMoney } from '../src/lib/money.js';
 import { randomCardNumber } from '../src/modules/cards/card-number.js';
 
-const URL_ = process.env.HASHBACK_URL || 'http://localhost:4000/graphql';
+/** The GraphQL endpoint: HASHBACK_URL as given, with `/graphql` added when it names only the server. */
+const URL_ = (() => {
+  const given = process.env.HASHBACK_URL || 'http://localhost:4000/graphql';
+  try {
+    const url = new URL(given);
+    if (url.pathname === '/') url.pathname = '/graphql';
+    return url.toString();
+  } catch {
+    return given; // fetch then says what is wrong with it
+  }
+})();
 const DATA_DIR = process.env.DATA_DIR || './.hashback-data';
 const CREDIT_TIMEOUT_MS = Number(process.env.CREDIT_TIMEOUT_MS || 15_000);
 const CURRENCY = 'USD';
@@ -128,7 +138,10 @@ async function gql<T>(what: string, query: string, variables: Record<string, unk
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
-    throw new Stop(`${what}: ${URL_} answered HTTP ${response.status} with something that is not GraphQL: ${text.slice(0, 200)}`);
+    throw new Stop(
+      `${what}: ${URL_} answered HTTP ${response.status} with something that is not GraphQL: ${text.slice(0, 200) || '(an empty body)'}` +
+        (response.status === 404 ? '\nHASHBACK_URL names the GraphQL endpoint, e.g. http://localhost:4000/graphql.' : ''),
+    );
   }
   if (response.status === 401) {
     throw new Stop(`${what}: the server refused the key (HTTP 401). Are the keys from this server's data folder (${DATA_DIR})?`);
@@ -455,9 +468,11 @@ async function simulate(keys: Keys): Promise<{ merchantKey: string; locationId: 
   const chosen = live.find((o) => o.id === draft.id);
   if (!chosen) throw new Stop(`reading the offer feed: the simulation offer is not among the ${live.length} live cashback offers the consumer sees`);
   const demo = live.find((o) => o.merchant.name === 'Blue Bottle Coffee' && o.rewardSummary.startsWith('15%'));
-  const demoNote = demo
-    ? `(the demo "${demo.title}" is there too, but holds credits ${demo.returnPeriodDays} days for returns)`
-    : '(the demo Blue Bottle 15% offer is not in this feed)';
+  const demoNote = !demo
+    ? '(the demo Blue Bottle 15% offer is not in this feed)'
+    : demo.returnPeriodDays > 0
+      ? `(the demo "${demo.title}" is there too, but holds credits ${demo.returnPeriodDays} days for returns)`
+      : `(the demo "${demo.title}" is there too)`;
   const activation = await mutate<{ offer: { viewerHasActivated: boolean }; userErrors: UserError[] }>(
     'Get Offer (activateOffer)',
     'activateOffer',

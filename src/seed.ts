@@ -106,7 +106,9 @@ const DEMO: DemoMerchant[] = [
         budget: 50_000,
         activationRequired: true,
         perUserLimit: 10,
-        returnPeriodDays: 7,
+        // No hold for returns: a demo purchase becomes a statement credit at once, so README's
+        // walk-through (and a first try) reaches the credit in a minute, not a week.
+        returnPeriodDays: 0,
         post: { externalId: 'demo-post-1001', url: 'https://social.example/bluebottle/status/1001', text: 'Mornings are better with 15% back. Tap Get Offer ☕' },
       },
       {
