@@ -13,6 +13,7 @@ import { openDatabase, DatabaseTimeoutError, type Database } from './database.js
 import { DataDirLockedError } from './lib/data-dir-lock.js';
 import { createLogger, type Logger } from './logger.js';
 import { migrateToLatest, migrationFingerprints } from './migrate.js';
+import { DEMO_PATH } from './server/demo.js';
 import { loadSecurity } from './security.js';
 import { describeSeed, findDemoKeys, hasDemoCatalogue, saveDemoKeys, seedDemoData } from './seed.js';
 
@@ -193,7 +194,9 @@ async function main(config: Config, logger: Logger): Promise<void> {
     throw portError(error as NodeJS.ErrnoException, config);
   }
   phases.listen = sinceLaunch();
-  logger.info({ url, ms: Math.round(performance.now() - started), phases }, `hashback is serving GraphQL at ${url}`);
+  // What a person can open in a browser, on the line they wait for.
+  const pages = [config.graphiql && `GraphiQL at ${url}`, config.demoPage && `the demo timeline at ${new URL(DEMO_PATH, url)}`].filter(Boolean);
+  logger.info({ url, ms: Math.round(performance.now() - started), phases }, `hashback is serving GraphQL at ${url}${pages.length > 0 ? `; in a browser: ${pages.join(', ')}` : ''}`);
 
   let stopping = false;
   const stop = (signal: string) => {
