@@ -89,6 +89,11 @@ export class EventBus {
     return this.delivered;
   }
 
+  /** The highest log head reported to `pump` (signals heard, the sequencer's answers). */
+  get knownHead(): number {
+    return this.known;
+  }
+
   get listenerCount(): number {
     return this.listeners.size;
   }

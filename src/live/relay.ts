@@ -19,6 +19,9 @@ import { backoffMs } from '../lib/backoff.js';
 
 export const EVENTS_CHANNEL = 'hashback_events';
 
+/** Pauses before a relay asks the sequencer again while another holds its lock (then the poll). */
+const BUSY_RETRY_MS = [5, 10, 20, 40, 80, 160, 320];
+
 export type RelayTransport = 'in-process' | 'postgres' | 'redis';
 
 export interface EventRelay {
@@ -159,12 +162,22 @@ export function startEventRelay(options: { config: Config; database: Database; l
       return running;
     }
     running = (async () => {
+      let busy = 0;
       do {
         rerun = false;
         let head: number | undefined;
         try {
           const result = await sequenceEvents(database.db);
-          if (result && result.sequenced > 0) await signal?.publish(result.head);
+          if (result === null && busy < BUSY_RETRY_MS.length && !closed) {
+            // Another sequencer holds the lock. A relay signals what it positions, but a webhook
+            // dispatcher or a new endpoint's start does not: ask again once it has let go.
+            await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS[busy++]));
+            rerun = true;
+            continue;
+          }
+          // Signal what this sequencer positioned, and a head that grew without a signal this
+          // instance heard (positioned by a sequencer that sends none).
+          if (result && (result.sequenced > 0 || result.head > Math.max(bus.knownHead, bus.position))) await signal?.publish(result.head);
           head = result?.head;
         } catch (error) {
           if (!closed) logger.warn({ err: error }, 'event sequencing failed; retrying');

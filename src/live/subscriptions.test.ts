@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ingest, item, newShop, newShopper } from '../../test/cashback-fixtures.js';
-import { dbId, startHarness, type Harness } from '../../test/harness.js';
+import { databaseKind, dbId, startHarness, type Harness } from '../../test/harness.js';
 import { EventBus, SlowConsumerError } from './event-bus.js';
+import { startEventRelay } from './relay.js';
 import { insertEvents, sequenceEvents } from '../outbox/outbox.repository.js';
 
 let h: Harness;
@@ -314,6 +316,66 @@ describe('the bus reads the log only when there is something to read', () => {
     await Promise.all([bus.pump(head + 1), bus.pump(head + 2)]);
     expect(reads).toBe(5);
   });
+});
+
+describe('the relay and other sequencers', () => {
+  it.runIf(databaseKind() === 'postgres')(
+    'delivers events another sequencer positioned, which sends no signal, soon after it lets go of the lock, not at the next poll (real Postgres)',
+    async () => {
+      // Sequencer calls of a relay of its own, whose poll (a minute) cannot be what delivers.
+      let attempts = 0;
+      let logReads = 0;
+      const counted = h.db.withPlugin({
+        transformQuery: (args) => {
+          const text = JSON.stringify(args.node);
+          if (text.includes('sequence_events')) attempts++;
+          else if (text.includes('"events"') && text.includes('LimitNode')) logReads++;
+          return args.node;
+        },
+        transformResult: async (args) => args.result,
+      });
+      const relay = startEventRelay({
+        // Signals over Postgres NOTIFY, as instances of one database do.
+        config: { ...h.config, eventPollMs: 60_000, databaseUrl: h.database.url },
+        database: { ...h.database, db: counted },
+        logger: h.app.events!.bus['logger'],
+        liveKeys: async () => new Set(),
+      });
+      // A sequencer that is not a relay (a webhook dispatcher, a new endpoint's start) holds the lock.
+      const other = new pg.Client({ connectionString: h.database.url });
+      await other.connect();
+      // What other instances hear.
+      const heard: number[] = [];
+      const instance = new pg.Client({ connectionString: h.database.url });
+      await instance.connect();
+      instance.on('notification', (message) => heard.push(Number(message.payload)));
+      await instance.query('LISTEN hashback_events');
+      try {
+        // Listening: its connection's first act is a read of the log (the backfill).
+        await vi.waitFor(() => expect(logReads).toBeGreaterThan(0));
+        const subject = randomUUID();
+        const queue = relay.bus.subscribe({ topic: 'CASHBACK' }, (event) => event.subject_id === subject);
+        await other.query('select pg_advisory_lock(7215004)');
+        await h.db.transaction().execute((trx) => insertEvents(trx, [{ topic: 'CASHBACK', type: 'PENDING', subject_type: 'Cashback', subject_id: subject }]));
+        const before = attempts;
+        relay.poke();
+        await vi.waitFor(() => expect(attempts).toBeGreaterThan(before));
+        // The relay found the lock taken. The other sequencer positions the event and lets go.
+        await other.query('select * from sequence_events(5000)');
+        await other.query('select pg_advisory_unlock(7215004)');
+        const delivered = await Promise.race([queue.next(), new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 5000).unref())]);
+        expect(delivered === 'late' ? 'not delivered within 5 s' : delivered.value?.subject_id).toBe(subject);
+        // …and the relay signalled the head for the other instances.
+        const position = delivered === 'late' ? Infinity : delivered.value!.position;
+        await vi.waitFor(() => expect(Math.max(0, ...heard)).toBeGreaterThanOrEqual(position));
+        queue.close();
+      } finally {
+        await instance.end();
+        await other.end();
+        await relay.close();
+      }
+    },
+  );
 });
 
 describe('the bus routes each event to its followers only', () => {
