@@ -18,6 +18,7 @@ import * as buyByHashtag from './2026-12-02T1300_buy_by_hashtag.js';
 import * as ingestChecks from './2026-12-02T1500_ingest_checks.js';
 import * as ledgerCheckByIds from './2026-12-02T1510_ledger_check_by_ids.js';
 import * as sequenceEventsFunction from './2026-12-02T1600_sequence_events_function.js';
+import * as postsPerPlatform from './2026-12-03T0300_posts_per_platform.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-23T1200_catalogue': catalogue,
@@ -35,6 +36,7 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T1500_ingest_checks': ingestChecks,
   '2026-12-02T1510_ledger_check_by_ids': ledgerCheckByIds,
   '2026-12-02T1600_sequence_events_function': sequenceEventsFunction,
+  '2026-12-03T0300_posts_per_platform': postsPerPlatform,
 };
 
 export const migrationProvider: MigrationProvider = {

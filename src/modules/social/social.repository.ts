@@ -83,46 +83,42 @@ export type NewPost = Pick<SocialPostRow, 'partner_id' | 'platform' | 'post_id' 
 
 /**
  * Claims a delivered post for this transaction: stores it (as IGNORED until its outcome is known)
- * unless the partner delivered it before. A concurrent delivery of the same post waits here until
- * the first commits, then finds it: a post acts at most once.
+ * unless it was delivered before, by this partner or another (a post is the platform's). A
+ * concurrent delivery of the same post waits here until the first commits, then finds it: a post
+ * acts at most once.
  */
 export async function claimPost(trx: Transaction<DB>, post: NewPost): Promise<SocialPostRow | undefined> {
   return trx
     .insertInto('social_posts')
     .values({ ...post, outcome: 'IGNORED' })
-    .onConflict((oc) => oc.columns(['partner_id', 'platform', 'post_id']).doNothing())
+    .onConflict((oc) => oc.columns(['platform', 'post_id']).doNothing())
     .returningAll()
     .executeTakeFirst();
 }
 
 /**
  * Stores posts that cannot act (no code, no hashtag of a published offer) with their outcome, in
- * one statement; returns the rows stored now (a post the partner delivered before is not).
+ * one statement; returns the rows stored now (a post delivered before is not).
  */
 export async function insertInertPosts(trx: Transaction<DB>, posts: readonly (NewPost & { outcome: PostOutcome; reason: string | null })[]): Promise<SocialPostRow[]> {
   if (posts.length === 0) return [];
   return trx
     .insertInto('social_posts')
     .values([...posts])
-    .onConflict((oc) => oc.columns(['partner_id', 'platform', 'post_id']).doNothing())
+    .onConflict((oc) => oc.columns(['platform', 'post_id']).doNothing())
     .returningAll()
     .execute();
 }
 
-/** The partner's stored posts among `postIds` (any platform; the caller matches the platform). */
-export async function findPostsOfPartner(db: Kysely<DB>, partnerId: string, postIds: readonly string[]): Promise<SocialPostRow[]> {
-  if (postIds.length === 0) return [];
-  return db.selectFrom('social_posts').selectAll().where('partner_id', '=', partnerId).where('post_id', 'in', [...new Set(postIds)]).execute();
-}
-
-export async function findPost(db: Kysely<DB>, partnerId: string, platform: SocialPlatform, postId: string): Promise<SocialPostRow | undefined> {
+/** Stored posts among `posts`, whoever delivered them; may hold others of the same ids on another platform (the caller matches). */
+export async function findPosts(db: Kysely<DB>, posts: readonly { platform: SocialPlatform; postId: string }[]): Promise<SocialPostRow[]> {
+  if (posts.length === 0) return [];
   return db
     .selectFrom('social_posts')
     .selectAll()
-    .where('partner_id', '=', partnerId)
-    .where('platform', '=', platform)
-    .where('post_id', '=', postId)
-    .executeTakeFirst();
+    .where('platform', 'in', [...new Set(posts.map((p) => p.platform))])
+    .where('post_id', 'in', [...new Set(posts.map((p) => p.postId))])
+    .execute();
 }
 
 export async function findPostsByIds(db: Kysely<DB>, ids: readonly string[]): Promise<SocialPostRow[]> {

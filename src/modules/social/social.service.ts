@@ -6,8 +6,8 @@
  * becomes the user's. One verified owner per (platform, handle): a later proof by another user
  * moves it, and the previous owner's open purchase intents are cancelled.
  *
- * `ingestPosts` reads each post once per (partner, platform, post id) — a replay or an edited
- * version never acts twice — redacts card numbers from its text before storing it, and then,
+ * `ingestPosts` reads each post once per (platform, post id), whichever partner delivers it — a
+ * replay, an edited version or another partner's relay of it never acts twice — redacts card numbers from its text before storing it, and then,
  * from a verified handle: a verification code proves the handle, a confirm hashtag confirms the
  * author's open purchase intent, a buy hashtag starts one, an activation hashtag is "Get Offer".
  * Every post gets an outcome and, when nothing happened, a reason. Confirmed intents are charged
@@ -41,9 +41,8 @@ import {
   endAccount,
   findAccountsOfUser,
   findOpenVerifications,
-  findPost,
   findPostsByIds,
-  findPostsOfPartner,
+  findPosts,
   insertInertPosts,
   findUserAccountsByIds,
   findVerifiedAccountForUpdate,
@@ -371,7 +370,7 @@ export async function ingestPosts(
           ).map((row) => [`${row.platform}:${row.post_id}`, row]),
         );
         const earlier = new Map(
-          (await findPostsOfPartner(trx, partner.partnerId, inert.filter((p) => !stored.has(keyOf(p.post))).map((p) => p.post.postId))).map((row) => [
+          (await findPosts(trx, inert.filter((p) => !stored.has(keyOf(p.post))).map((p) => p.post))).map((row) => [
             `${row.platform}:${row.post_id}`,
             row,
           ]),
@@ -384,7 +383,7 @@ export async function ingestPosts(
         for (const p of posts.filter(canAct)) {
           const row = await claimPost(trx, toStore(p.post));
           if (!row) {
-            const firstRow = await findPost(trx, partner.partnerId, p.post.platform, p.post.postId);
+            const [firstRow] = await findPosts(trx, [p.post]);
             out[p.index] = { ...resultOf(firstRow!, true), rowId: firstRow!.id };
             continue;
           }

@@ -200,6 +200,25 @@ describe('buying', () => {
     expect(r2).toEqual(r1);
   });
 
+  it('acts once per post whoever delivers it: the same post from a second partner is a DUPLICATE, charging nothing more', async () => {
+    const offer = await s.purchaseOffer({ quantity: 5 });
+    const buyer = await s.verifiedBuyer(partner.key, { setting: 'CONFIRM_BY_POST' });
+    const other = await h.newPartner(['POSTS_WRITE']);
+    const buy = s.post(buyer.handle, offer.buy);
+    const [bought] = await s.deliver(partner.key, [buy]);
+    const confirm = s.post(buyer.handle, offer.confirm, { inReplyToPostId: bought!.postId });
+    const [confirmed] = await s.deliver(partner.key, [confirm]);
+    expect([bought!.outcome, confirmed!.outcome]).toEqual(['INTENT_CREATED', 'ORDER_PLACED']);
+    // Another platform integration relays the same two posts of X.
+    const again = await s.deliver(other.key, [buy, confirm]);
+    expect(again.map((r) => r.outcome)).toEqual(['DUPLICATE', 'DUPLICATE']);
+    expect(await intentsOf(buyer.id)).toHaveLength(1);
+    expect(await ordersOf(buyer.id)).toHaveLength(1);
+    expect(await stockOf(offer.offerId)).toEqual({ quantity_remaining: 4, quantity_held: 0 });
+    const posts = await h.db.selectFrom('social_posts').select('partner_id').where('post_id', 'in', [buy.postId, confirm.postId]).execute();
+    expect(posts.map((p) => p.partner_id)).toEqual([dbId(partner.id), dbId(partner.id)]);
+  });
+
   it('redacts a card number in a post before storing it, and never refuses the post', async () => {
     const buyer = await s.verifiedBuyer(partner.key);
     const [result] = await s.deliver(partner.key, [s.post(buyer.handle, `oops my card is ${buyer.card.number} lol`)]);
