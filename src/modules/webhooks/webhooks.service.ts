@@ -203,6 +203,7 @@ export async function updateWebhookEndpoint(
   ctx: Context,
   input: { endpointId: string; url?: string | null; eventTypes?: readonly string[] | null; description?: string | null } & WithIdempotencyKey,
 ) {
+  requireOwner(ctx); // who may, before what they sent
   const url = input.url === undefined || input.url === null ? undefined : await checkedUrl(ctx, input.url);
   const eventTypes = input.eventTypes ? checkedEventTypes(input.eventTypes) : undefined;
   const description = input.description === undefined || input.description === null ? undefined : checkedDescription(input.description);
@@ -304,6 +305,7 @@ export async function sendTestWebhook(ctx: Context, input: { endpointId: string 
  * dispatcher (and in-flight limit) as live events, with the same webhook-ids.
  */
 export async function replayWebhookEvents(ctx: Context, input: { endpointId: string; after?: string | null; since?: Date | null } & WithIdempotencyKey) {
+  requireOwner(ctx); // who may, before what they sent
   if ((input.after == null) === (input.since == null)) fail('INVALID_INPUT', 'Give exactly one of after and since.', ['after']);
   let position: number;
   if (input.after != null) {

@@ -518,6 +518,17 @@ describe('endpoints', () => {
     expect(other.data.node.webhookEndpoints).toEqual([]);
   });
 
+  it('tell a caller without endpoints so before judging its input', async () => {
+    const endpoint = await newEndpoint((await h.newMerchant()).key, 'http://127.0.0.1:9/a');
+    const user = await h.newUser();
+    const replay = { endpointId: endpoint.id };
+    const update = { endpointId: endpoint.id, url: 'ftp://nowhere' };
+    expect(codes((await h.gql(REPLAY, { input: replay }, null)).data.replayWebhookEvents.userErrors)).toEqual([{ code: 'UNAUTHENTICATED', field: null }]);
+    expect(codes((await h.gql(REPLAY, { input: replay }, user.token)).data.replayWebhookEvents.userErrors)).toEqual([{ code: 'FORBIDDEN', field: null }]);
+    expect(codes((await h.gql(UPDATE, { input: update }, null)).data.updateWebhookEndpoint.userErrors)).toEqual([{ code: 'UNAUTHENTICATED', field: null }]);
+    expect(codes((await h.gql(UPDATE, { input: update }, h.adminKey)).data.updateWebhookEndpoint.userErrors)).toEqual([{ code: 'FORBIDDEN', field: null }]);
+  });
+
   it('replays createWebhookEndpoint with its idempotency key: the same endpoint, the secret not shown again', async () => {
     const merchant = await h.newMerchant();
     const input = { url: 'http://127.0.0.1:9/idem', idempotencyKey: 'create-1' };
