@@ -51,6 +51,7 @@ import {
   markVerificationUsed,
   setPostOutcome,
 } from './social.repository.js';
+import { truncate } from '../../lib/text.js';
 
 export const MAX_POSTS_PER_CALL = 500;
 /** How long a handle verification code stays valid. */
@@ -344,7 +345,8 @@ export async function ingestPosts(
         const posts: { index: number; post: Extract<Parsed, { post: { handle: string } }>['post']; read: ReturnType<typeof readPost> }[] = [];
         for (const item of items) {
           if ('rejected' in item) {
-            out[item.index] = { platform: item.post.platform, postId: item.post.postId, outcome: 'REJECTED', reason: null, errors: item.rejected, offerId: null, intentId: null };
+            // Named back as sent, but never at length (a refusal does not quote its input).
+            out[item.index] = { platform: item.post.platform, postId: truncate(item.post.postId, 128), outcome: 'REJECTED', reason: null, errors: item.rejected, offerId: null, intentId: null };
             continue;
           }
           const seen = first.get(keyOf(item.post));

@@ -235,6 +235,10 @@ describe('buying', () => {
     expect(results[0]).toMatchObject({ outcome: 'REJECTED', reason: null });
     expect(results[0]!.errors.map((e) => e.field)).toEqual(expect.arrayContaining([['posts', '0', 'postId'], ['posts', '0', 'authorHandle']]));
     expect(results[1]!.outcome).toBe('IGNORED');
+    // Refused without echoing the input at length.
+    const [long] = await s.deliver(partner.key, [s.post(token('u'), 'x', { postId: 'p'.repeat(100_000) })]);
+    expect(long).toMatchObject({ outcome: 'REJECTED', errors: [expect.objectContaining({ code: 'INVALID_LENGTH' })] });
+    expect(long!.postId.length).toBeLessThanOrEqual(128);
   });
 
   it('activates a cashback offer on its activation hashtag ("Get Offer" by post)', async () => {

@@ -22,6 +22,7 @@ import { parseCardNumber } from '../cards/card-number.js';
 import { ingestBatch, ingestBatchAlone, type IngestItem, type IngestResult, type IngestSettings } from './ingest.js';
 import { findTransactionsByIds } from './transactions.repository.js';
 import { withinLimit } from '../../rate-limits.js';
+import { truncate } from '../../lib/text.js';
 
 export const MAX_BATCH_SIZE = 500;
 
@@ -88,7 +89,8 @@ function parseItem(ctx: Context, input: TransactionInput, index: number, now: Da
     else reject('INVALID_ID', 'cardId is not a valid Card id.', 'cardId');
   }
 
-  if (errors.length > 0 || !card) return { rejected: errors, externalId: input.externalId };
+  // Named back as sent, but never at length (a refusal does not quote its input).
+  if (errors.length > 0 || !card) return { rejected: errors, externalId: truncate(input.externalId, 128) };
   return {
     externalId: input.externalId,
     type: input.type,

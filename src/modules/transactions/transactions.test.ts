@@ -265,6 +265,14 @@ describe('duplicates and malformed items', () => {
     expect(await budgetUsed(shop)).toBe(1000);
   });
 
+  it('answers a rejected item without echoing its input at length', async () => {
+    const shop = await newShop(h);
+    const shopper = await newShopper(h);
+    const res = await ingest(h, partner.key, [{ ...item(shop, shopper.card.number), externalId: 'x'.repeat(100_000) }]);
+    expect(res.results![0]).toMatchObject({ outcome: 'REJECTED', errors: [expect.objectContaining({ code: 'INVALID_LENGTH' })] });
+    expect(res.results![0]!.externalId.length).toBeLessThanOrEqual(128);
+  });
+
   it('rejects malformed items with typed errors and still processes the others', async () => {
     const shop = await newShop(h);
     const shopper = await newShopper(h);

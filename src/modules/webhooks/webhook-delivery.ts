@@ -36,7 +36,8 @@ import {
   settleDelivery,
   type NewDelivery,
 } from './webhooks.repository.js';
-import { composeEndpointDisabledEmail, matchesEventTypes, mayReceive, parseRetryAfter, parseRetrySchedule, receiverData, retryDelayMs, signatureHeader, truncate, verdictOf } from './webhooks.rules.js';
+import { composeEndpointDisabledEmail, matchesEventTypes, mayReceive, parseRetryAfter, parseRetrySchedule, receiverData, retryDelayMs, signatureHeader, verdictOf } from './webhooks.rules.js';
+import { truncate } from '../../lib/text.js';
 import { dottedTypeOf, eventTypeRegistry, queueDeliveries, signingSecrets, WEBHOOK_QUEUE, type WebhookJobPayload } from './webhooks.service.js';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
 import { WEBHOOK_ENDPOINT_TOPIC } from './webhooks.topics.js';

@@ -5,6 +5,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
+import { truncate } from '../../lib/text.js';
 
 // ---------------------------------------------------------------- secrets and signatures
 
@@ -169,10 +170,6 @@ export function matchesEventTypes(eventTypes: readonly string[], type: string): 
 }
 
 /** Cuts text to at most `max` characters, marking the cut. */
-export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
 // ---------------------------------------------------------------- who receives what
 
 /**
