@@ -73,6 +73,9 @@ interface ServerContext {
   operationId?: string;
 }
 
+/** Errors the operation log wrote (with the request id): yoga's logger would write them again when it masks them. */
+const loggedErrors = new WeakSet<object>();
+
 /** One log line per operation, with the request id; unexpected errors are logged in full here, before masking. */
 function useOperationLog(): Plugin<Context> {
   return {
@@ -86,6 +89,7 @@ function useOperationLog(): Plugin<Context> {
           for (const error of errors) {
             if (error.originalError && !(error.originalError instanceof GraphQLError)) {
               ctx.logger.error({ err: error.originalError, path: error.path }, 'unexpected error');
+              loggedErrors.add(error);
             }
           }
           ctx.logger.info(
@@ -173,7 +177,11 @@ export function createApp(options: { config: Config; database: Database; logger:
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
+      // Errors outside an operation's execution (a plugin's, the request's) are logged here only.
+      error: (...args) => {
+        if (args.length === 1 && loggedErrors.has(args[0] as object)) return;
+        logger.error(args.map(String).join(' '));
+      },
     },
     // Unexpected errors never reach clients: they read "Unexpected error." and the request id.
     maskedErrors: { isDev: false },

@@ -102,6 +102,9 @@ describe('HTTP', () => {
     }
     const logged = h.logs.map((l) => JSON.parse(l)).find((l) => l.requestId === 'req-boom-2' && l.msg === 'unexpected error');
     expect(logged?.err?.message).toBe('simulated failure with secret detail');
+    // Once: not again by yoga's own logger, without the request id and with the query.
+    const mentions = h.logs.filter((l) => l.includes('simulated failure'));
+    expect(mentions).toHaveLength(1);
   });
 });
 
