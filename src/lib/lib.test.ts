@@ -70,6 +70,20 @@ describe('parseInput', () => {
       { field: ['items', '1', 'n'], code: 'INVALID_LENGTH', message: 'n must not be empty' },
     ]);
   });
+  it('names a list item by its list and index, and says plainly that a field cannot be null', () => {
+    const lists = z.object({ countries: z.array(text(2, 2)), title: text(1, 5).optional() });
+    let error: unknown;
+    try {
+      parseInput(lists, { countries: ['US', 'ZZZ'], title: null });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as DomainError).userErrors).toEqual([
+      { field: ['countries', '1'], code: 'INVALID_LENGTH', message: 'countries[1] must be at most 2 characters' },
+      { field: ['title'], code: 'INVALID_INPUT', message: 'title cannot be null; leave it out instead' },
+    ]);
+  });
+
   it('returns trimmed, typed data when valid', () => {
     expect(parseInput(schema, { name: ' ab ', currency: 'EUR', amount: 0, items: [] })).toEqual({ name: 'ab', currency: 'EUR', amount: 0, items: [] });
   });

@@ -73,11 +73,21 @@ function codeOf(issue: z.core.$ZodIssue): ErrorCode {
   return 'INVALID_INPUT';
 }
 
+/** How a message names a field: its own name, a list item by its list and index (`countries[1]`). */
+function nameOf(field: readonly string[]): string {
+  let at = field.length - 1;
+  while (at > 0 && /^\d+$/.test(field[at]!)) at--;
+  return at < 0 ? 'input' : field[at]! + field.slice(at + 1).map((index) => `[${index}]`).join('');
+}
+
+/** zod's own words for a null where a value or nothing belongs ("Invalid input: expected string, received null"), said plainly. */
+const messageOf = (issue: z.core.$ZodIssue) =>
+  issue.code === 'invalid_type' && /received null$/.test(issue.message) ? 'cannot be null; leave it out instead' : issue.message;
+
 export function toUserErrors(error: z.ZodError): UserError[] {
   return error.issues.map((issue) => {
     const field = issue.path.map(String);
-    const name = field.length > 0 ? field[field.length - 1] : 'input';
-    return { field: field.length > 0 ? field : null, code: codeOf(issue), message: `${name} ${issue.message}` };
+    return { field: field.length > 0 ? field : null, code: codeOf(issue), message: `${nameOf(field)} ${messageOf(issue)}` };
   });
 }
 
