@@ -108,6 +108,16 @@ describe('HTTP', () => {
   });
 });
 
+describe('argument validation', () => {
+  it('answers an argument out of range with BAD_USER_INPUT and the rule, as other bad input', async () => {
+    for (const query of ['{ offers(first: 0) { edges { cursor } } }', '{ offersForPosts(postIds: []) { postId } }'.replace('[]', JSON.stringify(Array.from({ length: 101 }, (_, i) => `p${i}`)))]) {
+      const res = await h.gql(query);
+      expect(res.data).toBeNull();
+      expect(res.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['BAD_USER_INPUT', expect.stringMatching(/^(first must be from 1 to 100|postIds takes at most 100 ids)$/)]]);
+    }
+  });
+});
+
 describe('operation limits', () => {
   it('refuses an operation nested deeper than the limit, before running it', async () => {
     let query = 'id';

@@ -34,6 +34,11 @@ function isNodeType(schema: GraphQLSchema, typename: string): boolean {
 export const builder = new SchemaBuilder<SchemaTypes>({
   plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin, ValidationPlugin],
   defaultFieldNullability: false,
+  // An argument out of its range is bad input like any other: the rule it broke, coded.
+  validation: {
+    validationError: (failure) =>
+      new GraphQLError(failure.issues.map((issue) => issue.message).join('; '), { extensions: { code: 'BAD_USER_INPUT' } }),
+  },
   scopeAuth: {
     authScopes: ({ principal }) => ({
       admin: principal.kind === 'admin',
