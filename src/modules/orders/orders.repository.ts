@@ -108,15 +108,27 @@ export async function hasOpenIntent(db: Kysely<DB>, userId: string, offerId: str
 }
 
 /** What the user spent or holds in `currency` from intents created in [start, end): charged and open ones. */
+/** A purchase is paid within its confirm window (at most an hour) and the payment job's retries (about 25 minutes): a day bounds both. */
+const PAID_WITHIN_MS = 24 * 60 * 60 * 1000;
+
 export async function sumSpentInWindow(db: Kysely<DB>, userId: string, currency: string, start: Date, end: Date): Promise<number> {
+  // A charged purchase counts on the day it was paid (started before midnight, paid after it, it is
+  // the new day's money) unless its order was refunded; an open one on the day it started.
+  const counted = sql<Date>`case when i.status = 'CHARGED' then coalesce(i.settled_at, i.created_at) else i.created_at end`;
   const row = await db
-    .selectFrom('purchase_intents')
-    .select(sql<string>`coalesce(sum(price), 0)`.as('total'))
-    .where('user_id', '=', userId)
-    .where('currency', '=', currency)
-    .where('status', 'in', ['CHARGED', ...OPEN_STATUSES])
-    .where('created_at', '>=', start)
-    .where('created_at', '<', end)
+    .selectFrom('purchase_intents as i')
+    .select(sql<string>`coalesce(sum(i.price), 0)`.as('total'))
+    .where('i.user_id', '=', userId)
+    .where('i.currency', '=', currency)
+    .where('i.status', 'in', ['CHARGED', ...OPEN_STATUSES])
+    // Bounds the rows read (by the user's index): what is paid today started at most a day before.
+    .where('i.created_at', '>=', new Date(start.getTime() - PAID_WITHIN_MS))
+    .where('i.created_at', '<', end)
+    .where(counted, '>=', start)
+    .where(counted, '<', end)
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('orders as o').select('o.id').whereRef('o.intent_id', '=', 'i.id').where('o.status', '=', 'REFUNDED'))),
+    )
     .executeTakeFirstOrThrow();
   return Number(row.total);
 }

@@ -5,6 +5,7 @@
  * expiry job, cancellations, and what the e-mails, events, replies and logs never contain.
  * Runs on PGlite and on Postgres; races are in orders.concurrency.test.ts (Postgres).
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, dbId, startHarness, type Harness } from '../../../test/harness.js';
 import { encodeGlobalId } from '../../lib/ids.js';
@@ -151,6 +152,27 @@ describe('a buy post', () => {
     await intentOf(c, b);
     expect(await buyPost(h, d, b)).toEqual({ ok: false, reason: 'SPENDING_LIMIT_REACHED' });
     expect(await stockOf(h.db, d.offerId)).toEqual({ available: 5, held: 0 });
+  });
+});
+
+describe('the daily limit', () => {
+  it('does not count a refunded order: nothing was spent', async () => {
+    const b = await buyer({ dailyLimit: 3000 });
+    const [a, c, d] = [await newWorld(h), await newWorld(h), await newWorld(h)];
+    const refunded = await paidOrder(a, b);
+    expect((await h.gql(REFUND, { input: { orderId: orderGid(refunded.orderId) } }, a.merchant.key)).data.refundOrder.userErrors).toEqual([]);
+    await paidOrder(c, b);
+    expect(await buyPost(h, d, b)).toMatchObject({ ok: true });
+  });
+
+  it('counts an order on the UTC day it was paid, whenever its purchase started', async () => {
+    const b = await buyer({ dailyLimit: 3000 });
+    const [a, c, d] = [await newWorld(h), await newWorld(h), await newWorld(h)];
+    // Started just before midnight, paid after it: today's money.
+    const late = await paidOrder(a, b);
+    await sql`update purchase_intents set created_at = now() - interval '1 day' where id = ${late.intent.id}`.execute(h.db);
+    await paidOrder(c, b);
+    expect(await buyPost(h, d, b)).toEqual({ ok: false, reason: 'SPENDING_LIMIT_REACHED' });
   });
 });
 
