@@ -112,22 +112,28 @@ export async function hasOpenIntent(db: Kysely<DB>, userId: string, offerId: str
 const PAID_WITHIN_MS = 24 * 60 * 60 * 1000;
 
 export async function sumSpentInWindow(db: Kysely<DB>, userId: string, currency: string, start: Date, end: Date): Promise<number> {
-  // A charged purchase counts on the day it was paid (started before midnight, paid after it, it is
-  // the new day's money) unless its order was refunded; an open one on the day it started.
-  const counted = sql<Date>`case when i.status = 'CHARGED' then coalesce(i.settled_at, i.created_at) else i.created_at end`;
+  // A charged purchase counts on the day it was paid (started before midnight and paid after it,
+  // it is the new day's money) unless its order was refunded. One awaiting confirmation counts
+  // whenever it started: it may be paid today.
+  const paidAt = sql<Date>`coalesce(i.settled_at, i.created_at)`;
   const row = await db
     .selectFrom('purchase_intents as i')
     .select(sql<string>`coalesce(sum(i.price), 0)`.as('total'))
     .where('i.user_id', '=', userId)
     .where('i.currency', '=', currency)
-    .where('i.status', 'in', ['CHARGED', ...OPEN_STATUSES])
     // Bounds the rows read (by the user's index): what is paid today started at most a day before.
     .where('i.created_at', '>=', new Date(start.getTime() - PAID_WITHIN_MS))
     .where('i.created_at', '<', end)
-    .where(counted, '>=', start)
-    .where(counted, '<', end)
-    .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom('orders as o').select('o.id').whereRef('o.intent_id', '=', 'i.id').where('o.status', '=', 'REFUNDED'))),
+    .where(({ and, or, eb, not, exists, selectFrom }) =>
+      or([
+        eb('i.status', 'in', OPEN_STATUSES),
+        and([
+          eb('i.status', '=', 'CHARGED'),
+          eb(paidAt, '>=', start),
+          eb(paidAt, '<', end),
+          not(exists(selectFrom('orders as o').select('o.id').whereRef('o.intent_id', '=', 'i.id').where('o.status', '=', 'REFUNDED'))),
+        ]),
+      ]),
     )
     .executeTakeFirstOrThrow();
   return Number(row.total);

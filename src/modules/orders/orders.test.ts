@@ -174,6 +174,15 @@ describe('the daily limit', () => {
     await paidOrder(c, b);
     expect(await buyPost(h, d, b)).toEqual({ ok: false, reason: 'SPENDING_LIMIT_REACHED' });
   });
+
+  it('counts a purchase still awaiting confirmation whenever it started: it may be paid today', async () => {
+    const b = await buyer({ dailyLimit: 3000 });
+    const [a, c, d] = [await newWorld(h), await newWorld(h), await newWorld(h)];
+    const open = await intentOf(a, b);
+    await sql`update purchase_intents set created_at = now() - interval '1 day' where id = ${open.id}`.execute(h.db);
+    await paidOrder(c, b);
+    expect(await buyPost(h, d, b)).toEqual({ ok: false, reason: 'SPENDING_LIMIT_REACHED' });
+  });
 });
 
 describe('confirming', () => {
