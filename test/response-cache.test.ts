@@ -3,7 +3,8 @@
  * instances on one Postgres database sharing the event relay (NOTIFY; the relay's poll is slowed
  * to a minute so only the signal can deliver in time). Whether an answer came from the cache is
  * seen by changing a row behind the application's back (no event): a cached answer still shows
- * the old value, a computed one the new.
+ * the old value, a computed one the new. Malformed bodies are sent to one instance on either
+ * database: the cache must leave them to yoga's own checks.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, type App } from '../src/app.js';
@@ -12,7 +13,7 @@ import { openDatabase } from '../src/database.js';
 import { createLogger } from '../src/logger.js';
 import { generateCardKeys } from '../src/modules/cards/card-crypto.js';
 import { loadSecurity } from '../src/security.js';
-import { apiFixtures, databaseKind, dbId, httpGql, unique, type ApiFixtures, type Gql } from './harness.js';
+import { apiFixtures, databaseKind, dbId, httpGql, startHarness, unique, type ApiFixtures, type Gql, type Harness } from './harness.js';
 import { adminQuery, useScratchDatabase } from './scratch-database.js';
 
 const postgres = databaseKind() === 'postgres';
@@ -197,5 +198,48 @@ describe.skipIf(!postgres)('response cache across two instances (Postgres NOTIFY
     // the same question get a new answer once the start has passed.
     await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(startsAt.getTime()), { timeout: 5000, interval: 50 });
     expect(await firstOffer(two.gql, merchant.id)).toMatchObject({ title: 'Dining 8% back', status: 'LIVE' });
+  });
+});
+
+describe('response cache and malformed request bodies', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ LIVE_EVENTS: 'true' });
+  });
+  afterAll(() => h.close());
+
+  const send = async (body: unknown, key?: string) => {
+    const response = await h.app.yoga.fetch('http://hashback.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as { errors?: { message: string; extensions?: Record<string, unknown> }[] } };
+  };
+
+  it('answers a non-string query or operationName with the same 400 anonymously as with a key, logging no error', async () => {
+    expect(h.app.responseCache, 'the response cache is on').toBeDefined();
+    const logged = h.logs.length;
+    const bodies = [
+      { query: 123 },
+      { query: ['{ eventCursor }'] },
+      { query: { a: 1 } },
+      { query: 'query A { eventCursor }', operationName: 5 },
+      { query: 'query A { eventCursor }', operationName: ['A'] },
+      { query: '{ eventCursor }', variables: 'x' },
+    ];
+    for (const body of bodies) {
+      const withKey = await send(body, h.adminKey);
+      const anonymous = await send(body);
+      expect(withKey.status, JSON.stringify(body)).toBe(400);
+      expect(anonymous, JSON.stringify(body)).toEqual(withKey);
+    }
+    // Variables nested past the limit: refused by the operation limits, not by the cache's hashing.
+    const nested = `{"query": "query($a: ID!) { node(id: $a) { id } }", "variables": {"a": ${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
+    const nestedWithKey = await send(nested, h.adminKey);
+    expect(nestedWithKey.body.errors?.[0]?.message).toBe('The variables nest deeper than 16 levels.');
+    expect(await send(nested)).toEqual(nestedWithKey);
+    const errors = h.logs.slice(logged).filter((line) => /"level":(50|60)|TypeError/.test(line));
+    expect(errors).toEqual([]);
   });
 });

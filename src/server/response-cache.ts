@@ -26,6 +26,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import type { EventRelay } from '../live/relay.js';
 import type { Logger } from '../logger.js';
+import { OPERATION_LIMITS } from './limits.js';
 
 /**
  * Fields an anonymous answer may be cached with: public, the same for every caller, and changed
@@ -116,28 +117,43 @@ function anonymousHttp(request: Request | undefined, context: { principal?: Cont
  * The key of an answer: a hash of the document, the operation and the variables (the plugin's own
  * default hashes with WebCrypto's asynchronous digest, which cost 7% of an uncached feed request
  * in the profile, even for requests the cache leaves alone). Requests the cache leaves alone get
- * no key at all.
+ * no key at all, and so do parameters yoga or the operation limits refuse next: the plugin asks
+ * for a key before either looks at them, so a `query` that is not a string (`{"query": 123}`) or
+ * variables nested past the limit must reach their 400 rather than fail here.
  */
-function cacheKey(params: { documentString: string; operationName?: string | null; variableValues?: unknown; request: Request; context?: unknown }): string {
+function cacheKey(params: { documentString: unknown; operationName?: unknown; variableValues?: unknown; request: Request; context?: unknown }): string {
   if (!anonymousHttp(params.request, params.context as { principal?: Context['principal'] })) return '';
-  return createHash('sha256')
-    .update(params.documentString)
-    .update('\0')
-    .update(params.operationName ?? '')
-    .update('\0')
-    .update(stableJson(params.variableValues ?? {}))
-    .digest('base64url');
+  const { documentString, operationName } = params;
+  if (typeof documentString !== 'string' || !(operationName == null || typeof operationName === 'string')) return '';
+  const variables = stableJson(params.variableValues ?? {}, 0);
+  if (variables === null) return '';
+  return createHash('sha256').update(documentString).update('\0').update(operationName ?? '').update('\0').update(variables).digest('base64url');
 }
 
-/** JSON with object keys sorted, so `{a, b}` and `{b, a}` share an entry. */
-function stableJson(value: unknown): string {
+/**
+ * JSON with object keys sorted, so `{a, b}` and `{b, a}` share an entry; null when it nests deeper
+ * than the operation limits allow (such variables are refused before they run, and never cached).
+ */
+function stableJson(value: unknown, depth: number): string | null {
+  if (depth > OPERATION_LIMITS.variableDepth) return null;
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  const entries = Object.keys(value)
-    .sort()
-    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-    .map((key) => `${JSON.stringify(key)}:${stableJson((value as Record<string, unknown>)[key])}`);
-  return `{${entries.join(',')}}`;
+  const parts: string[] = [];
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const json = stableJson(item, depth + 1);
+      if (json === null) return null;
+      parts.push(json);
+    }
+    return `[${parts.join(',')}]`;
+  }
+  for (const key of Object.keys(value).sort()) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item === undefined) continue;
+    const json = stableJson(item, depth + 1);
+    if (json === null) return null;
+    parts.push(`${JSON.stringify(key)}:${json}`);
+  }
+  return `{${parts.join(',')}}`;
 }
 
 export function createPublicResponseCache(options: {
@@ -246,6 +262,8 @@ export function createPublicResponseCache(options: {
     invalidateViaMutation: false,
     includeExtensionMetadata: false,
     onTtl: ({ ttl, context }) => ttlFor(ttl, context as object),
+    // A request without a key (see cacheKey) is never stored: all such requests would share one entry.
+    shouldCacheResult: ({ cacheKey: key, result }) => key !== '' && !result.errors?.length,
   });
 
   const plugin: Plugin<Context> = {
