@@ -19,6 +19,7 @@ import { schema } from './schema/index.js';
 import { authenticate } from './server/authenticate.js';
 import { clientAddressOf, corsOf, originAllowed, requestIdOf, useRequestGuards } from './server/http-edge.js';
 import { useOperationLimits } from './server/limits.js';
+import { useNulCharacterGuard } from './server/nul-character-guard.js';
 import { createRateLimits, type RateLimits } from './rate-limits.js';
 import { useCardNumberScrubbing } from './server/scrub-errors.js';
 import { createPublicResponseCache, type PublicResponseCache } from './server/response-cache.js';
@@ -205,6 +206,8 @@ export function createApp(options: { config: Config; database: Database; logger:
       // Before the response cache too: an answer from memory is still an operation the caller's
       // rate limit pays for, or a flood of cached queries would be the one thing never limited.
       useOperationLimits({ production, maxCost: config.maxOperationCost, rateLimits }),
+      // After the limits (the variables it walks are bounded by then), before anything runs.
+      useNulCharacterGuard(),
       ...(responseCache ? [responseCache.plugin] : []),
       useCardNumberScrubbing(),
       useOperationLog(),

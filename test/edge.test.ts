@@ -4,7 +4,7 @@
  * these limits existed (fragment bombs, wide variables, aliases, huge bodies and messages).
  */
 import { getIntrospectionQuery } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { COST, OPERATION_LIMITS } from '../src/server/limits.js';
 import { startHarness, unique, type Harness } from './harness.js';
@@ -163,6 +163,119 @@ describe('sizes', () => {
     } finally {
       await new Promise((resolve) => dev.app.server.close(resolve));
     }
+  });
+});
+
+describe('text inputs', () => {
+  const SIGN_UP = 'mutation($input: SignUpInput!) { signUp(input: $input) { token userErrors { code } } }';
+  const INGEST_POSTS = 'mutation($input: IngestPostsInput!) { ingestPosts(input: $input) { results { outcome } userErrors { code } } }';
+  const socialPost = (text: string) => ({ platform: 'X', postId: unique('post'), authorHandle: `@${unique('h').replace('-', '')}`, text, postedAt: new Date().toISOString() });
+
+  /** The answer refuses the operation for a NUL character: 400, BAD_USER_INPUT, no data, no quoted input. */
+  const expectNulRefused = (res: { status: number; body: any; text: string }) => {
+    expect(res.status).toBe(400);
+    expect(res.body.data).toBeUndefined();
+    expect(res.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/NUL character \(U\+0000\)/), extensions: { code: 'BAD_USER_INPUT' } })]);
+    expect(res.text).not.toMatch(/x{20}/);
+    expect(res.text.length).toBeLessThan(500);
+  };
+
+  it('refuses a NUL character (U+0000) in a string variable with 400 BAD_USER_INPUT before the operation runs, and stores nothing', async () => {
+    const email = `${unique('nul')}@example.com`;
+    const signUp = await post(dev, { query: SIGN_UP, variables: { input: { email: `${email}\u0000`, password: 'correct horse battery', displayName: 'X', country: 'US' } } });
+    expectNulRefused(signUp);
+    expect(signUp.body.errors[0].message).toMatch(/^The variable \$input\.email holds/);
+    expect(await dev.db.selectFrom('users').select('id').where('email_key', 'like', `${email}%`).execute()).toEqual([]);
+
+    const ids = await post(dev, { query: 'query($ids: [ID!]!) { offersForPosts(postIds: $ids) { postId } }', variables: { ids: ['fine', `${'x'.repeat(300)}\u0000`] } });
+    expectNulRefused(ids);
+    const search = await post(prod, { query: 'query($f: OfferFilter) { offers(first: 1, filter: $f) { edges { node { id } } } }', variables: { f: { search: 'a\u0000' } } });
+    expectNulRefused(search);
+    expect(search.body.errors[0].message).toMatch(/^The variable \$f\.search holds/);
+    // The place is named with the client's keys: never a card number, never at length.
+    const keyed = await post(prod, { query: 'query($f: OfferFilter) { offers(first: 1, filter: $f) { edges { node { id } } } }', variables: { f: { '4242424242424242': 'a\u0000' } } });
+    expectNulRefused(keyed);
+    expect(keyed.text).not.toContain('4242424242424242');
+  });
+
+  it('refuses a NUL character in a string literal of the document, escaped or raw', async () => {
+    const escaped = await post(dev, { query: '{ offers(first: 1, filter: { search: "a\\u0000" }) { edges { node { id } } } }' });
+    expectNulRefused(escaped);
+    const raw = await post(prod, { query: '{ offersForPosts(postIds: ["a\u0000"]) { postId } }' });
+    expectNulRefused(raw);
+    const block = await post(dev, { query: 'mutation { logIn(input: { email: """a\u0000@example.com""", password: "not it at all" }) { token } }' });
+    expectNulRefused(block);
+  });
+
+  it('refuses a whole batch holding one NUL character, quoting none of it, instead of losing it to a masked error', async () => {
+    const partner = await dev.newPartner(['POSTS_WRITE']);
+    const posts = [socialPost('first post'), socialPost(`second ${'x'.repeat(100)}\u0000`), socialPost('third post')];
+    const res = await post(dev, { query: INGEST_POSTS, variables: { input: { posts } } }, { authorization: `Bearer ${partner.key}` });
+    expectNulRefused(res);
+    const stored = await dev.db.selectFrom('social_posts').select('post_id').where('post_id', 'in', posts.map((p) => p.postId)).execute();
+    expect(stored).toEqual([]);
+  });
+
+  it('keeps tab, newline and the other control characters valid', async () => {
+    const partner = await dev.newPartner(['POSTS_WRITE']);
+    const text = 'line one\nline two\tand a tab\r\n\u0001';
+    const posts = [socialPost(text)];
+    const res = await post(dev, { query: INGEST_POSTS, variables: { input: { posts } } }, { authorization: `Bearer ${partner.key}` });
+    expect(res.status).toBe(200);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data.ingestPosts.userErrors).toEqual([]);
+    const [row] = await dev.db.selectFrom('social_posts').select('text').where('post_id', '=', posts[0]!.postId).execute();
+    expect(row?.text).toBe(text);
+    const search = await post(dev, { query: '{ offers(first: 1, filter: { search: "a\\tb\\n" }) { edges { node { id } } } }' });
+    expect(search.status).toBe(200);
+    expect(search.body.errors).toBeUndefined();
+  });
+
+  it('refuses a NUL character over graphql-ws too, in variables and in literals', async () => {
+    const url = (await dev.app.listen(0, '127.0.0.1')).replace('http', 'ws');
+    const socket = new WebSocket(url, 'graphql-transport-ws');
+    try {
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      const frames: any[] = [];
+      socket.on('message', (data) => frames.push(JSON.parse(String(data))));
+      socket.send(JSON.stringify({ type: 'connection_init' }));
+      await vi.waitFor(() => expect(frames.map((f) => f.type)).toContain('connection_ack'));
+      socket.send(JSON.stringify({ id: 'v', type: 'subscribe', payload: { query: 'query($ids: [ID!]!) { offersForPosts(postIds: $ids) { postId } }', variables: { ids: ['a\u0000'] } } }));
+      socket.send(JSON.stringify({ id: 'l', type: 'subscribe', payload: { query: '{ offersForPosts(postIds: ["a\\u0000"]) { postId } }' } }));
+      await vi.waitFor(() => expect(frames.filter((f) => f.type === 'complete' || f.type === 'error')).toHaveLength(2));
+      for (const id of ['v', 'l']) {
+        const answer = frames.find((f) => f.id === id && (f.type === 'next' || f.type === 'error'));
+        const errors = answer.type === 'next' ? answer.payload.errors : answer.payload;
+        expect(errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/NUL character/), extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
+        if (answer.type === 'next') expect(answer.payload.data).toBeUndefined();
+      }
+    } finally {
+      socket.close();
+      await new Promise((resolve) => dev.app.server.close(resolve));
+    }
+  });
+});
+
+describe('DateTime inputs', () => {
+  const FEED = 'query($at: DateTime) { offers(first: 1, filter: { liveAt: $at }) { edges { node { id } } } }';
+  // A bad literal is a validation error: 400 for clients that accept the GraphQL-over-HTTP media
+  // type. A bad variable is refused by graphql-js's coercion, which yoga answers with 200 for every
+  // scalar (Int as well), with no data.
+  const ask = (payload: unknown) => post(dev, payload, { accept: 'application/graphql-response+json' });
+
+  it("refuses year 0000 and calendar dates that do not exist with the scalar's own error, in variables and in literals", async () => {
+    const refusal = 'DateTime must be an ISO-8601 date and time with an offset, on a real calendar day of the years 0001 to 9999';
+    for (const at of ['0000-01-01T00:00:00Z', '2027-02-30T00:00:00Z', '2027-06-31T00:00:00Z', '2027-01-01T24:00:00Z']) {
+      const variable = await ask({ query: FEED, variables: { at } });
+      expect(variable.body.data, at).toBeUndefined();
+      expect(messages(variable), at).toEqual([`Variable "$at" got invalid value "${at}"; ${refusal}, e.g. 2026-12-01T09:00:00Z.`]);
+      const literal = await ask({ query: `{ offers(first: 1, filter: { liveAt: "${at}" }) { edges { node { id } } } }` });
+      expect(literal.status, at).toBe(400);
+      expect(messages(literal), at).toEqual([`${refusal}, e.g. 2026-12-01T09:00:00Z.`]);
+    }
+    const valid = await ask({ query: FEED, variables: { at: '2027-02-28T23:30:00.5-05:30' } });
+    expect(valid.status).toBe(200);
+    expect(valid.body.errors).toBeUndefined();
   });
 });
 

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { isEnumType, isInputObjectType, isInterfaceType, isObjectType, isScalarType, type GraphQLObjectType } from 'graphql';
+import { isEnumType, isInputObjectType, isInterfaceType, isObjectType, isScalarType, Kind, type GraphQLObjectType, type GraphQLScalarType } from 'graphql';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../src/lib/ids.js';
@@ -77,5 +77,42 @@ describe('DateTime', () => {
       { numRuns: 5000 },
     );
     expect(() => isoString(new Date(Number.NaN))).toThrow(RangeError);
+  });
+
+  const dateTime = schema.getType('DateTime') as GraphQLScalarType;
+  const parsed = (value: string) => (dateTime.parseValue(value) as Date).toISOString();
+  const fromLiteral = (value: string) => (dateTime.parseLiteral({ kind: Kind.STRING, value }) as Date).toISOString();
+
+  it('refuses calendar fields that do not round-trip (Feb 30, Jun 31, 24:00) instead of rolling them over', () => {
+    for (const value of ['2027-02-30T00:00:00Z', '2027-02-29T12:00:00Z', '2027-06-31T00:00:00Z', '2027-01-01T24:00:00Z', '2027-12-31T24:00:00+01:00', '2027-01-01T23:59:60Z']) {
+      expect(() => dateTime.parseValue(value), value).toThrow(/DateTime must be an ISO-8601 date and time/);
+      expect(() => dateTime.parseLiteral({ kind: Kind.STRING, value }), value).toThrow(/DateTime must be an ISO-8601 date and time/);
+    }
+  });
+
+  it('refuses years outside 0001–9999, written or once the offset is applied (Postgres has no year 0)', () => {
+    for (const value of ['0000-01-01T00:00:00Z', '0000-12-31T23:59:59.999Z', '0001-01-01T00:30:00+01:00', '9999-12-31T23:00:00-05:00']) {
+      expect(() => dateTime.parseValue(value), value).toThrow(/DateTime must be an ISO-8601 date and time/);
+    }
+  });
+
+  it('accepts what is valid: offsets, fractional seconds, Z, no seconds, Feb 29 of a leap year, the first and last instants', () => {
+    expect(parsed('2026-12-01T09:00:00Z')).toBe('2026-12-01T09:00:00.000Z');
+    expect(parsed('2026-12-01T09:00Z')).toBe('2026-12-01T09:00:00.000Z');
+    expect(parsed('2026-12-01T09:00:00.123456789+05:30')).toBe('2026-12-01T03:30:00.123Z');
+    expect(parsed('2027-01-01T00:30:00+01:00')).toBe('2026-12-31T23:30:00.000Z');
+    expect(parsed('2026-12-31T23:30:00-01:00')).toBe('2027-01-01T00:30:00.000Z');
+    expect(parsed('2028-02-29T23:59:59.999Z')).toBe('2028-02-29T23:59:59.999Z');
+    expect(parsed('0001-01-01T00:00:00Z')).toBe('0001-01-01T00:00:00.000Z');
+    expect(fromLiteral('9999-12-31T23:59:59.999Z')).toBe('9999-12-31T23:59:59.999Z');
+  });
+
+  it('round-trips every instant it serializes', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('0001-01-01T00:00:00.000Z'), max: new Date('9999-12-31T23:59:59.999Z'), noInvalidDate: true }), (date) => {
+        expect((dateTime.parseValue(isoString(date)) as Date).getTime()).toBe(date.getTime());
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -9,14 +9,45 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../lib/pagination.js';
 import { builder, type SchemaTypes } from './builder.js';
 import { lateEnum } from './late-enum.js';
 
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Years an instant may have, as written and in UTC: Postgres has no year 0, and past 9999 an ISO
+ * string needs six digits (`+010000-…`) that this scalar does not read back.
+ */
+const MIN_YEAR = 1;
+const MAX_YEAR = 9999;
+
+const inYears = (year: number) => year >= MIN_YEAR && year <= MAX_YEAR;
+
+/**
+ * Whether `date` is the instant `fields` (from ISO_DATE_TIME) wrote, field for field: Date rolls
+ * impossible dates over (February 30 is March 2, 24:00 the next day) where Postgres refuses them
+ * or, worse, stores another day than the one sent.
+ */
+function writtenAs(date: Date, fields: RegExpExecArray): boolean {
+  const [, year, month, day, hour, minute, second = '0', sign, offsetHours = '0', offsetMinutes = '0'] = fields;
+  const offset = (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes));
+  const local = new Date(date.getTime() + offset * 60_000);
+  return (
+    inYears(Number(year)) &&
+    inYears(date.getUTCFullYear()) &&
+    local.getUTCFullYear() === Number(year) &&
+    local.getUTCMonth() + 1 === Number(month) &&
+    local.getUTCDate() === Number(day) &&
+    local.getUTCHours() === Number(hour) &&
+    local.getUTCMinutes() === Number(minute) &&
+    local.getUTCSeconds() === Number(second)
+  );
+}
 
 function parseDateTime(value: unknown): Date {
-  if (typeof value === 'string' && ISO_DATE_TIME.test(value)) {
-    const date = new Date(value);
-    if (!Number.isNaN(date.getTime())) return date;
+  const fields = typeof value === 'string' ? ISO_DATE_TIME.exec(value) : null;
+  if (fields) {
+    const date = new Date(value as string);
+    if (!Number.isNaN(date.getTime()) && writtenAs(date, fields)) return date;
   }
-  throw new GraphQLError('DateTime must be an ISO-8601 date and time with an offset, e.g. 2026-12-01T09:00:00Z.');
+  throw new GraphQLError('DateTime must be an ISO-8601 date and time with an offset, on a real calendar day of the years 0001 to 9999, e.g. 2026-12-01T09:00:00Z.');
 }
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
@@ -34,7 +65,7 @@ export function isoString(date: Date): string {
 }
 
 builder.scalarType('DateTime', {
-  description: 'An instant as an ISO-8601 string with offset; always returned in UTC, e.g. 2026-12-01T09:00:00.000Z.',
+  description: 'An instant as an ISO-8601 string with offset, on a real calendar day of the years 0001 to 9999; always returned in UTC, e.g. 2026-12-01T09:00:00.000Z.',
   serialize: (value) => isoString(value instanceof Date ? value : new Date(value as string)),
   parseValue: parseDateTime,
   parseLiteral: (ast) => {
