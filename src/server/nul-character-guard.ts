@@ -10,6 +10,7 @@
  */
 import { GraphQLError, visit, BREAK, type DocumentNode, type ExecutionResult, type StringValueNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { truncate } from '../lib/text.js';
 import { scrubCardNumbers } from '../modules/cards/card-number.js';
 
 const NUL = '\u0000';
@@ -54,8 +55,7 @@ function nulLiteral(document: DocumentNode): StringValueNode | null {
  * that tidy and scrub answers see it.
  */
 function refusal(where: string, node?: StringValueNode): ExecutionResult {
-  const scrubbed = scrubCardNumbers(where);
-  const place = scrubbed.length > MAX_WHERE ? `${scrubbed.slice(0, MAX_WHERE - 1)}…` : scrubbed;
+  const place = truncate(scrubCardNumbers(where), MAX_WHERE);
   return {
     errors: [
       new GraphQLError(`${place} holds a NUL character (U+0000), which text cannot contain; remove it and send the operation again.`, {

@@ -7,7 +7,8 @@
  * moves it, and the previous owner's open purchase intents are cancelled.
  *
  * `ingestPosts` reads each post once per (platform, post id), whichever partner delivers it — a
- * replay, an edited version or another partner's relay of it never acts twice — redacts card numbers from its text before storing it, and then,
+ * replay, an edited version or another partner's relay of it never acts twice — redacts card
+ * numbers from its text before storing it, and then,
  * from a verified handle: a verification code proves the handle, a confirm hashtag confirms the
  * author's open purchase intent, a buy hashtag starts one, an activation hashtag is "Get Offer".
  * Every post gets an outcome and, when nothing happened, a reason. Confirmed intents are charged
